@@ -1,0 +1,11 @@
+import type { RoleHandle, Runtime } from '../core/runtime.js';
+import type { TemplatedApp } from '../core/uws.js';
+import { registerOpenApi } from './openapi.js';
+import { registerProjectRoutes } from './projects-routes.js';
+
+/** The api role: project administration and the OpenAPI document. */
+export function startApi(rt: Runtime, app: TemplatedApp): RoleHandle {
+  registerProjectRoutes(app, rt);
+  registerOpenApi(app, rt);
+  return { stop: () => Promise.resolve() };
+}

@@ -1,0 +1,144 @@
+import { ERROR_CATALOG } from '../core/errors.js';
+import { route } from '../core/http.js';
+import type { Runtime } from '../core/runtime.js';
+import type { TemplatedApp } from '../core/uws.js';
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+const retryAfter = { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait before retrying' } };
+
+/** The OpenAPI 3.1 description of the routes this build serves, at GET /docs. */
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Signalboard',
+    version: '0.1.0',
+    description: 'Self-hosted real-time product analytics. Error codes: see components.schemas.Error and docs/api.md.',
+  },
+  components: {
+    securitySchemes: {
+      writeKey: { type: 'http', scheme: 'bearer', description: "A project's write key (sbw_...); also accepted as ?key=" },
+      adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN; with ?project=<id> it stands in for any project key' },
+    },
+    schemas: {
+      Error: {
+        type: 'object',
+        required: ['error'],
+        properties: {
+          error: {
+            type: 'object',
+            required: ['code', 'message'],
+            properties: {
+              code: { type: 'string', enum: Object.keys(ERROR_CATALOG) },
+              message: { type: 'string' },
+              retryAfter: { type: 'integer' },
+            },
+          },
+        },
+      },
+      Event: {
+        type: 'object',
+        required: ['event'],
+        additionalProperties: false,
+        description: 'One of userId and anonymousId is required.',
+        properties: {
+          event: { type: 'string', minLength: 1, maxLength: 200 },
+          userId: { type: 'string' },
+          anonymousId: { type: 'string' },
+          timestamp: { oneOf: [{ type: 'string', format: 'date-time' }, { type: 'integer', description: 'epoch ms' }] },
+          eventId: { type: 'string', maxLength: 128, description: 'Idempotency key; send one so retries are not counted twice' },
+          properties: { type: 'object' },
+          context: { type: 'object' },
+        },
+      },
+      IngestResult: {
+        type: 'object',
+        properties: {
+          accepted: { type: 'integer' },
+          rejected: {
+            type: 'array',
+            items: { type: 'object', properties: { index: { type: 'integer' }, errors: { type: 'array', items: { type: 'string' } } } },
+          },
+        },
+      },
+    },
+  },
+  paths: {
+    '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'The process runs' } } } },
+    '/readyz': {
+      get: {
+        summary: 'Readiness: Redis and MongoDB answer',
+        responses: { 200: { description: 'Ready' }, 503: { description: 'Names what is down' } },
+      },
+    },
+    '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format' } } } },
+    '/docs': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1 JSON' } } } },
+    '/v1/projects': {
+      post: {
+        summary: 'Create a project and its keys',
+        security: [{ adminToken: [] }],
+        requestBody: {
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['name'],
+                properties: { name: { type: 'string' }, allowedOrigins: { type: 'array', items: { type: 'string' }, default: ['*'] } },
+              },
+            },
+          },
+        },
+        responses: {
+          201: { description: 'Created; the keys are shown only now' },
+          400: errorResponse('Bad body'),
+          401: errorResponse('Not the admin token'),
+        },
+      },
+    },
+    '/v1/events': {
+      post: {
+        summary: 'Send events',
+        security: [{ writeKey: [] }, { adminToken: [] }],
+        parameters: [
+          { name: 'key', in: 'query', schema: { type: 'string' }, description: 'Write key, for navigator.sendBeacon' },
+          { name: 'project', in: 'query', schema: { type: 'string' }, description: 'Project id, with the admin token' },
+        ],
+        requestBody: {
+          content: {
+            'application/json': {
+              schema: {
+                oneOf: [
+                  { $ref: '#/components/schemas/Event' },
+                  { type: 'array', items: { $ref: '#/components/schemas/Event' } },
+                  { type: 'object', properties: { batch: { type: 'array', items: { $ref: '#/components/schemas/Event' } } } },
+                ],
+              },
+            },
+            'application/x-ndjson': { schema: { type: 'string', description: 'One event per line' } },
+            'text/plain': { schema: { type: 'string', description: 'Read as JSON (sendBeacon)' } },
+          },
+        },
+        responses: {
+          202: { description: 'Accepted: Redis holds every accepted event', content: { 'application/json': { schema: { $ref: '#/components/schemas/IngestResult' } } } },
+          400: errorResponse('Body unreadable or empty'),
+          401: errorResponse('Missing, unknown or wrong-kind key'),
+          403: errorResponse('Origin not allowed for this project'),
+          413: errorResponse('Body or event count too large'),
+          415: errorResponse('Unsupported Content-Type'),
+          429: { ...errorResponse('Rate limited'), headers: retryAfter },
+          503: { ...errorResponse('Aggregators behind or storage down'), headers: retryAfter },
+        },
+      },
+    },
+  },
+  'x-websockets': {
+    '/v1/ingest': 'Ingest over a WebSocket: see docs/api.md#websocket-ingest',
+  },
+} as const;
+
+export function registerOpenApi(app: TemplatedApp, rt: Runtime): void {
+  const body = JSON.stringify(openApiDocument);
+  route(app, rt.logger, 'get', '/docs', (_req, reply) => reply.send(200, body, { 'content-type': 'application/json' }));
+}

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { parseJsonBody, route } from '../core/http.js';
+import { parseParams } from '../core/params.js';
+import type { Runtime } from '../core/runtime.js';
+import type { TemplatedApp } from '../core/uws.js';
+
+const origin = z.string().refine((value) => value === '*' || /^https?:\/\/[^/\s]+$/.test(value), {
+  message: 'each origin must be "*" or scheme://host[:port] without a path',
+});
+
+const createProjectBody = z.object({
+  name: z.string().trim().min(1, 'must not be empty').max(200),
+  allowedOrigins: z.array(origin).min(1).max(100).default(['*']),
+}).strict();
+
+/** POST /v1/projects (admin token): creates a project and returns its keys, the only time they are shown. */
+export function registerProjectRoutes(app: TemplatedApp, rt: Runtime): void {
+  route(
+    app,
+    rt.logger,
+    'post',
+    '/v1/projects',
+    async (req, reply) => {
+      rt.access.requireAdmin(req.headers);
+      const body = parseParams(createProjectBody, parseJsonBody(await req.body!));
+      const project = await rt.projects.create(body.name, body.allowedOrigins);
+      rt.logger.info({ projectId: project.id, name: project.name }, 'project created');
+      reply.json(201, project);
+    },
+    { bodyLimit: 64 * 1024 },
+  );
+}

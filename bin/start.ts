@@ -1,0 +1,38 @@
+import { startApi } from '../api/index.js';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/logger.js';
+import { closeRuntime, createRuntime, type RoleHandle, type Runtime, type StorageUrls } from '../core/runtime.js';
+import { createApp, listen } from '../core/server.js';
+import type { TemplatedApp } from '../core/uws.js';
+import { startIngest } from '../ingest/index.js';
+
+export const ROLES = {
+  ingest: startIngest,
+  api: startApi,
+} satisfies Record<string, (rt: Runtime, app: TemplatedApp) => RoleHandle>;
+
+export type RoleName = keyof typeof ROLES;
+
+export interface RunningSignalboard {
+  port: number;
+  runtime: Runtime;
+  /** Stops listening, drains every role, closes the storage clients. */
+  stop(): Promise<void>;
+}
+
+/** Assembles one process: the shared runtime, one uWS app on one port, and the given roles on it. */
+export async function startSignalboard(roles: readonly RoleName[], config: Config, logger: Logger, urls: StorageUrls): Promise<RunningSignalboard> {
+  const runtime = await createRuntime(config, logger, urls);
+  const app = createApp(runtime);
+  const handles = roles.map((role) => ROLES[role](runtime, app));
+  const listening = await listen(app, config.HOST, config.PORT);
+  return {
+    port: listening.port,
+    runtime,
+    async stop() {
+      listening.close();
+      await Promise.all(handles.map((handle) => handle.stop()));
+      await closeRuntime(runtime);
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+import { ConfigError } from './errors.js';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults and freezes the result', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ PORT: 8080, DATA_DIR: './.data', LOG_LEVEL: 'info', STREAM_PARTITIONS: 16, INGEST_MAX_EVENT_AGE_DAYS: 365, INGEST_MAX_FUTURE_SECONDS: 600 });
+    expect(config.REDIS_URL).toBeUndefined();
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ PORT: '', REDIS_URL: '' }).PORT).toBe(8080);
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['REDIS_URL', 'http://localhost:6379'],
+    ['MONGODB_URL', 'localhost:27017'],
+    ['LOG_LEVEL', 'loud'],
+    ['INGEST_MAX_BODY_BYTES', '-1'],
+    ['ALLOW_UWS_FALLBACK', 'yes'],
+  ])('names %s when it is %j', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}: .*\\(got "${value}"\\)`));
+  });
+
+  it('names every bad variable at once and never prints the admin token', () => {
+    let message = '';
+    try {
+      loadConfig({ PORT: 'x', ADMIN_TOKEN: 'short-secret' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/PORT:/);
+    expect(message).toMatch(/ADMIN_TOKEN: must be at least 16 characters \(got \(hidden\)\)/);
+    expect(message).not.toContain('short-secret');
+  });
+});

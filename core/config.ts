@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** Every setting, read from the environment. docs/operations.md lists them with their meaning. */
+const envSchema = z.object({
+  PORT: int(0, 65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATA_DIR: z.string().min(1).default('./.data'),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -').default('sb'),
+  STREAM_PARTITIONS: int(1, 1024).default(16),
+  ALLOW_UWS_FALLBACK: bool.default(false),
+  KEY_CACHE_SECONDS: int(0, 3600).default(30),
+
+  INGEST_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  INGEST_MAX_EVENTS_PER_REQUEST: int(1, 100_000).default(1000),
+  INGEST_MAX_EVENT_BYTES: int(256, 1024 * 1024).default(32 * 1024),
+  INGEST_MAX_PROPERTIES: int(1, 10_000).default(256),
+  INGEST_MAX_PROPERTY_DEPTH: int(1, 64).default(8),
+  INGEST_MAX_EVENT_NAME_LENGTH: int(1, 1000).default(200),
+  INGEST_MAX_EVENT_AGE_DAYS: int(1, 3650).default(365),
+  INGEST_MAX_FUTURE_SECONDS: int(0, 7 * 24 * 3600).default(600),
+  INGEST_IP_STORAGE: z.enum(['truncated', 'none']).default('truncated'),
+  INGEST_FLUSH_MS: int(0, 1000).default(2),
+  INGEST_FLUSH_EVENTS: int(1, 100_000).default(2000),
+  INGEST_MAX_LAG_EVENTS: int(1, 1_000_000_000).default(1_000_000),
+  INGEST_LAG_CHECK_MS: int(50, 60_000).default(500),
+  INGEST_RETRY_AFTER_SECONDS: int(1, 3600).default(5),
+  RATE_LIMIT_EVENTS: int(0, 1_000_000_000).default(1_000_000),
+  RATE_LIMIT_WINDOW_SECONDS: int(1, 3600).default(10),
+});
+
+export type Config = Readonly<z.infer<typeof envSchema>>;
+
+/**
+ * Parses and freezes the configuration. A bad value throws a ConfigError that
+ * names every bad variable, the rule it broke and the value it had.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings count as unset, as shells and compose files often export them.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '(environment)');
+      const shown = name === 'ADMIN_TOKEN' ? '(hidden)' : JSON.stringify(present[name]);
+      return `  ${name}: ${issue.message} (got ${shown})`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return Object.freeze(parsed.data);
+}

@@ -1,0 +1,62 @@
+/**
+ * The contract between ingest (writer) and the aggregator (reader) for the
+ * partitioned Redis event streams.
+ *
+ * Keys, one set per partition, sharing the hash tag `{p<N>}` so a partition lives in
+ * one Redis Cluster slot and its multi-key scripts stay legal:
+ *   <prefix>:events:{p<N>}   the stream; one entry per ingest flush and partition
+ *   <prefix>:counts:{p<N>}   hash: `added` (events appended) and `consumed` (events
+ *                             the aggregator has committed); ingest's backpressure
+ *                             reads `added - consumed`
+ * Entry fields: `v` format version ("1"), `n` event count, `d` a JSON array of
+ * StampedEvent. Packing one flush's events into one entry keeps XADD off the per-event path.
+ */
+export const STREAM_FORMAT_VERSION = '1';
+export const AGGREGATOR_GROUP = 'aggregator';
+
+export interface StampedEvent {
+  eventId: string;
+  projectId: string;
+  event: string;
+  userId?: string;
+  anonymousId?: string;
+  /** When it happened, epoch ms (the client's timestamp, else receivedAt). */
+  timestamp: number;
+  /** When ingest accepted it, epoch ms. */
+  receivedAt: number;
+  properties?: Record<string, unknown>;
+  context: Record<string, unknown>;
+}
+
+export function streamKey(prefix: string, partition: number): string {
+  return `${prefix}:events:{p${partition}}`;
+}
+
+export function countsKey(prefix: string, partition: number): string {
+  return `${prefix}:counts:{p${partition}}`;
+}
+
+/**
+ * FNV-1a over project and user: one user's events always share a partition, so
+ * they stay in order relative to each other.
+ */
+export function partitionFor(projectId: string, distinctId: string, partitions: number): number {
+  let hash = 0x811c9dc5;
+  const key = `${projectId}\u0000${distinctId}`;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % partitions;
+}
+
+/** Decodes one stream entry's fields (as XREAD returns them: a flat [name, value, ...] list). */
+export function decodeEntry(fields: readonly string[]): StampedEvent[] {
+  const map = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i]!, fields[i + 1]!);
+  const version = map.get('v');
+  if (version !== STREAM_FORMAT_VERSION) throw new Error(`unknown stream entry format version ${String(version)}`);
+  const events = JSON.parse(map.get('d') ?? '[]') as StampedEvent[];
+  if (events.length !== Number(map.get('n'))) throw new Error(`stream entry holds ${events.length} events, header says ${map.get('n')}`);
+  return events;
+}

@@ -1,0 +1,162 @@
+import type { HttpRequest, HttpResponse, TemplatedApp } from './uws.js';
+import { isStorageUnreachable, SignalboardError, StorageUnavailableError } from './errors.js';
+import type { Logger } from './logger.js';
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content',
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests',
+  500: 'Internal Server Error', 503: 'Service Unavailable',
+};
+
+export type Headers = Record<string, string>;
+
+const STORAGE_RETRY_AFTER_SECONDS = 5;
+
+/** What a handler may know of a request: uWS's HttpRequest dies when the handler first yields, so it is copied. */
+export interface RequestInfo {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  /** Lower-case header names. */
+  readonly headers: Readonly<Headers>;
+  readonly remoteAddress: string;
+  /** Present when the route reads a body: the body, bounded by the route's limit. */
+  readonly body: Promise<Buffer> | undefined;
+}
+
+export function bearerToken(headers: Readonly<Headers>): string | undefined {
+  const auth = headers.authorization;
+  if (auth === undefined) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+  return match?.[1];
+}
+
+/** Writes one response; safe after the client went away, and corked as uWS needs outside its own callbacks. */
+export class Reply {
+  aborted = false;
+  private done = false;
+
+  constructor(private readonly res: HttpResponse) {
+    res.onAborted(() => {
+      this.aborted = true;
+    });
+  }
+
+  send(status: number, body: string | Buffer, headers: Headers = {}, closeConnection = false): void {
+    if (this.aborted || this.done) return;
+    this.done = true;
+    this.res.cork(() => {
+      this.res.writeStatus(`${status} ${STATUS_TEXT[status] ?? ''}`);
+      for (const name in headers) this.res.writeHeader(name, headers[name]!);
+      this.res.end(body, closeConnection);
+    });
+  }
+
+  json(status: number, value: unknown, headers: Headers = {}): void {
+    this.send(status, JSON.stringify(value), { 'content-type': 'application/json', ...headers });
+  }
+
+  error(err: SignalboardError, headers: Headers = {}): void {
+    const extra: Headers = err.retryAfterSeconds === undefined ? headers : { ...headers, 'retry-after': String(err.retryAfterSeconds) };
+    // A body we refused to read is still arriving: close the connection rather than drain it.
+    const close = err.code === 'SB_BODY_TOO_LARGE';
+    this.send(err.status, JSON.stringify({ error: err.toJSON() }), { 'content-type': 'application/json', ...extra }, close);
+  }
+}
+
+export function bodyTooLarge(limit: number): SignalboardError {
+  return new SignalboardError('SB_BODY_TOO_LARGE', `the body is larger than ${limit} bytes (INGEST_MAX_BODY_BYTES)`);
+}
+
+/** Collects the body; rejects as soon as it passes `limit` bytes instead of buffering the rest. */
+function readBody(res: HttpResponse, limit: number, declaredLength: number): Promise<Buffer> {
+  if (declaredLength > limit) return Promise.reject(bodyTooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    res.onData((chunk, isLast) => {
+      if (failed) return;
+      size += chunk.byteLength;
+      if (size > limit) {
+        failed = true;
+        reject(bodyTooLarge(limit));
+        return;
+      }
+      // uWS reuses the chunk's memory after this callback returns, so copy it.
+      chunks.push(Buffer.from(chunk.slice(0)));
+      if (isLast) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+  });
+}
+
+export interface RouteOptions {
+  /** Read the body, up to this many bytes. */
+  bodyLimit?: number;
+}
+
+export type Handler = (req: RequestInfo, reply: Reply) => Promise<void> | void;
+
+function copyRequest(res: HttpResponse, req: HttpRequest, options: RouteOptions): RequestInfo {
+  const headers: Headers = {};
+  req.forEach((name, value) => {
+    headers[name] = value;
+  });
+  const declared = Number(headers['content-length'] ?? 0);
+  return {
+    method: req.getCaseSensitiveMethod(),
+    path: req.getUrl(),
+    query: new URLSearchParams(req.getQuery() ?? ''),
+    headers,
+    remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+    body: options.bodyLimit === undefined ? undefined : readBody(res, options.bodyLimit, Number.isFinite(declared) ? declared : 0),
+  };
+}
+
+/** Wraps a handler: copies the request, answers catalogued errors with their status and anything else with a logged 500. */
+export function handler(logger: Logger, fn: Handler, options: RouteOptions = {}): (res: HttpResponse, req: HttpRequest) => void {
+  return (res, req) => {
+    const reply = new Reply(res);
+    const info = copyRequest(res, req, options);
+    // A body we stopped waiting for must not surface as an unhandled rejection.
+    info.body?.catch(() => undefined);
+    let result: Promise<void> | void;
+    try {
+      result = fn(info, reply);
+    } catch (err) {
+      replyWithError(logger, reply, info, err);
+      return;
+    }
+    if (result instanceof Promise) result.catch((err: unknown) => replyWithError(logger, reply, info, err));
+  };
+}
+
+function replyWithError(logger: Logger, reply: Reply, req: RequestInfo, err: unknown): void {
+  if (err instanceof SignalboardError) {
+    reply.error(err);
+    return;
+  }
+  if (isStorageUnreachable(err)) {
+    logger.warn({ err: (err as Error).message, path: req.path }, 'storage unreachable');
+    reply.error(new StorageUnavailableError('storage is unreachable; try again shortly', STORAGE_RETRY_AFTER_SECONDS));
+    return;
+  }
+  logger.error({ err, method: req.method, path: req.path }, 'request failed');
+  reply.error(new SignalboardError('SB_INTERNAL', 'internal error; see the server log'));
+}
+
+export type Method = 'get' | 'post' | 'del' | 'put' | 'patch' | 'options' | 'any';
+
+export function route(app: TemplatedApp, logger: Logger, method: Method, pattern: string, fn: Handler, options: RouteOptions = {}): void {
+  app[method](pattern, handler(logger, fn, options));
+}
+
+/** Parses a JSON body, turning a syntax error into a 400 that names it. */
+export function parseJsonBody(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new SignalboardError('SB_BODY_UNREADABLE', `the body is not valid JSON: ${(err as Error).message}`);
+  }
+}

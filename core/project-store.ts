@@ -1,0 +1,91 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Collection, Db } from 'mongodb';
+
+export type KeyKind = 'write' | 'read';
+
+export interface Project {
+  id: string;
+  name: string;
+  /** Origins allowed to send events from a browser; ["*"] allows any. */
+  allowedOrigins: string[];
+}
+
+interface ProjectDoc {
+  _id: string;
+  name: string;
+  writeKeyHash: string;
+  readKeyHash: string;
+  allowedOrigins: string[];
+  createdAt: Date;
+}
+
+export interface CreatedProject extends Project {
+  writeKey: string;
+  readKey: string;
+}
+
+const KEY_PREFIX: Record<KeyKind, string> = { write: 'sbw_', read: 'sbr_' };
+
+/** Keys carry 256 random bits, so a plain SHA-256 is a safe at-rest hash (nothing to brute-force). */
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** The kind a key claims by its prefix (sbw_ write, sbr_ read), or undefined. */
+export function keyKindOf(key: string): KeyKind | undefined {
+  if (key.startsWith(KEY_PREFIX.write)) return 'write';
+  if (key.startsWith(KEY_PREFIX.read)) return 'read';
+  return undefined;
+}
+
+function newKey(kind: KeyKind): string {
+  return KEY_PREFIX[kind] + randomBytes(32).toString('base64url');
+}
+
+function toProject(doc: ProjectDoc): Project {
+  return { id: doc._id, name: doc.name, allowedOrigins: doc.allowedOrigins };
+}
+
+/** Projects and their keys in MongoDB's `projects` collection; keys are stored only as hashes. */
+export class ProjectStore {
+  private readonly projects: Collection<ProjectDoc>;
+
+  constructor(db: Db) {
+    this.projects = db.collection<ProjectDoc>('projects');
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.projects.createIndexes([
+      { key: { writeKeyHash: 1 }, name: 'writeKeyHash', unique: true },
+      { key: { readKeyHash: 1 }, name: 'readKeyHash', unique: true },
+    ]);
+  }
+
+  async create(name: string, allowedOrigins: string[]): Promise<CreatedProject> {
+    const writeKey = newKey('write');
+    const readKey = newKey('read');
+    const doc: ProjectDoc = {
+      _id: randomBytes(9).toString('base64url'),
+      name,
+      writeKeyHash: hashKey(writeKey),
+      readKeyHash: hashKey(readKey),
+      allowedOrigins,
+      createdAt: new Date(),
+    };
+    await this.projects.insertOne(doc);
+    return { ...toProject(doc), writeKey, readKey };
+  }
+
+  async findById(id: string): Promise<Project | undefined> {
+    const doc = await this.projects.findOne({ _id: id });
+    return doc === null ? undefined : toProject(doc);
+  }
+
+  async findByKey(key: string): Promise<{ project: Project; kind: KeyKind } | undefined> {
+    const kind = keyKindOf(key);
+    if (kind === undefined) return undefined;
+    const field = kind === 'write' ? 'writeKeyHash' : 'readKeyHash';
+    const doc = await this.projects.findOne({ [field]: hashKey(key) });
+    return doc === null ? undefined : { project: toProject(doc), kind };
+  }
+}

@@ -1,0 +1,24 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+export type { Redis };
+
+/**
+ * One ioredis connection. Commands fail at once while Redis is unreachable
+ * (no offline queue, no resend of unanswered commands), so callers answer 503
+ * instead of holding requests, and never learn of success they can't prove.
+ */
+export function createRedis(url: string, name: string, options: RedisOptions = {}): Redis {
+  return new Redis(url, {
+    connectionName: `signalboard:${name}`,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
+    lazyConnect: false,
+    ...options,
+  });
+}
+
+export function redisReady(redis: Redis): boolean {
+  return redis.status === 'ready';
+}

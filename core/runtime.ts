@@ -1,0 +1,55 @@
+import type { Registry } from 'prom-client';
+import type { Config } from './config.js';
+import { resolveAdminToken, type AdminCredentials } from './credentials.js';
+import type { Logger } from './logger.js';
+import { createMetricsRegistry } from './metrics.js';
+import { createMongo, type Mongo } from './mongo.js';
+import { ProjectAccess } from './project-access.js';
+import { ProjectStore } from './project-store.js';
+import { createRedis, type Redis } from './redis.js';
+
+/** What every role of one process shares: settings, logs, metrics and the two storage clients. */
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  metrics: Registry;
+  redis: Redis;
+  mongo: Mongo;
+  projects: ProjectStore;
+  access: ProjectAccess;
+  admin: AdminCredentials;
+}
+
+/** A started role; stop() drains what it holds and returns when it is safe to exit. */
+export interface RoleHandle {
+  stop(): Promise<void>;
+}
+
+export interface StorageUrls {
+  redisUrl: string;
+  mongoUrl: string;
+}
+
+export async function createRuntime(config: Config, logger: Logger, urls: StorageUrls): Promise<Runtime> {
+  const admin = await resolveAdminToken(config.ADMIN_TOKEN, config.DATA_DIR);
+  const redis = createRedis(urls.redisUrl, 'main', { enableAutoPipelining: true });
+  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
+  const mongo = createMongo(urls.mongoUrl, 'signalboard');
+  const projects = new ProjectStore(mongo.db);
+  projects.ensureIndexes().catch((err: unknown) => logger.warn({ err }, 'could not create the projects indexes yet'));
+  return {
+    config,
+    logger,
+    metrics: createMetricsRegistry(),
+    redis,
+    mongo,
+    projects,
+    access: new ProjectAccess(projects, admin.token, config.KEY_CACHE_SECONDS * 1000, config.INGEST_RETRY_AFTER_SECONDS),
+    admin,
+  };
+}
+
+export async function closeRuntime(rt: Runtime): Promise<void> {
+  rt.redis.disconnect();
+  await rt.mongo.client.close();
+}

@@ -1,0 +1,25 @@
+import uWS from 'uWebSockets.js';
+import { SignalboardError } from './errors.js';
+
+export { uWS };
+export type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+
+/**
+ * The uWebSockets.js build silently swaps in a slow JavaScript implementation when its
+ * native binary fails to load. That fallback exports only `App`; the native module also
+ * exports `getParts` and `us_socket_local_port`, so their absence gives it away.
+ */
+export function isNativeUws(mod: object = uWS): boolean {
+  return typeof (mod as { getParts?: unknown }).getParts === 'function'
+    && typeof (mod as { us_socket_local_port?: unknown }).us_socket_local_port === 'function';
+}
+
+export function assertNativeUws(allowFallback: boolean): void {
+  if (isNativeUws() || allowFallback) return;
+  throw new SignalboardError(
+    'SB_UWS_FALLBACK',
+    `uWebSockets.js could not load its native binary for Node ${process.version} (ABI ${process.versions.modules}, ${process.platform}-${process.arch}) `
+      + 'and fell back to a slow JavaScript implementation. Run on a supported Node (20 on Linux x64/arm64), '
+      + 'or set ALLOW_UWS_FALLBACK=true to accept the slow server.',
+  );
+}

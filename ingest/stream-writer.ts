@@ -1,0 +1,113 @@
+import { StorageUnavailableError } from '../core/errors.js';
+import { countsKey, STREAM_FORMAT_VERSION, streamKey } from '../core/event-stream.js';
+import type { Redis } from '../core/redis.js';
+import type { IngestMetrics } from './ingest-metrics.js';
+
+/**
+ * KEYS[1] the partition stream, KEYS[2] the partition's counts hash.
+ * ARGV[1] format version, ARGV[2] event count, ARGV[3] JSON array of the events.
+ * Appends one entry and counts its events as added, atomically; returns the entry id.
+ */
+const APPEND_EVENTS_LUA = `
+local id = redis.call('XADD', KEYS[1], '*', 'v', ARGV[1], 'n', ARGV[2], 'd', ARGV[3])
+redis.call('HINCRBY', KEYS[2], 'added', ARGV[2])
+return id`;
+
+type AppendingRedis = Redis & {
+  sbAppendEvents(stream: string, counts: string, version: string, count: number, payload: string): Promise<string>;
+};
+
+export interface PartitionedEvent {
+  partition: number;
+  json: string;
+}
+
+interface Waiter {
+  partitions: number[];
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export interface WriterOptions {
+  prefix: string;
+  flushMs: number;
+  flushEvents: number;
+  retryAfterSeconds: number;
+}
+
+/**
+ * Batches events from concurrent requests and appends them to the partition streams:
+ * one entry per partition per flush, flushed after flushMs or at flushEvents.
+ * A write's promise settles only when Redis has answered for every partition it touched.
+ */
+export class EventStreamWriter {
+  private pending = new Map<number, string[]>();
+  private pendingCount = 0;
+  private waiters: Waiter[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly redis: AppendingRedis;
+
+  constructor(redis: Redis, private readonly options: WriterOptions, private readonly metrics: IngestMetrics) {
+    redis.defineCommand('sbAppendEvents', { numberOfKeys: 2, lua: APPEND_EVENTS_LUA });
+    this.redis = redis as AppendingRedis;
+  }
+
+  write(events: readonly PartitionedEvent[]): Promise<void> {
+    const partitions: number[] = [];
+    for (const { partition, json } of events) {
+      let list = this.pending.get(partition);
+      if (list === undefined) {
+        list = [];
+        this.pending.set(partition, list);
+      }
+      if (!partitions.includes(partition)) partitions.push(partition);
+      list.push(json);
+    }
+    this.pendingCount += events.length;
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ partitions, resolve, reject }));
+    if (this.pendingCount >= this.options.flushEvents) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.options.flushMs);
+    return done;
+  }
+
+  /** Flushes what is pending and waits for every flush under way. */
+  async drain(): Promise<void> {
+    this.flush();
+    await Promise.all([...this.inFlight]);
+  }
+
+  private flush(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pendingCount === 0) return;
+    const batch = this.pending;
+    const waiters = this.waiters;
+    const count = this.pendingCount;
+    this.pending = new Map();
+    this.waiters = [];
+    this.pendingCount = 0;
+
+    const stopTimer = this.metrics.flushDuration.startTimer();
+    const failed = new Map<number, unknown>();
+    const appends = [...batch].map(([partition, jsons]) =>
+      this.redis
+        .sbAppendEvents(streamKey(this.options.prefix, partition), countsKey(this.options.prefix, partition), STREAM_FORMAT_VERSION, jsons.length, `[${jsons.join(',')}]`)
+        .then(
+          () => undefined,
+          (err: unknown) => void failed.set(partition, err),
+        ),
+    );
+    const flight = Promise.all(appends).then(() => {
+      stopTimer();
+      this.metrics.flushEvents.observe(count);
+      for (const waiter of waiters) {
+        const failure = waiter.partitions.find((p) => failed.has(p));
+        if (failure === undefined) waiter.resolve();
+        else waiter.reject(new StorageUnavailableError('Redis did not take the events; nothing was acknowledged', this.options.retryAfterSeconds, failed.get(failure)));
+      }
+    });
+    this.inFlight.add(flight);
+    void flight.finally(() => this.inFlight.delete(flight));
+  }
+}

@@ -1,0 +1,124 @@
+import { SignalboardError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { ProjectAccess } from '../core/project-access.js';
+import type { Project } from '../core/project-store.js';
+import type { TemplatedApp, WebSocket } from '../core/uws.js';
+import { eventsFromJson } from './body-parser.js';
+import type { IngestMetrics } from './ingest-metrics.js';
+import type { IngestService } from './ingest-service.js';
+
+interface IngestSocket {
+  project: Project;
+  userAgent: string | undefined;
+  remoteAddress: string;
+  closed: boolean;
+}
+
+export interface WsIngestDeps {
+  app: TemplatedApp;
+  logger: Logger;
+  access: ProjectAccess;
+  service: IngestService;
+  metrics: IngestMetrics;
+  maxBodyBytes: number;
+  maxEventsPerRequest: number;
+}
+
+type BatchId = string | number | null;
+
+function batchIdOf(message: unknown): BatchId {
+  const id = (message as { id?: unknown } | null)?.id;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
+/**
+ * WebSocket /v1/ingest for long-lived SDK connections. The key is checked at the
+ * upgrade (Bearer or ?key=). Each message is `{"id": ..., "batch": [...]}`; each is
+ * answered `{"type": "ack", "id", "accepted", "rejected"}` or, when refused whole,
+ * `{"type": "error", "id", "error": {code, message, retryAfter?}}`. Acks may come
+ * out of order; the id pairs them.
+ */
+export function registerWsIngest({ app, logger, access, service, metrics, maxBodyBytes, maxEventsPerRequest }: WsIngestDeps): void {
+  const send = (ws: WebSocket<IngestSocket>, value: unknown) => {
+    if (!ws.getUserData().closed) ws.send(JSON.stringify(value));
+  };
+
+  const handleBatch = async (ws: WebSocket<IngestSocket>, text: string): Promise<void> => {
+    const stopTimer = metrics.requestDuration.startTimer({ transport: 'ws' });
+    let id: BatchId = null;
+    try {
+      let message: unknown;
+      try {
+        message = JSON.parse(text);
+      } catch (err) {
+        throw new SignalboardError('SB_BODY_UNREADABLE', `the message is not valid JSON: ${(err as Error).message}`);
+      }
+      id = batchIdOf(message);
+      if (message === null || typeof message !== 'object' || Array.isArray(message) || !Object.hasOwn(message, 'batch')) {
+        throw new SignalboardError('SB_BODY_UNREADABLE', 'a message must be {"id": <string or number>, "batch": [events]}');
+      }
+      const items = eventsFromJson({ batch: (message as { batch: unknown }).batch }, maxEventsPerRequest);
+      const { project, userAgent, remoteAddress } = ws.getUserData();
+      const result = await service.ingest(project, { items, unreadable: new Map() }, { userAgent, remoteAddress });
+      send(ws, { type: 'ack', id, ...result });
+      stopTimer();
+    } catch (err) {
+      if (!(err instanceof SignalboardError)) {
+        logger.error({ err }, 'ws ingest batch failed');
+        send(ws, { type: 'error', id, error: { code: 'SB_INTERNAL', message: 'internal error; see the server log' } });
+        return;
+      }
+      send(ws, { type: 'error', id, error: err.toJSON() });
+    }
+  };
+
+  app.ws<IngestSocket>('/v1/ingest', {
+    maxPayloadLength: maxBodyBytes,
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+    maxBackpressure: 1024 * 1024,
+    closeOnBackpressureLimit: 1, // typed as a number, read as a flag
+    upgrade: (res, req, context) => {
+      const headers: Record<string, string> = {};
+      req.forEach((name, value) => {
+        headers[name] = value;
+      });
+      const query = new URLSearchParams(req.getQuery() ?? '');
+      const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      access.resolve(headers, query, 'write').then(
+        (project) => {
+          if (aborted) return;
+          res.cork(() => {
+            res.upgrade<IngestSocket>(
+              { project, userAgent: headers['user-agent'], remoteAddress, closed: false },
+              headers['sec-websocket-key'] ?? '',
+              headers['sec-websocket-protocol'] ?? '',
+              headers['sec-websocket-extensions'] ?? '',
+              context,
+            );
+          });
+        },
+        (err: unknown) => {
+          if (aborted) return;
+          const error = err instanceof SignalboardError ? err : new SignalboardError('SB_INTERNAL', 'internal error; see the server log');
+          if (!(err instanceof SignalboardError)) logger.error({ err }, 'ws ingest upgrade failed');
+          res.cork(() => {
+            res.writeStatus(`${error.status} ${error.code}`).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: error.toJSON() }));
+          });
+        },
+      );
+    },
+    message: (ws, message) => {
+      // The message buffer is only valid during this callback, so decode it now.
+      const text = Buffer.from(message).toString('utf8');
+      void handleBatch(ws, text);
+    },
+    close: (ws) => {
+      ws.getUserData().closed = true;
+    },
+  });
+}

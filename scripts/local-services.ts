@@ -1,0 +1,172 @@
+/**
+ * Local Redis and MongoDB-compatible servers for `npm start`, `npm test` and CI.
+ * For each of REDIS_URL / MONGODB_URL that is unset: use what answers on the default
+ * port, else start a server (redis-server; mongod when on PATH, else FerretDB 1.24
+ * with its SQLite backend, built with Go on first use) and stop it on exit.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
+
+export const FERRETDB_VERSION = 'v1.24.2';
+const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
+
+type Log = (message: string) => void;
+
+export interface LocalServices {
+  redisUrl: string;
+  mongoUrl: string;
+  stop(): Promise<void>;
+}
+
+/** True when something accepts TCP connections on host:port. */
+export function portAnswers(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ port, host });
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      done(ok);
+    };
+    socket.setTimeout(timeoutMs, () => finish(false));
+    socket.once('connect', () => finish(true));
+    socket.once('error', () => finish(false));
+  });
+}
+
+async function waitForPort(port: number, what: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} before it answered on port ${port}`);
+    if (await portAnswers(port)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not answer on port ${port} within ${timeoutMs / 1000}s`);
+}
+
+function onPath(command: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, command);
+    if (dir !== '' && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+export interface RedisServerOptions {
+  port: number;
+  dir: string;
+  /** AOF with fsync on every write: an acknowledged event survives a crash of Redis itself. */
+  appendOnly?: boolean;
+}
+
+/** Starts redis-server in the foreground as our child. */
+export async function startRedisServer({ port, dir, appendOnly = true }: RedisServerOptions): Promise<ChildProcess> {
+  const binary = onPath('redis-server');
+  if (binary === undefined) throw new Error('redis-server is not on PATH: install Redis 7 (apt-get install redis-server) or set REDIS_URL');
+  mkdirSync(dir, { recursive: true });
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
+  if (appendOnly) args.push('--appendonly', 'yes', '--appendfsync', 'always');
+  else args.push('--appendonly', 'no');
+  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitForPort(port, 'redis-server', child);
+  return child;
+}
+
+function cacheDir(): string {
+  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'signalboard');
+}
+
+/**
+ * Builds FerretDB from its Go module. `go install …@version` can't be used as is: the
+ * module's version file is generated at release time and missing from the module
+ * zip, so the binary would refuse to start. We build from a copy with it written in.
+ */
+export function installFerretDB(log: Log): string {
+  const target = join(cacheDir(), 'bin', `ferretdb-${FERRETDB_VERSION}`);
+  if (existsSync(target)) return target;
+  if (onPath('go') === undefined) throw new Error('FerretDB is missing and Go is not on PATH to build it: install Go, or set MONGODB_URL');
+  log(`Installing FerretDB ${FERRETDB_VERSION} with Go (first run only; a few minutes)...`);
+  const env = { ...process.env, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' };
+  const download = spawnSync('go', ['mod', 'download', '-json', `${FERRETDB_MODULE}@${FERRETDB_VERSION}`], { cwd: tmpdir(), env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (download.status !== 0) throw new Error(`go mod download ${FERRETDB_MODULE}@${FERRETDB_VERSION} failed (exit ${download.status})`);
+  const source = (JSON.parse(download.stdout) as { Dir: string }).Dir;
+  const work = join(cacheDir(), `ferretdb-src-${process.pid}`);
+  rmSync(work, { recursive: true, force: true });
+  cpSync(source, work, { recursive: true });
+  spawnSync('chmod', ['-R', 'u+w', work]);
+  writeFileSync(join(work, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);
+  mkdirSync(join(cacheDir(), 'bin'), { recursive: true });
+  log('Compiling FerretDB (package names show progress)...');
+  const build = spawnSync('go', ['build', '-v', '-trimpath', '-o', `${target}.tmp`, './cmd/ferretdb'], { cwd: work, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  rmSync(work, { recursive: true, force: true });
+  if (build.status !== 0) throw new Error(`building FerretDB failed (exit ${build.status})`);
+  chmodSync(`${target}.tmp`, 0o755);
+  cpSync(`${target}.tmp`, target);
+  rmSync(`${target}.tmp`);
+  log(`FerretDB installed at ${target}`);
+  return target;
+}
+
+export interface MongoServerOptions {
+  port: number;
+  dir: string;
+  log: Log;
+}
+
+/** Starts mongod when on PATH, else FerretDB on SQLite, as our child. */
+export async function startMongoServer({ port, dir, log }: MongoServerOptions): Promise<ChildProcess> {
+  mkdirSync(dir, { recursive: true });
+  const mongod = onPath('mongod');
+  let child: ChildProcess;
+  if (mongod !== undefined) {
+    child = spawn(mongod, ['--dbpath', dir, '--port', String(port), '--bind_ip', '127.0.0.1', '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  } else {
+    const ferretdb = onPath('ferretdb') ?? installFerretDB(log);
+    child = spawn(
+      ferretdb,
+      ['--handler=sqlite', `--sqlite-url=file:${dir}/`, `--state-dir=${dir}`, `--listen-addr=127.0.0.1:${port}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn'],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+  }
+  await waitForPort(port, mongod === undefined ? 'FerretDB' : 'mongod', child);
+  return child;
+}
+
+export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    child.once('exit', () => done());
+    child.kill(signal);
+  });
+}
+
+/** Resolves REDIS_URL / MONGODB_URL, starting local servers for the ones unset and not already running. */
+export async function ensureLocalServices(env: { REDIS_URL?: string; MONGODB_URL?: string }, dataDir: string, log: Log): Promise<LocalServices> {
+  const started: ChildProcess[] = [];
+  const stop = async () => {
+    await Promise.all(started.map((child) => stopChild(child)));
+  };
+  try {
+    let redisUrl = env.REDIS_URL;
+    if (redisUrl === undefined) {
+      if (!(await portAnswers(6379))) {
+        log(`Starting redis-server on 127.0.0.1:6379 (data in ${resolve(dataDir, 'redis')})`);
+        started.push(await startRedisServer({ port: 6379, dir: resolve(dataDir, 'redis') }));
+      }
+      redisUrl = 'redis://127.0.0.1:6379';
+    }
+    let mongoUrl = env.MONGODB_URL;
+    if (mongoUrl === undefined) {
+      if (!(await portAnswers(27017))) {
+        log(`Starting a MongoDB-compatible server on 127.0.0.1:27017 (data in ${resolve(dataDir, 'mongodb')})`);
+        started.push(await startMongoServer({ port: 27017, dir: resolve(dataDir, 'mongodb'), log }));
+      }
+      mongoUrl = 'mongodb://127.0.0.1:27017/signalboard';
+    }
+    return { redisUrl, mongoUrl, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

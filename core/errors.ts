@@ -4,27 +4,27 @@
  * documents each code; core/errors.test.ts checks they stay unique and documented.
  */
 export const ERROR_CATALOG = {
-  SB_CONFIG_INVALID: { status: 500, retriable: false, summary: 'An environment variable has a bad value; start-up stops.' },
-  SB_UWS_FALLBACK: { status: 500, retriable: false, summary: 'uWebSockets.js loaded its slow JavaScript fallback instead of the native binary; start-up stops.' },
-  SB_BODY_UNREADABLE: { status: 400, retriable: false, summary: 'The request body is not valid JSON / NDJSON, or not an event, an array of events or {"batch": [...]}.' },
-  SB_BODY_UNSUPPORTED_TYPE: { status: 415, retriable: false, summary: 'The Content-Type is not JSON, NDJSON or text/plain.' },
-  SB_BODY_TOO_LARGE: { status: 413, retriable: false, summary: 'The body exceeds INGEST_MAX_BODY_BYTES.' },
-  SB_INGEST_EMPTY: { status: 400, retriable: false, summary: 'The request holds no events.' },
-  SB_INGEST_TOO_MANY_EVENTS: { status: 413, retriable: false, summary: 'The request holds more than INGEST_MAX_EVENTS_PER_REQUEST events.' },
-  SB_AUTH_MISSING: { status: 401, retriable: false, summary: 'No key was given (Authorization: Bearer <key> or ?key=).' },
-  SB_AUTH_INVALID: { status: 401, retriable: false, summary: 'The key or admin token is not known.' },
-  SB_AUTH_WRONG_KEY: { status: 401, retriable: false, summary: 'The key is of the wrong kind for this route (a read key sending events, a write key reading).' },
-  SB_ADMIN_REQUIRED: { status: 401, retriable: false, summary: 'The route needs the admin token.' },
-  SB_PROJECT_NOT_FOUND: { status: 404, retriable: false, summary: 'The project named by ?project= does not exist.' },
-  SB_CORS_ORIGIN_DENIED: { status: 403, retriable: false, summary: "The request's Origin is not in the project's allowed origins." },
-  SB_PARAM_INVALID: { status: 400, retriable: false, summary: 'A query parameter or JSON body field is missing or has a bad value; the message names it.' },
-  SB_NOT_FOUND: { status: 404, retriable: false, summary: 'No route matches the method and path.' },
-  SB_RATE_LIMITED: { status: 429, retriable: true, summary: "The key sent more events than RATE_LIMIT_EVENTS in the current window; retry after Retry-After seconds." },
-  SB_OVERLOADED: { status: 503, retriable: true, summary: 'Aggregators are behind (a partition holds more than INGEST_MAX_LAG_EVENTS unconsumed events); retry after Retry-After seconds.' },
-  SB_STORAGE_UNAVAILABLE: { status: 503, retriable: true, summary: 'Redis or MongoDB did not answer; nothing was accepted; retry after Retry-After seconds.' },
-  SB_SHUTTING_DOWN: { status: 503, retriable: true, summary: 'The process is draining before exit; retry on another instance.' },
-  SB_INTERNAL: { status: 500, retriable: true, summary: 'An unexpected failure; it is logged with the request.' },
-} as const satisfies Record<string, { status: number; retriable: boolean; summary: string }>;
+  SB_CONFIG_INVALID: { status: 500, retriable: false },
+  SB_UWS_FALLBACK: { status: 500, retriable: false },
+  SB_BODY_UNREADABLE: { status: 400, retriable: false },
+  SB_BODY_UNSUPPORTED_TYPE: { status: 415, retriable: false },
+  SB_BODY_TOO_LARGE: { status: 413, retriable: false },
+  SB_INGEST_EMPTY: { status: 400, retriable: false },
+  SB_INGEST_TOO_MANY_EVENTS: { status: 413, retriable: false },
+  SB_AUTH_MISSING: { status: 401, retriable: false },
+  SB_AUTH_INVALID: { status: 401, retriable: false },
+  SB_AUTH_WRONG_KEY: { status: 401, retriable: false },
+  SB_ADMIN_REQUIRED: { status: 401, retriable: false },
+  SB_PROJECT_NOT_FOUND: { status: 404, retriable: false },
+  SB_CORS_ORIGIN_DENIED: { status: 403, retriable: false },
+  SB_PARAM_INVALID: { status: 400, retriable: false },
+  SB_NOT_FOUND: { status: 404, retriable: false },
+  SB_RATE_LIMITED: { status: 429, retriable: true },
+  SB_OVERLOADED: { status: 503, retriable: true },
+  SB_STORAGE_UNAVAILABLE: { status: 503, retriable: true },
+  SB_SHUTTING_DOWN: { status: 503, retriable: true },
+  SB_INTERNAL: { status: 500, retriable: true },
+} as const satisfies Record<string, { status: number; retriable: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
 

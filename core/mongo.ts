@@ -16,3 +16,8 @@ export function createMongo(url: string, appName: string): Mongo {
   const dbName = /^mongodb(?:\+srv)?:\/\/[^/]*\/([^?]+)/.exec(url)?.[1] ?? 'signalboard';
   return { client, db: client.db(dbName) };
 }
+
+/** The same server URL naming another database. */
+export function withDatabase(mongoUrl: string, database: string): string {
+  return mongoUrl.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]+)(\/[^?]*)?/, `$1/${database}`);
+}

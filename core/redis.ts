@@ -22,3 +22,13 @@ export function createRedis(url: string, name: string, options: RedisOptions = {
 export function redisReady(redis: Redis): boolean {
   return redis.status === 'ready';
 }
+
+/** Deletes every key under `<prefix>:` (tests and benchmarks clean up with it). */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}

@@ -5,13 +5,12 @@
  * with its SQLite backend, built with Go on first use) and stop it on exit.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 
 export const FERRETDB_VERSION = 'v1.24.2';
-const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
 
 type Log = (message: string) => void;
 
@@ -77,35 +76,60 @@ function cacheDir(): string {
   return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'signalboard');
 }
 
+export interface GoTool {
+  name: string;
+  module: string;
+  version: string;
+  /** The main package inside the module. */
+  pkg: string;
+  /** Adjusts the module's source before building. */
+  prepare?: (sourceDir: string) => void;
+}
+
 /**
- * Builds FerretDB from its Go module. `go install …@version` can't be used as is: the
- * module's version file is generated at release time and missing from the module
- * zip, so the binary would refuse to start. We build from a copy with it written in.
+ * Builds a Go tool from its module into ~/.cache/signalboard/bin, once. `go install
+ * module@version` is not used: it asks the module proxy for the module's version list
+ * (to check deprecation), which some proxies refuse; downloading one exact version
+ * and building from a copy works wherever the proxy serves that version.
  */
-export function installFerretDB(log: Log): string {
-  const target = join(cacheDir(), 'bin', `ferretdb-${FERRETDB_VERSION}`);
+export function buildGoTool(tool: GoTool, log: Log): string {
+  const target = join(cacheDir(), 'bin', `${tool.name}-${tool.version}`);
   if (existsSync(target)) return target;
-  if (onPath('go') === undefined) throw new Error('FerretDB is missing and Go is not on PATH to build it: install Go, or set MONGODB_URL');
-  log(`Installing FerretDB ${FERRETDB_VERSION} with Go (first run only; a few minutes)...`);
+  if (onPath('go') === undefined) throw new Error(`${tool.name} is missing and Go is not on PATH to build it`);
+  log(`Installing ${tool.name} ${tool.version} with Go (first run only; a few minutes)...`);
   const env = { ...process.env, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' };
-  const download = spawnSync('go', ['mod', 'download', '-json', `${FERRETDB_MODULE}@${FERRETDB_VERSION}`], { cwd: tmpdir(), env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (download.status !== 0) throw new Error(`go mod download ${FERRETDB_MODULE}@${FERRETDB_VERSION} failed (exit ${download.status})`);
+  const download = spawnSync('go', ['mod', 'download', '-json', `${tool.module}@${tool.version}`], { cwd: tmpdir(), env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (download.status !== 0) throw new Error(`go mod download ${tool.module}@${tool.version} failed (exit ${download.status})`);
   const source = (JSON.parse(download.stdout) as { Dir: string }).Dir;
-  const work = join(cacheDir(), `ferretdb-src-${process.pid}`);
+  const work = join(cacheDir(), `${tool.name}-src-${process.pid}`);
   rmSync(work, { recursive: true, force: true });
   cpSync(source, work, { recursive: true });
   spawnSync('chmod', ['-R', 'u+w', work]);
-  writeFileSync(join(work, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);
+  tool.prepare?.(work);
   mkdirSync(join(cacheDir(), 'bin'), { recursive: true });
-  log('Compiling FerretDB (package names show progress)...');
-  const build = spawnSync('go', ['build', '-v', '-trimpath', '-o', `${target}.tmp`, './cmd/ferretdb'], { cwd: work, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  log(`Compiling ${tool.name} (package names show progress)...`);
+  const build = spawnSync('go', ['build', '-v', '-trimpath', '-o', `${target}.tmp`, tool.pkg], { cwd: work, env, stdio: ['ignore', 'inherit', 'inherit'] });
   rmSync(work, { recursive: true, force: true });
-  if (build.status !== 0) throw new Error(`building FerretDB failed (exit ${build.status})`);
+  if (build.status !== 0) throw new Error(`building ${tool.name} failed (exit ${build.status})`);
   chmodSync(`${target}.tmp`, 0o755);
-  cpSync(`${target}.tmp`, target);
-  rmSync(`${target}.tmp`);
-  log(`FerretDB installed at ${target}`);
+  renameSync(`${target}.tmp`, target);
+  log(`${tool.name} installed at ${target}`);
   return target;
+}
+
+const FERRETDB: GoTool = {
+  name: 'ferretdb',
+  module: 'github.com/FerretDB/FerretDB',
+  version: FERRETDB_VERSION,
+  pkg: './cmd/ferretdb',
+  // The version file is generated at release time and missing from the module zip;
+  // without it the binary refuses to start.
+  prepare: (dir) => writeFileSync(join(dir, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`),
+};
+
+/** The k6 load generator, for the benchmarks. */
+export function findK6(log: Log): string {
+  return onPath('k6') ?? buildGoTool({ name: 'k6', module: 'go.k6.io/k6/v2', version: 'v2.2.0', pkg: '.' }, log);
 }
 
 export interface MongoServerOptions {
@@ -122,10 +146,10 @@ export async function startMongoServer({ port, dir, log }: MongoServerOptions): 
   if (mongod !== undefined) {
     child = spawn(mongod, ['--dbpath', dir, '--port', String(port), '--bind_ip', '127.0.0.1', '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
   } else {
-    const ferretdb = onPath('ferretdb') ?? installFerretDB(log);
+    const ferretdb = onPath('ferretdb') ?? buildGoTool(FERRETDB, log);
     child = spawn(
       ferretdb,
-      ['--handler=sqlite', `--sqlite-url=file:${dir}/`, `--state-dir=${dir}`, `--listen-addr=127.0.0.1:${port}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn'],
+      ['--handler=sqlite', `--sqlite-url=file:${dir}/`, `--state-dir=${dir}`, `--listen-addr=127.0.0.1:${port}`, '--debug-addr=-', '--telemetry=disable', '--log-level=error'],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
   }

@@ -6,7 +6,8 @@ import { inject } from 'vitest';
 import { startSignalboard, type RoleName, type RunningSignalboard } from '../bin/start.js';
 import { loadConfig, type Config } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
-import { createRedis, type Redis } from '../core/redis.js';
+import { withDatabase } from '../core/mongo.js';
+import { createRedis, deleteKeysWithPrefix, type Redis } from '../core/redis.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -24,10 +25,6 @@ export function isolatedConfig(overrides: Record<string, string> = {}): Config {
     REDIS_URL: inject('redisUrl'),
     ...overrides,
   });
-}
-
-export function withDatabase(mongoUrl: string, database: string): string {
-  return mongoUrl.replace(/^(mongodb(?:\+srv)?:\/\/[^/]+)(\/[^?]*)?/, `$1/${database}`);
 }
 
 export interface TestServer {
@@ -58,19 +55,10 @@ export async function startTestServer(overrides: Record<string, string> = {}, ro
     },
     async stop() {
       await running.runtime.mongo.db.dropDatabase().catch(() => undefined);
-      await deleteKeys(running.runtime.redis, config.REDIS_KEY_PREFIX).catch(() => undefined);
+      await deleteKeysWithPrefix(running.runtime.redis, config.REDIS_KEY_PREFIX).catch(() => undefined);
       await running.stop();
     },
   };
-}
-
-export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
 }
 
 /** A separate connection for reading what the server wrote. */

@@ -1,0 +1,343 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { AGGREGATOR_GROUP, countsKey, decodeEntry, streamKey, type StampedEvent } from '../core/event-stream.js';
+import type { Redis } from '../core/redis.js';
+import { ADMIN_TOKEN, startTestServer, testRedis, waitFor, type TestServer } from '../test/helpers.js';
+
+type Json = Record<string, unknown>;
+
+async function readStreams(redis: Redis, server: TestServer): Promise<StampedEvent[][]> {
+  const { REDIS_KEY_PREFIX: prefix, STREAM_PARTITIONS: partitions } = server.config;
+  const result: StampedEvent[][] = [];
+  for (let p = 0; p < partitions; p++) {
+    const entries = await redis.xrange(streamKey(prefix, p), '-', '+');
+    result.push(entries.flatMap(([, fields]) => decodeEntry(fields)));
+  }
+  return result;
+}
+
+async function post(server: TestServer, key: string | undefined, body: string | Uint8Array, headers: Record<string, string> = {}, query = '') {
+  const res = await fetch(`${server.url}/v1/events${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key === undefined ? {} : { authorization: `Bearer ${key}` }), ...headers },
+    body,
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: (text === '' ? {} : JSON.parse(text)) as Json };
+}
+
+describe('ingest over HTTP, against the real Redis', () => {
+  let server: TestServer;
+  let project: { id: string; writeKey: string; readKey: string };
+  let redis: Redis;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    project = await server.createProject('ingest-test');
+    redis = testRedis();
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await server.stop();
+  });
+
+  it('stores each accepted event exactly once, stamped, with one user in one partition in order', async () => {
+    const before = Date.now();
+    const events = Array.from({ length: 60 }, (_, i) => ({ event: i % 2 ? 'view' : 'click', userId: `user-${i % 6}`, eventId: `once-${i}`, properties: { seq: i } }));
+    const res = await post(server, project.writeKey, JSON.stringify(events), { 'user-agent': 'ingest-test/1.0' });
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ accepted: 60, rejected: [] });
+
+    const partitions = await readStreams(redis, server);
+    const stored = partitions.flat().filter((e) => e.eventId.startsWith('once-'));
+    expect(stored.map((e) => e.eventId).sort()).toEqual(events.map((e) => e.eventId).sort());
+    for (const e of stored) {
+      expect(e.projectId).toBe(project.id);
+      expect(e.receivedAt).toBeGreaterThanOrEqual(before);
+      expect(e.receivedAt).toBeLessThanOrEqual(Date.now());
+      expect(e.timestamp).toBe(e.receivedAt);
+      expect(e.context).toEqual({ userAgent: 'ingest-test/1.0', ip: '127.0.0.0' });
+    }
+    for (let u = 0; u < 6; u++) {
+      const holders = partitions.map((list) => list.filter((e) => e.userId === `user-${u}`)).filter((list) => list.length > 0);
+      expect(holders).toHaveLength(1);
+      const seqs = holders[0]!.map((e) => (e.properties as { seq: number }).seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    }
+    // The backpressure counters saw every event, and the aggregator's group exists on every stream.
+    let added = 0;
+    for (let p = 0; p < server.config.STREAM_PARTITIONS; p++) {
+      added += Number(await redis.hget(countsKey(server.config.REDIS_KEY_PREFIX, p), 'added'));
+      const groups = (await redis.xinfo('GROUPS', streamKey(server.config.REDIS_KEY_PREFIX, p))) as unknown[][];
+      expect(groups.map((g) => g[1])).toContain(AGGREGATOR_GROUP);
+    }
+    expect(added).toBe(partitions.flat().length);
+  });
+
+  it('accepts 97 of 100 events and names each bad index and why', async () => {
+    const events: unknown[] = Array.from({ length: 100 }, (_, i) => ({ event: 'batch97', userId: `u${i}`, eventId: `b97-${i}` }));
+    events[13] = { event: 'batch97', eventId: 'b97-13' };
+    events[50] = { event: 50, userId: 'u50', eventId: 'b97-50' };
+    events[99] = { event: 'batch97', userId: 'u99', eventId: 'b97-99', timestamp: Date.now() + 3_600_000 };
+    const res = await post(server, project.writeKey, JSON.stringify({ batch: events }));
+    expect(res.status).toBe(202);
+    expect(res.body.accepted).toBe(97);
+    expect(res.body.rejected).toEqual([
+      { index: 13, errors: ['one of userId and anonymousId is required'] },
+      { index: 50, errors: ['event: must be string'] },
+      { index: 99, errors: [expect.stringMatching(/^timestamp: .* is more than 600 seconds in the future \(INGEST_MAX_FUTURE_SECONDS\)$/)] },
+    ]);
+    const stored = (await readStreams(redis, server)).flat().filter((e) => e.event === 'batch97');
+    expect(stored).toHaveLength(97);
+    expect(stored.map((e) => e.eventId)).not.toContain('b97-13');
+  });
+
+  it('reads a single object, NDJSON, and text/plain with ?key= as sendBeacon sends it', async () => {
+    const single = await post(server, project.writeKey, JSON.stringify({ event: 'form-single', anonymousId: 'a1' }));
+    expect(single).toMatchObject({ status: 202, body: { accepted: 1 } });
+    const ndjson = await post(server, project.writeKey, '{"event":"form-nd","userId":"n1"}\n{"event":\n{"event":"form-nd","userId":"n2"}\n', { 'content-type': 'application/x-ndjson' });
+    expect(ndjson).toMatchObject({ status: 202, body: { accepted: 2, rejected: [{ index: 1, errors: [expect.stringMatching(/^line 2 is not valid JSON/)] }] } });
+    const beacon = await post(server, undefined, JSON.stringify([{ event: 'form-beacon', userId: 'b1' }]), { 'content-type': 'text/plain;charset=UTF-8' }, `?key=${project.writeKey}`);
+    expect(beacon).toMatchObject({ status: 202, body: { accepted: 1 } });
+    const stored = (await readStreams(redis, server)).flat().map((e) => e.event);
+    expect(stored.filter((name) => name.startsWith('form-')).sort()).toEqual(['form-beacon', 'form-nd', 'form-nd', 'form-single']);
+  });
+
+  it('lets the admin token stand in for the write key with ?project=', async () => {
+    const ok = await post(server, ADMIN_TOKEN, JSON.stringify({ event: 'by-admin', userId: 'x' }), {}, `?project=${project.id}`);
+    expect(ok).toMatchObject({ status: 202, body: { accepted: 1 } });
+    const missing = await post(server, ADMIN_TOKEN, JSON.stringify({ event: 'by-admin', userId: 'x' }));
+    expect(missing).toMatchObject({ status: 400, body: { error: { code: 'SB_PARAM_INVALID', message: expect.stringMatching(/^project:/) } } });
+    const unknown = await post(server, ADMIN_TOKEN, JSON.stringify({ event: 'by-admin', userId: 'x' }), {}, '?project=nope');
+    expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'SB_PROJECT_NOT_FOUND' } } });
+  });
+
+  it.each([
+    ['no key', undefined, 'SB_AUTH_MISSING'],
+    ['an unknown key', 'sbw_not-a-real-key', 'SB_AUTH_INVALID'],
+    ['a garbage token', 'hello', 'SB_AUTH_INVALID'],
+  ])('answers 401 for %s', async (_case, key, code) => {
+    const res = await post(server, key, JSON.stringify({ event: 'e', userId: 'u' }));
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual({ error: { code, message: expect.any(String) } });
+  });
+
+  it('answers 401 for the read key: read keys may not ingest', async () => {
+    const res = await post(server, project.readKey, JSON.stringify({ event: 'e', userId: 'u' }));
+    expect(res).toMatchObject({ status: 401, body: { error: { code: 'SB_AUTH_WRONG_KEY', message: expect.stringMatching(/read key.*write key/) } } });
+  });
+
+  it.each([
+    ['malformed JSON', '{"event": "a", ', 'application/json', 400, 'SB_BODY_UNREADABLE', /not valid JSON/],
+    ['invalid UTF-8 bytes', new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), 'application/json', 400, 'SB_BODY_UNREADABLE', /not valid JSON/],
+    ['an empty batch', '{"batch": []}', 'application/json', 400, 'SB_INGEST_EMPTY', /no events/],
+    ['an empty body', '', 'application/json', 400, 'SB_BODY_UNREADABLE', /not valid JSON/],
+    ['a number', '42', 'application/json', 400, 'SB_BODY_UNREADABLE', /must be an event object/],
+    ['1001 events', JSON.stringify(Array.from({ length: 1001 }, () => ({ event: 'e', userId: 'u' }))), 'application/json', 413, 'SB_INGEST_TOO_MANY_EVENTS', /limit is 1000/],
+    ['XML', '<event/>', 'application/xml', 415, 'SB_BODY_UNSUPPORTED_TYPE', /application\/xml/],
+  ])('refuses %s as a whole with its specific error', async (_case, body, type, status, code, message) => {
+    const res = await post(server, project.writeKey, body, { 'content-type': type });
+    expect(res.status).toBe(status);
+    expect(res.body).toEqual({ error: { code, message: expect.stringMatching(message) } });
+  });
+
+  it('refuses a 10 MB body with 413 before reading it, and stays up', async () => {
+    const huge = JSON.stringify({ event: 'big', userId: 'u', properties: { blob: 'x'.repeat(10 * 1024 * 1024) } });
+    const res = await post(server, project.writeKey, huge);
+    expect(res.status).toBe(413);
+    expect(res.body).toEqual({ error: { code: 'SB_BODY_TOO_LARGE', message: expect.stringMatching(/larger than 1048576 bytes/) } });
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
+  it('refuses an oversized chunked body (no Content-Length) as soon as it passes the limit', async () => {
+    const chunk = new TextEncoder().encode('x'.repeat(256 * 1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 40) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const res = await fetch(`${server.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${project.writeKey}`, 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit).catch((err: Error) => err);
+    // The server answers 413 and closes; a client still uploading may see only the close.
+    if (!(res instanceof Error)) expect(res.status).toBe(413);
+    expect(sent).toBeLessThan(40);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
+  it('survives hostile events: deep nesting, operator keys, prototype keys, wrong types, unicode', async () => {
+    // 50,000 levels: built as text, since JSON.stringify itself would overflow the stack.
+    const deep = `${'['.repeat(50_000)}"leaf"${']'.repeat(50_000)}`;
+    const events = [
+      { event: 'hostile', userId: 'h', eventId: 'h-deep', properties: { deep: 'DEEP' } },
+      { event: 'hostile', userId: 'h', eventId: 'h-ops', properties: { $where: 'sleep(1000)', 'a.b': 1, $set: { admin: true } } },
+      JSON.parse('{"event":"hostile","userId":"h","eventId":"h-proto","properties":{"__proto__":{"admin":true}}}') as unknown,
+      { event: ['not', 'a', 'string'], userId: 'h', eventId: 'h-type' },
+      { event: 'ünïcödé 事件 🚀', userId: 'h', eventId: 'h-unicode' },
+      'DEEP',
+    ];
+    const res = await post(server, project.writeKey, JSON.stringify(events).replaceAll('"DEEP"', deep));
+    expect(res.status).toBe(202);
+    expect(res.body.accepted).toBe(2);
+    const rejected = res.body.rejected as Array<{ index: number; errors: string[] }>;
+    expect(rejected.map((r) => r.index)).toEqual([0, 2, 3, 5]);
+    expect(rejected[0]!.errors.join()).toMatch(/nested deeper than 8 levels/);
+    expect(rejected[1]!.errors.join()).toMatch(/__proto__/);
+    expect(rejected[2]!.errors.join()).toMatch(/event: must be string/);
+    expect(rejected[3]!.errors.join()).toMatch(/must be a JSON object/);
+    expect(({} as Json).admin).toBeUndefined();
+
+    const stored = (await readStreams(redis, server)).flat().filter((e) => e.event === 'hostile' || e.eventId === 'h-unicode');
+    const ops = stored.find((e) => e.eventId === 'h-ops')!;
+    expect(Object.keys(ops.properties!).sort()).toEqual(['a\uFF0Eb', '\uFF04set', '\uFF04where']);
+    expect(stored.find((e) => e.eventId === 'h-unicode')!.event).toBe('ünïcödé 事件 🚀');
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
+  it('answers CORS preflights and enforces the project allowed origins', async () => {
+    const preflight = await fetch(`${server.url}/v1/events`, { method: 'OPTIONS', headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST' } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+
+    const open = await post(server, project.writeKey, JSON.stringify({ event: 'cors', userId: 'c' }), { origin: 'https://shop.example' });
+    expect(open.status).toBe(202);
+    expect(open.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+
+    const locked = await server.createProject('locked', ['https://app.example']);
+    const allowed = await post(server, locked.writeKey, JSON.stringify({ event: 'cors', userId: 'c' }), { origin: 'https://app.example' });
+    expect(allowed.status).toBe(202);
+    const denied = await post(server, locked.writeKey, JSON.stringify({ event: 'cors', userId: 'c' }), { origin: 'https://evil.example' });
+    expect(denied).toMatchObject({ status: 403, body: { error: { code: 'SB_CORS_ORIGIN_DENIED' } } });
+  });
+});
+
+describe('ingest over WebSocket /v1/ingest', () => {
+  let server: TestServer;
+  let project: { writeKey: string; readKey: string };
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    project = await server.createProject('ws-ingest');
+  });
+  afterAll(() => server.stop());
+
+  function connect(query: string): Promise<WebSocket> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(`${server.url.replace('http', 'ws')}/v1/ingest${query}`);
+      ws.once('open', () => resolve(ws));
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused with ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+  }
+
+  function nextMessage(ws: WebSocket): Promise<Json> {
+    return new Promise((resolve) => ws.once('message', (data: Buffer) => resolve(JSON.parse(data.toString()) as Json)));
+  }
+
+  it('acks each batch with its id, accepted count and rejected indexes', async () => {
+    const ws = await connect(`?key=${project.writeKey}`);
+    const reply = nextMessage(ws);
+    ws.send(JSON.stringify({ id: 'b-1', batch: [{ event: 'ws', userId: 'w1' }, { event: 'ws', userId: 'w2' }, { event: 'ws', userId: 'w3' }, { event: 'ws' }] }));
+    expect(await reply).toEqual({ type: 'ack', id: 'b-1', accepted: 3, rejected: [{ index: 3, errors: ['one of userId and anonymousId is required'] }] });
+
+    const bad = nextMessage(ws);
+    ws.send('{"id": 2, "batch": [');
+    expect(await bad).toMatchObject({ type: 'error', id: null, error: { code: 'SB_BODY_UNREADABLE' } });
+    const wrongShape = nextMessage(ws);
+    ws.send(JSON.stringify({ id: 3, events: [] }));
+    expect(await wrongShape).toMatchObject({ type: 'error', id: 3, error: { code: 'SB_BODY_UNREADABLE', message: expect.stringMatching(/"batch"/) } });
+    ws.close();
+
+    const redis = testRedis();
+    const stored = (await readStreams(redis, server)).flat().filter((e) => e.event === 'ws');
+    redis.disconnect();
+    expect(stored).toHaveLength(3);
+  });
+
+  it('refuses the upgrade for a read key or no key', async () => {
+    await expect(connect(`?key=${project.readKey}`)).rejects.toThrow(/401/);
+    await expect(connect('')).rejects.toThrow(/401/);
+  });
+});
+
+describe('rate limiting per key', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ RATE_LIMIT_EVENTS: '10', RATE_LIMIT_WINDOW_SECONDS: '60' });
+  });
+  afterAll(() => server.stop());
+
+  it('answers 429 with Retry-After past the budget, without spending the budget on the refused request', async () => {
+    const project = await server.createProject('limited');
+    const batch = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => ({ event: 'rl', userId: `u${i}` })));
+    expect((await post(server, project.writeKey, batch(8))).status).toBe(202);
+    const limited = await post(server, project.writeKey, batch(5));
+    expect(limited.status).toBe(429);
+    expect(limited.body).toEqual({ error: { code: 'SB_RATE_LIMITED', message: expect.stringMatching(/10 events per 60s/), retryAfter: expect.any(Number) } });
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect((await post(server, project.writeKey, batch(2))).status).toBe(202);
+    // Another project has its own budget.
+    const other = await server.createProject('other');
+    expect((await post(server, other.writeKey, batch(10))).status).toBe(202);
+  });
+});
+
+describe('backpressure: 503 when aggregators fall behind', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ INGEST_MAX_LAG_EVENTS: '5', INGEST_LAG_CHECK_MS: '50', INGEST_RETRY_AFTER_SECONDS: '7' });
+  });
+  afterAll(() => server.stop());
+
+  it('refuses with 503 and Retry-After while a partition holds too many unconsumed events, and accepts again once consumed', async () => {
+    const project = await server.createProject('lagging');
+    const six = JSON.stringify(Array.from({ length: 6 }, (_, i) => ({ event: 'lag', userId: 'same-user', eventId: `lag-${i}` })));
+    expect((await post(server, project.writeKey, six)).status).toBe(202);
+
+    let refused: Awaited<ReturnType<typeof post>> | undefined;
+    await waitFor(async () => {
+      refused = await post(server, project.writeKey, JSON.stringify({ event: 'lag', userId: 'other' }));
+      return refused.status === 503;
+    }, 'the lag monitor to refuse');
+    expect(refused!.headers.get('retry-after')).toBe('7');
+    expect(refused!.body).toEqual({ error: { code: 'SB_OVERLOADED', message: expect.stringMatching(/6 unconsumed events/), retryAfter: 7 } });
+
+    // The aggregator commits what it consumed (as its commit script does): ingest recovers.
+    const redis = testRedis();
+    for (let p = 0; p < server.config.STREAM_PARTITIONS; p++) {
+      const key = countsKey(server.config.REDIS_KEY_PREFIX, p);
+      const added = await redis.hget(key, 'added');
+      if (added !== null) await redis.hset(key, 'consumed', added);
+    }
+    redis.disconnect();
+    await waitFor(async () => (await post(server, project.writeKey, JSON.stringify({ event: 'lag', userId: 'other' }))).status === 202, 'ingest to accept again');
+  });
+});
+
+describe('when Redis is unreachable', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    // Nothing listens on port 1.
+    server = await startTestServer({ REDIS_URL: 'redis://127.0.0.1:1' });
+  });
+  afterAll(() => server.stop());
+
+  it('answers 503 with Retry-After and readyz names Redis', async () => {
+    const project = await server.createProject('no-redis');
+    const res = await post(server, project.writeKey, JSON.stringify({ event: 'e', userId: 'u' }));
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('5');
+    expect(res.body).toMatchObject({ error: { code: 'SB_STORAGE_UNAVAILABLE', message: expect.stringMatching(/Redis/) } });
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ status: 'unavailable', down: ['redis'] });
+  });
+});

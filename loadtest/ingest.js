@@ -1,0 +1,61 @@
+// k6 load test for POST /v1/events. Run through `npm run bench:ingest`, which starts
+// the stack and passes: BASE_URL, WRITE_KEY, BATCH (events per request), VUS, DURATION.
+import http from 'k6/http';
+import { Counter } from 'k6/metrics';
+
+const BATCH = Number(__ENV.BATCH || 50);
+const URL = `${__ENV.BASE_URL}/v1/events`;
+const PARAMS = { headers: { authorization: `Bearer ${__ENV.WRITE_KEY}`, 'content-type': 'application/json' } };
+const EVENT_NAMES = ['page_view', 'click', 'signup', 'purchase', 'search'];
+
+const accepted = new Counter('events_accepted');
+const refused = new Counter('requests_refused');
+
+export const options = {
+  discardResponseBodies: false,
+  summaryTrendStats: ['avg', 'p(50)', 'p(95)', 'p(99)', 'max'],
+  scenarios: {
+    ingest: { executor: 'constant-vus', vus: Number(__ENV.VUS || 32), duration: __ENV.DURATION || '30s' },
+  },
+};
+
+// Bodies are built once per VU: building JSON in k6's JavaScript would otherwise
+// cost more CPU than the server spends on it, on the same two cores.
+const bodies = [];
+for (let b = 0; b < 64; b++) {
+  const events = [];
+  for (let i = 0; i < BATCH; i++) {
+    const user = (b * BATCH + i) % 5000;
+    events.push({
+      event: EVENT_NAMES[(b + i) % EVENT_NAMES.length],
+      userId: `user-${user}`,
+      properties: { path: `/page/${i % 40}`, plan: user % 3 === 0 ? 'pro' : 'free', amount: i * 3 },
+      context: { platform: user % 2 === 0 ? 'web' : 'ios', appVersion: '4.2.0' },
+    });
+  }
+  bodies.push(JSON.stringify(events));
+}
+let next = 0;
+
+export default function () {
+  const res = http.post(URL, bodies[next++ % bodies.length], PARAMS);
+  if (res.status === 202) accepted.add(res.json('accepted'));
+  else refused.add(1, { status: String(res.status) });
+}
+
+export function handleSummary(data) {
+  const m = data.metrics;
+  const seconds = data.state.testRunDurationMs / 1000;
+  const duration = m.http_req_duration.values;
+  const result = {
+    batch: BATCH,
+    vus: Number(__ENV.VUS || 32),
+    seconds: Number(seconds.toFixed(1)),
+    requests: m.http_reqs.values.count,
+    eventsAccepted: m.events_accepted ? m.events_accepted.values.count : 0,
+    eventsPerSecond: Math.round((m.events_accepted ? m.events_accepted.values.count : 0) / seconds),
+    requestsRefused: m.requests_refused ? m.requests_refused.values.count : 0,
+    latencyMs: { p50: duration['p(50)'], p95: duration['p(95)'], p99: duration['p(99)'], max: duration.max },
+  };
+  return { stdout: `${JSON.stringify(result)}\n` };
+}

@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { withDatabase } from '../core/mongo.js';
+import { deleteKeysWithPrefix } from '../core/redis.js';
+import { testRedis } from './helpers.js';
+
+const CLI = ['--import', 'tsx', 'bin/signalboard.ts'];
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exit: Promise<number | null>;
+}
+
+function run(args: string[], env: Record<string, string>): Run {
+  const child = spawn(process.execPath, [...CLI, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  return { child, output: () => output, exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
+}
+
+function storageEnv(): Record<string, string> {
+  return {
+    REDIS_URL: inject('redisUrl'),
+    MONGODB_URL: withDatabase(inject('mongoUrl'), `sbtest_cli_${process.pid}`),
+    REDIS_KEY_PREFIX: `tcli${process.pid}`,
+    PORT: '0',
+    HOST: '127.0.0.1',
+  };
+}
+
+async function listeningUrl(r: Run): Promise<string> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const match = /listening on (http:\/\/localhost:\d+)/.exec(r.output());
+    if (match) return match[1]!;
+    if (r.child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the CLI did not start:\n${r.output()}`);
+}
+
+describe('signalboard CLI', () => {
+  afterAll(async () => {
+    const env = storageEnv();
+    const redis = testRedis();
+    await deleteKeysWithPrefix(redis, env.REDIS_KEY_PREFIX!);
+    redis.disconnect();
+    const client = new MongoClient(env.MONGODB_URL!);
+    await client.db().dropDatabase();
+    await client.close();
+  });
+
+  it('stops at start-up naming a bad variable', async () => {
+    const r = run(['all'], { PORT: 'eighty', INGEST_MAX_BODY_BYTES: '12' });
+    expect(await r.exit).toBe(1);
+    expect(r.output()).toMatch(/SB_CONFIG_INVALID: Invalid configuration:/);
+    expect(r.output()).toMatch(/PORT: .*\(got "eighty"\)/);
+    expect(r.output()).toMatch(/INGEST_MAX_BODY_BYTES: .*\(got "12"\)/);
+  });
+
+  it('refuses an unknown role with the usage', async () => {
+    const r = run(['everything'], {});
+    expect(await r.exit).toBe(2);
+    expect(r.output()).toMatch(/unknown role "everything"[\s\S]*usage: signalboard <role>/);
+  });
+
+  it("refuses uWebSockets.js's slow fallback unless allowed", async () => {
+    const r = run(['all'], { ...storageEnv(), UWS_USE_FALLBACK: '1' });
+    expect(await r.exit).toBe(1);
+    expect(r.output()).toMatch(/SB_UWS_FALLBACK: .*ALLOW_UWS_FALLBACK=true/);
+  });
+
+  it('runs every role, generates and keeps the admin token, and exits cleanly on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sb-cli-'));
+    const first = run(['all'], { ...storageEnv(), DATA_DIR: dataDir });
+    const url = await listeningUrl(first);
+    const token = (JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as { adminToken: string }).adminToken;
+    expect(first.output()).toContain(token);
+    expect(first.output()).toContain(join(dataDir, 'credentials.json'));
+
+    const created = await fetch(`${url}/v1/projects`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{"name":"cli"}' });
+    expect(created.status).toBe(201);
+    const { writeKey } = (await created.json()) as { writeKey: string };
+    const sent = await fetch(`${url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${writeKey}` }, body: '{"event":"cli","userId":"u"}' });
+    expect(sent.status).toBe(202);
+    first.child.kill('SIGTERM');
+    expect(await first.exit).toBe(0);
+
+    // A second start reuses the saved token and does not print it again.
+    const second = run(['ingest'], { ...storageEnv(), DATA_DIR: dataDir });
+    const ingestUrl = await listeningUrl(second);
+    expect(second.output()).not.toContain(token);
+    expect((await fetch(`${ingestUrl}/v1/projects`, { method: 'POST', body: '{}' })).status).toBe(404);
+    second.child.kill('SIGTERM');
+    expect(await second.exit).toBe(0);
+  }, 60_000);
+});

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { SignalboardError, StorageUnavailableError } from './errors.js';
 import { bearerToken, type Headers } from './http.js';
-import { hashKey, type KeyKind, type Project, type ProjectStore } from './project-store.js';
+import type { KeyKind, Project, ProjectStore } from './project-store.js';
 import { TtlCache } from './ttl-cache.js';
 
 type KeyLookup = { project: Project; kind: KeyKind } | null;
@@ -48,8 +48,9 @@ export class ProjectAccess {
     if (token === undefined || token === '') {
       throw new SignalboardError('SB_AUTH_MISSING', `send the project's ${need} key as Authorization: Bearer <key> or ?key=<key>`);
     }
-    if (this.isAdminToken(token)) return this.projectForAdmin(query.get('project'));
-    const found = await this.lookupKey(token);
+    // Cached keys first: the hot path then costs no hashing at all.
+    const found = this.keys.get(token) ?? (this.isAdminToken(token) ? undefined : await this.lookupKey(token));
+    if (found === undefined) return this.projectForAdmin(query.get('project'));
     if (found === null) throw new SignalboardError('SB_AUTH_INVALID', 'the key is not valid for any project');
     if (found.kind !== need) {
       throw new SignalboardError('SB_AUTH_WRONG_KEY', `this is the project's ${found.kind} key; this route needs its ${need} key`);
@@ -71,11 +72,8 @@ export class ProjectAccess {
   }
 
   private async lookupKey(token: string): Promise<KeyLookup> {
-    const cacheKey = hashKey(token);
-    const cached = this.keys.get(cacheKey);
-    if (cached !== undefined) return cached;
     const found = (await this.guard(() => this.store.findByKey(token))) ?? null;
-    this.keys.set(cacheKey, found, found === null ? NEGATIVE_CACHE_MS : this.cacheMs);
+    this.keys.set(token, found, found === null ? NEGATIVE_CACHE_MS : this.cacheMs);
     return found;
   }
 

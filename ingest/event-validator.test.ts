@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StampedEvent } from '../core/event-stream.js';
-import { createEventValidator, escapeKey, type EventLimits, type RequestMeta } from './event-validator.js';
+import { createEventValidator, escapeKey, peerIpFor, type EventLimits, type RequestMeta } from './event-validator.js';
 
 const limits: EventLimits = {
   maxEventNameLength: 200,
@@ -12,7 +12,7 @@ const limits: EventLimits = {
   ipStorage: 'truncated',
 };
 const NOW = Date.parse('2026-06-15T12:00:00Z');
-const meta: RequestMeta = { projectId: 'p1', receivedAt: NOW, userAgent: 'test-agent/1.0', remoteAddress: '203.0.113.77' };
+const meta: RequestMeta = { projectId: 'p1', receivedAt: NOW, userAgent: 'test-agent/1.0', peerIp: peerIpFor('203.0.113.77', 'truncated') };
 const validate = createEventValidator(limits);
 
 function accept(raw: unknown, options: Partial<RequestMeta> = {}): StampedEvent {
@@ -118,7 +118,8 @@ describe('event validation: what is accepted and how it is stamped', () => {
   it('never stores a whole IP: a client-given context.ip is truncated, and none is kept when storage is off', () => {
     expect(accept({ event: 'e', userId: 'u', context: { ip: '198.51.100.23' } }).context.ip).toBe('198.51.100.0');
     const none = createEventValidator({ ...limits, ipStorage: 'none' });
-    const result = none({ event: 'e', userId: 'u', context: { ip: '198.51.100.23' } }, meta);
-    expect(result.ok && (JSON.parse(result.json) as StampedEvent).context.ip).toBeUndefined();
+    const result = none({ event: 'e', userId: 'u', context: { ip: '198.51.100.23' } }, { ...meta, peerIp: peerIpFor('203.0.113.77', 'none') });
+    expect(result.ok).toBe(true);
+    expect(result.ok && (JSON.parse(result.json) as StampedEvent).context).toEqual({ userAgent: 'test-agent/1.0' });
   });
 });

@@ -18,8 +18,8 @@ export interface RequestMeta {
   projectId: string;
   receivedAt: number;
   userAgent: string | undefined;
-  /** The peer's address as seen by the server (never stored whole). */
-  remoteAddress: string | undefined;
+  /** The peer's address, already truncated per INGEST_IP_STORAGE (undefined: keep none). */
+  peerIp: string | undefined;
 }
 
 export type ValidationResult =
@@ -177,13 +177,15 @@ function parseTimestamp(value: string | number, meta: RequestMeta, limits: Event
 /** Only a truncated address is ever stored (or none); a client-supplied context.ip is truncated too. */
 function stampContext(context: Record<string, unknown>, meta: RequestMeta, limits: EventLimits): Record<string, unknown> {
   if (context.userAgent === undefined && meta.userAgent !== undefined) context.userAgent = meta.userAgent;
-  const ip = typeof context.ip === 'string' ? context.ip : meta.remoteAddress;
-  delete context.ip;
-  if (limits.ipStorage === 'truncated' && ip !== undefined) {
-    const truncated = truncateIp(ip);
-    if (truncated !== undefined) context.ip = truncated;
-  }
+  const ip = typeof context.ip === 'string' ? peerIpFor(context.ip, limits.ipStorage) : meta.peerIp;
+  if (ip === undefined) delete context.ip;
+  else context.ip = ip;
   return context;
+}
+
+/** What may be stored of an address under the IP policy: its network, or nothing. */
+export function peerIpFor(address: string | undefined, policy: EventLimits['ipStorage']): string | undefined {
+  return policy === 'truncated' && address !== undefined ? truncateIp(address) : undefined;
 }
 
 interface RawEvent {

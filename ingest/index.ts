@@ -20,6 +20,7 @@ export function startIngest(rt: Runtime, app: TemplatedApp): RoleHandle {
   const lag = new LagMonitor(redis, { prefix, partitions, maxLagEvents: config.INGEST_MAX_LAG_EVENTS, intervalMs: config.INGEST_LAG_CHECK_MS }, metrics, logger);
   const service = new IngestService({
     redis,
+    ipStorage: config.INGEST_IP_STORAGE,
     validate: createEventValidator({
       maxEventNameLength: config.INGEST_MAX_EVENT_NAME_LENGTH,
       maxEventBytes: config.INGEST_MAX_EVENT_BYTES,

@@ -3,7 +3,7 @@ import { partitionFor } from '../core/event-stream.js';
 import type { Project } from '../core/project-store.js';
 import { redisReady, type Redis } from '../core/redis.js';
 import type { ParsedEvents } from './body-parser.js';
-import type { RequestMeta, ValidationResult } from './event-validator.js';
+import { peerIpFor, type EventLimits, type RequestMeta, type ValidationResult } from './event-validator.js';
 import type { IngestMetrics } from './ingest-metrics.js';
 import type { LagMonitor } from './lag-monitor.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -14,8 +14,15 @@ export interface IngestResult {
   rejected: Array<{ index: number; errors: string[] }>;
 }
 
+/** What a transport knows of the request. */
+export interface RequestOrigin {
+  userAgent: string | undefined;
+  remoteAddress: string;
+}
+
 export interface IngestDeps {
   redis: Redis;
+  ipStorage: EventLimits['ipStorage'];
   validate: (raw: unknown, meta: RequestMeta) => ValidationResult;
   writer: EventStreamWriter;
   lag: LagMonitor;
@@ -35,7 +42,7 @@ export class IngestService {
 
   constructor(private readonly deps: IngestDeps) {}
 
-  async ingest(project: Project, parsed: ParsedEvents, request: Omit<RequestMeta, 'projectId' | 'receivedAt'>): Promise<IngestResult> {
+  async ingest(project: Project, parsed: ParsedEvents, request: RequestOrigin): Promise<IngestResult> {
     const { deps } = this;
     try {
       this.refuseWhenUnable();
@@ -45,7 +52,12 @@ export class IngestService {
       throw err;
     }
 
-    const meta: RequestMeta = { ...request, projectId: project.id, receivedAt: Date.now() };
+    const meta: RequestMeta = {
+      projectId: project.id,
+      receivedAt: Date.now(),
+      userAgent: request.userAgent,
+      peerIp: peerIpFor(request.remoteAddress, deps.ipStorage),
+    };
     const accepted: PartitionedEvent[] = [];
     const rejected: IngestResult['rejected'] = [];
     parsed.items.forEach((item, index) => {

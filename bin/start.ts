@@ -30,8 +30,10 @@ export async function startSignalboard(roles: readonly RoleName[], config: Confi
     port: listening.port,
     runtime,
     async stop() {
-      listening.close();
+      // Stop taking connections, let requests under way get their answers, then close.
+      listening.stopListening();
       await Promise.all(handles.map((handle) => handle.stop()));
+      listening.closeConnections();
       await closeRuntime(runtime);
     },
   };

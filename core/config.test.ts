@@ -17,6 +17,9 @@ describe('loadConfig', () => {
   it.each([
     ['PORT', 'eighty'],
     ['PORT', '70000'],
+    ['PORT', ' '],
+    ['PORT', '0x1F90'],
+    ['PORT', '80.5'],
     ['REDIS_URL', 'http://localhost:6379'],
     ['MONGODB_URL', 'localhost:27017'],
     ['LOG_LEVEL', 'loud'],

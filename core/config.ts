@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+// Digits only: z.coerce.number would read " " as 0 and "0x1F90" as 8080.
+const int = (min: number, max: number) =>
+  z.string().trim().regex(/^-?\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 /** Every setting, read from the environment. docs/operations.md lists them with their meaning. */
@@ -17,6 +19,8 @@ const envSchema = z.object({
   STREAM_PARTITIONS: int(1, 1024).default(16),
   ALLOW_UWS_FALLBACK: bool.default(false),
   KEY_CACHE_SECONDS: int(0, 3600).default(30),
+  REDIS_COMMAND_TIMEOUT_MS: int(100, 60_000).default(3000),
+  TRUST_PROXY: bool.default(false),
 
   INGEST_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
   INGEST_MAX_EVENTS_PER_REQUEST: int(1, 100_000).default(1000),
@@ -34,6 +38,18 @@ const envSchema = z.object({
   INGEST_RETRY_AFTER_SECONDS: int(1, 3600).default(5),
   RATE_LIMIT_EVENTS: int(0, 1_000_000_000).default(1_000_000),
   RATE_LIMIT_WINDOW_SECONDS: int(1, 3600).default(10),
+
+  AGGREGATOR_BATCH_ENTRIES: int(1, 10_000).default(200),
+  AGGREGATOR_POLL_MS: int(1, 5000).default(20),
+  AGGREGATOR_LEASE_MS: int(1000, 300_000).default(5000),
+  AGGREGATOR_DIMENSIONS: z.string().regex(/^[A-Za-z0-9_]+(,[A-Za-z0-9_]+)*$|^$/, 'must be comma-separated names').default('platform,country,appVersion'),
+  RETENTION_HORIZON_DAYS: int(90, 366).default(180),
+  EXPIRY_RAW_DAYS: int(1, 3650).default(365),
+  EXPIRY_USERS_DAYS: int(1, 3650).default(365),
+  EXPIRY_MINUTE_DAYS: int(1, 3650).default(14),
+  EXPIRY_HOUR_DAYS: int(1, 3650).default(365),
+  EXPIRY_DAY_DAYS: int(1, 3650).default(365),
+  EXPIRY_SWEEP_SECONDS: int(1, 86_400).default(60),
 });
 
 export type Config = Readonly<z.infer<typeof envSchema>>;

@@ -25,6 +25,15 @@ export interface RequestInfo {
   readonly body: Promise<Buffer> | undefined;
 }
 
+/**
+ * The client's address: the peer's, or with TRUST_PROXY the first X-Forwarded-For
+ * entry (a load balancer in front puts the real client there).
+ */
+export function clientAddress(headers: Readonly<Headers>, peer: string, trustProxy: boolean): string {
+  const forwarded = trustProxy ? headers['x-forwarded-for']?.split(',')[0]?.trim() : undefined;
+  return forwarded === undefined || forwarded === '' ? peer : forwarded;
+}
+
 export function bearerToken(headers: Readonly<Headers>): string | undefined {
   const auth = headers.authorization;
   if (auth === undefined) return undefined;

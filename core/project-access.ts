@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { SignalboardError, StorageUnavailableError } from './errors.js';
 import { bearerToken, type Headers } from './http.js';
-import type { KeyKind, Project, ProjectStore } from './project-store.js';
+import { hashKey, keyKindOf, type KeyKind, type Project, type ProjectStore } from './project-store.js';
 import { TtlCache } from './ttl-cache.js';
 
 type KeyLookup = { project: Project; kind: KeyKind } | null;
@@ -19,7 +19,9 @@ function digest(value: string): Buffer {
  * Lookups are cached for KEY_CACHE_SECONDS, so a revoked key works at most that long.
  */
 export class ProjectAccess {
-  private readonly keys = new TtlCache<KeyLookup>(10_000);
+  private readonly keys = new TtlCache<{ project: Project; kind: KeyKind }>(10_000);
+  // Unknown keys apart, so a flood of bad keys can't push good ones out.
+  private readonly unknownKeys = new TtlCache<true>(10_000);
   private readonly projectsById = new TtlCache<Project | null>(10_000);
   private readonly adminDigest: Buffer;
 
@@ -44,13 +46,14 @@ export class ProjectAccess {
   }
 
   async resolve(headers: Readonly<Headers>, query: URLSearchParams, need: KeyKind): Promise<Project> {
-    const token = bearerToken(headers) ?? query.get('key') ?? undefined;
+    const bearer = bearerToken(headers);
+    const token = bearer ?? query.get('key') ?? undefined;
     if (token === undefined || token === '') {
       throw new SignalboardError('SB_AUTH_MISSING', `send the project's ${need} key as Authorization: Bearer <key> or ?key=<key>`);
     }
-    // Cached keys first: the hot path then costs no hashing at all.
-    const found = this.keys.get(token) ?? (this.isAdminToken(token) ? undefined : await this.lookupKey(token));
-    if (found === undefined) return this.projectForAdmin(query.get('project'));
+    // The admin token is accepted only as a header: in a URL it would land in proxy logs.
+    if (bearer !== undefined && this.isAdminToken(bearer)) return this.projectForAdmin(query.get('project'));
+    const found = await this.lookupKey(token);
     if (found === null) throw new SignalboardError('SB_AUTH_INVALID', 'the key is not valid for any project');
     if (found.kind !== need) {
       throw new SignalboardError('SB_AUTH_WRONG_KEY', `this is the project's ${found.kind} key; this route needs its ${need} key`);
@@ -72,9 +75,15 @@ export class ProjectAccess {
   }
 
   private async lookupKey(token: string): Promise<KeyLookup> {
-    const found = (await this.guard(() => this.store.findByKey(token))) ?? null;
-    this.keys.set(token, found, found === null ? NEGATIVE_CACHE_MS : this.cacheMs);
-    return found;
+    if (keyKindOf(token) === undefined) return null;
+    const cacheKey = hashKey(token);
+    const cached = this.keys.get(cacheKey);
+    if (cached !== undefined) return cached;
+    if (this.unknownKeys.get(cacheKey) === true) return null;
+    const found = await this.guard(() => this.store.findByKey(token));
+    if (found === undefined) this.unknownKeys.set(cacheKey, true, NEGATIVE_CACHE_MS);
+    else this.keys.set(cacheKey, found, this.cacheMs);
+    return found ?? null;
   }
 
   private async guard<T>(lookup: () => Promise<T>): Promise<T> {

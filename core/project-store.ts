@@ -25,6 +25,8 @@ export interface CreatedProject extends Project {
 }
 
 const KEY_PREFIX: Record<KeyKind, string> = { write: 'sbw_', read: 'sbr_' };
+/** Key checks sit on the request path: a stalled MongoDB must become a 503, not a hung request. */
+const LOOKUP_TIMEOUT_MS = 3000;
 
 /** Keys carry 256 random bits, so a plain SHA-256 is a safe at-rest hash (nothing to brute-force). */
 export function hashKey(key: string): string {
@@ -77,7 +79,7 @@ export class ProjectStore {
   }
 
   async findById(id: string): Promise<Project | undefined> {
-    const doc = await this.projects.findOne({ _id: id });
+    const doc = await this.projects.findOne({ _id: id }, { timeoutMS: LOOKUP_TIMEOUT_MS });
     return doc === null ? undefined : toProject(doc);
   }
 
@@ -85,7 +87,7 @@ export class ProjectStore {
     const kind = keyKindOf(key);
     if (kind === undefined) return undefined;
     const field = kind === 'write' ? 'writeKeyHash' : 'readKeyHash';
-    const doc = await this.projects.findOne({ [field]: hashKey(key) });
+    const doc = await this.projects.findOne({ [field]: hashKey(key) }, { timeoutMS: LOOKUP_TIMEOUT_MS });
     return doc === null ? undefined : { project: toProject(doc), kind };
   }
 }

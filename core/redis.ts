@@ -4,12 +4,15 @@ export type { Redis };
 
 /**
  * One ioredis connection. Commands fail at once while Redis is unreachable
- * (no offline queue, no resend of unanswered commands), so callers answer 503
- * instead of holding requests, and never learn of success they can't prove.
+ * (no offline queue, no resend of unanswered commands) and after `commandTimeout`
+ * when Redis stalls, so callers answer 503 instead of holding requests, and never
+ * learn of success they can't prove.
  */
 export function createRedis(url: string, name: string, options: RedisOptions = {}): Redis {
   return new Redis(url, {
     connectionName: `signalboard:${name}`,
+    commandTimeout: 3000,
+    keepAlive: 10_000,
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,

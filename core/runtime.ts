@@ -32,7 +32,7 @@ export interface StorageUrls {
 
 export async function createRuntime(config: Config, logger: Logger, urls: StorageUrls): Promise<Runtime> {
   const admin = await resolveAdminToken(config.ADMIN_TOKEN, config.DATA_DIR);
-  const redis = createRedis(urls.redisUrl, 'main', { enableAutoPipelining: true });
+  const redis = createRedis(urls.redisUrl, 'main', { enableAutoPipelining: true, commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS });
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   const mongo = createMongo(urls.mongoUrl, 'signalboard');
   const projects = new ProjectStore(mongo.db);

@@ -41,7 +41,10 @@ export function createApp(rt: Runtime): TemplatedApp {
 
 export interface Listening {
   port: number;
-  close(): void;
+  /** Stops accepting connections; open ones keep being served. */
+  stopListening(): void;
+  /** Closes every open connection. */
+  closeConnections(): void;
 }
 
 export function listen(app: TemplatedApp, host: string, port: number): Promise<Listening> {
@@ -53,11 +56,9 @@ export function listen(app: TemplatedApp, host: string, port: number): Promise<L
       }
       resolve({
         port: uWS.us_socket_local_port(socket),
-        close: () => {
-          uWS.us_listen_socket_close(socket);
-          // The native App also closes open connections (not in the published typings).
-          (app as TemplatedApp & { close?: () => void }).close?.();
-        },
+        stopListening: () => uWS.us_listen_socket_close(socket),
+        // The native App can close open connections (not in the published typings).
+        closeConnections: () => (app as TemplatedApp & { close?: () => void }).close?.(),
       });
     });
   });

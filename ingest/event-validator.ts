@@ -144,6 +144,11 @@ function isoToEpochMs(value: string): number {
   return Date.parse(value);
 }
 
+/** toISOString throws past ±8.64e15 ms; messages must never throw. */
+function describeInstant(ms: number): string {
+  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms);
+}
+
 function parseTimestamp(value: string | number, meta: RequestMeta, limits: EventLimits, errors: string[]): number | undefined {
   let ms: number;
   if (typeof value === 'number') {
@@ -164,11 +169,11 @@ function parseTimestamp(value: string | number, meta: RequestMeta, limits: Event
     }
   }
   if (ms < meta.receivedAt - limits.maxEventAgeDays * 86_400_000) {
-    errors.push(`timestamp: ${new Date(ms).toISOString()} is more than ${limits.maxEventAgeDays} days old (INGEST_MAX_EVENT_AGE_DAYS)`);
+    errors.push(`timestamp: ${describeInstant(ms)} is more than ${limits.maxEventAgeDays} days old (INGEST_MAX_EVENT_AGE_DAYS)`);
     return undefined;
   }
   if (ms > meta.receivedAt + limits.maxFutureSeconds * 1000) {
-    errors.push(`timestamp: ${new Date(ms).toISOString()} is more than ${limits.maxFutureSeconds} seconds in the future (INGEST_MAX_FUTURE_SECONDS)`);
+    errors.push(`timestamp: ${describeInstant(ms)} is more than ${limits.maxFutureSeconds} seconds in the future (INGEST_MAX_FUTURE_SECONDS)`);
     return undefined;
   }
   return ms;

@@ -1,5 +1,5 @@
 import { SignalboardError } from '../core/errors.js';
-import { route, type Headers } from '../core/http.js';
+import { clientAddress, route, type Headers } from '../core/http.js';
 import type { Logger } from '../core/logger.js';
 import type { ProjectAccess } from '../core/project-access.js';
 import type { Project } from '../core/project-store.js';
@@ -11,7 +11,9 @@ import type { IngestService } from './ingest-service.js';
 /** Browsers may read our answers from any page; whether the page may *send* is the project's allowedOrigins. */
 function corsHeaders(origin: string | undefined): Headers {
   // sendBeacon sends credentials, so the origin is echoed rather than "*".
-  return origin === undefined ? {} : { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', vary: 'Origin' };
+  return origin === undefined
+    ? {}
+    : { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', 'access-control-expose-headers': 'retry-after', vary: 'Origin' };
 }
 
 export function checkOrigin(project: Project, origin: string | undefined): void {
@@ -27,15 +29,17 @@ export interface HttpIngestDeps {
   metrics: IngestMetrics;
   maxBodyBytes: number;
   maxEventsPerRequest: number;
+  trustProxy: boolean;
 }
 
 /** POST /v1/events (JSON, NDJSON, text/plain; key as Bearer or ?key=) and its CORS preflight. */
-export function registerHttpIngest({ app, logger, access, service, metrics, maxBodyBytes, maxEventsPerRequest }: HttpIngestDeps): void {
+export function registerHttpIngest({ app, logger, access, service, metrics, maxBodyBytes, maxEventsPerRequest, trustProxy }: HttpIngestDeps): void {
   route(app, logger, 'options', '/v1/events', (req, reply) => {
     reply.send(204, '', {
       'access-control-allow-origin': req.headers.origin ?? '*',
       'access-control-allow-methods': 'POST, OPTIONS',
       'access-control-allow-headers': 'authorization, content-type',
+      'access-control-allow-credentials': 'true',
       'access-control-max-age': '86400',
       vary: 'Origin',
     });
@@ -55,7 +59,10 @@ export function registerHttpIngest({ app, logger, access, service, metrics, maxB
         checkOrigin(project, req.headers.origin);
         const body = await req.body!;
         const parsed = parseEventsBody(body.toString('utf8'), format, maxEventsPerRequest);
-        const result = await service.ingest(project, parsed, { userAgent: req.headers['user-agent'], remoteAddress: req.remoteAddress });
+        const result = await service.ingest(project, parsed, {
+          userAgent: req.headers['user-agent'],
+          remoteAddress: clientAddress(req.headers, req.remoteAddress, trustProxy),
+        });
         reply.json(202, result, cors);
         stopTimer();
       } catch (err) {

@@ -30,15 +30,25 @@ export function startIngest(rt: Runtime, app: TemplatedApp): RoleHandle {
       maxFutureSeconds: config.INGEST_MAX_FUTURE_SECONDS,
       ipStorage: config.INGEST_IP_STORAGE,
     }),
-    writer: new EventStreamWriter(redis, { prefix, flushMs: config.INGEST_FLUSH_MS, flushEvents: config.INGEST_FLUSH_EVENTS, retryAfterSeconds: config.INGEST_RETRY_AFTER_SECONDS }, metrics),
+    writer: new EventStreamWriter(redis, { prefix, flushMs: config.INGEST_FLUSH_MS, flushEvents: config.INGEST_FLUSH_EVENTS }, metrics),
     lag,
     rateLimiter: new RateLimiter(redis, { prefix, limit: config.RATE_LIMIT_EVENTS, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS }),
     metrics,
+    logger,
     partitions,
     retryAfterSeconds: config.INGEST_RETRY_AFTER_SECONDS,
   });
 
-  const transport = { app, logger, access: rt.access, service, metrics, maxBodyBytes: config.INGEST_MAX_BODY_BYTES, maxEventsPerRequest: config.INGEST_MAX_EVENTS_PER_REQUEST };
+  const transport = {
+    app,
+    logger,
+    access: rt.access,
+    service,
+    metrics,
+    maxBodyBytes: config.INGEST_MAX_BODY_BYTES,
+    maxEventsPerRequest: config.INGEST_MAX_EVENTS_PER_REQUEST,
+    trustProxy: config.TRUST_PROXY,
+  };
   registerHttpIngest(transport);
   registerWsIngest(transport);
 

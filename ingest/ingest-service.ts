@@ -5,13 +5,21 @@ import { redisReady, type Redis } from '../core/redis.js';
 import type { ParsedEvents } from './body-parser.js';
 import { peerIpFor, type EventLimits, type RequestMeta, type ValidationResult } from './event-validator.js';
 import type { IngestMetrics } from './ingest-metrics.js';
+import type { Logger } from '../core/logger.js';
 import type { LagMonitor } from './lag-monitor.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { EventStreamWriter, PartitionedEvent } from './stream-writer.js';
 
+export interface Rejection {
+  index: number;
+  errors: string[];
+  /** Present and true when the event was valid but could not be stored: resend it with the same eventId. */
+  retriable?: true;
+}
+
 export interface IngestResult {
   accepted: number;
-  rejected: Array<{ index: number; errors: string[] }>;
+  rejected: Rejection[];
 }
 
 /** What a transport knows of the request. */
@@ -28,6 +36,7 @@ export interface IngestDeps {
   lag: LagMonitor;
   rateLimiter: RateLimiter;
   metrics: IngestMetrics;
+  logger: Logger;
   partitions: number;
   retryAfterSeconds: number;
 }
@@ -37,20 +46,30 @@ export interface IngestDeps {
  * Redis is down or aggregators are behind, take the rate budget, validate each event
  * on its own, and resolve only once Redis holds every accepted event.
  */
+const DRAIN_TIMEOUT_MS = 10_000;
+
 export class IngestService {
   private draining = false;
+  private inFlight = 0;
 
   constructor(private readonly deps: IngestDeps) {}
 
   async ingest(project: Project, parsed: ParsedEvents, request: RequestOrigin): Promise<IngestResult> {
-    const { deps } = this;
+    this.inFlight++;
     try {
-      this.refuseWhenUnable();
-      await this.guardRedis(() => deps.rateLimiter.take(project.id, parsed.items.length));
+      return await this.ingestCounted(project, parsed, request);
     } catch (err) {
-      if (err instanceof SignalboardError) deps.metrics.refusals.inc({ code: err.code });
+      if (err instanceof SignalboardError) this.deps.metrics.refusals.inc({ code: err.code });
       throw err;
+    } finally {
+      this.inFlight--;
     }
+  }
+
+  private async ingestCounted(project: Project, parsed: ParsedEvents, request: RequestOrigin): Promise<IngestResult> {
+    const { deps } = this;
+    this.refuseWhenUnable();
+    await this.guardRedis(() => deps.rateLimiter.take(project.id, parsed.items.length));
 
     const meta: RequestMeta = {
       projectId: project.id,
@@ -58,32 +77,55 @@ export class IngestService {
       userAgent: request.userAgent,
       peerIp: peerIpFor(request.remoteAddress, deps.ipStorage),
     };
-    const accepted: PartitionedEvent[] = [];
-    const rejected: IngestResult['rejected'] = [];
+    const valid: Array<PartitionedEvent & { index: number }> = [];
+    const rejected: Rejection[] = [];
     parsed.items.forEach((item, index) => {
-      const unreadable = parsed.unreadable.get(index);
-      const result: ValidationResult = unreadable === undefined ? deps.validate(item, meta) : { ok: false, errors: [unreadable] };
-      if (result.ok) accepted.push({ partition: partitionFor(project.id, result.distinctId, deps.partitions), json: result.json });
+      const result = this.validateOne(item, index, parsed, meta);
+      if (result.ok) valid.push({ index, partition: partitionFor(project.id, result.distinctId, deps.partitions), json: result.json });
       else rejected.push({ index, errors: result.errors });
     });
 
-    if (accepted.length > 0) {
-      try {
-        await deps.writer.write(accepted);
-      } catch (err) {
-        if (err instanceof SignalboardError) deps.metrics.refusals.inc({ code: err.code });
-        throw err;
+    let accepted = valid.length;
+    if (valid.length > 0) {
+      const failed = await deps.writer.write(valid);
+      if (failed.size > 0) {
+        const lost = valid.filter((e) => failed.has(e.partition));
+        if (lost.length === valid.length) throw new StorageUnavailableError('Redis did not take the events; nothing was accepted', deps.retryAfterSeconds);
+        // Other partitions did store theirs: report exactly which events to resend.
+        for (const { index } of lost) rejected.push({ index, errors: ['not stored: Redis did not answer for this event\'s partition; resend it with the same eventId'], retriable: true });
+        rejected.sort((a, b) => a.index - b.index);
+        accepted -= lost.length;
       }
     }
-    deps.metrics.events.inc({ result: 'accepted' }, accepted.length);
+    deps.metrics.events.inc({ result: 'accepted' }, accepted);
     deps.metrics.events.inc({ result: 'rejected' }, rejected.length);
-    return { accepted: accepted.length, rejected };
+    return { accepted, rejected };
   }
 
-  /** From now on every request is refused with SB_SHUTTING_DOWN; then waits for pending writes. */
+  /** One event's validation; a failure of the validator itself rejects that event alone. */
+  private validateOne(item: unknown, index: number, parsed: ParsedEvents, meta: RequestMeta): ValidationResult {
+    const unreadable = parsed.unreadable.get(index);
+    if (unreadable !== undefined) return { ok: false, errors: [unreadable] };
+    try {
+      return this.deps.validate(item, meta);
+    } catch (err) {
+      this.deps.logger.error({ err, projectId: meta.projectId, index }, 'validator failed on an event');
+      return { ok: false, errors: ['internal error while validating this event; it was logged'] };
+    }
+  }
+
+  /**
+   * From now on every request is refused with SB_SHUTTING_DOWN; then waits (at most
+   * DRAIN_TIMEOUT_MS) for the requests under way and their writes, so each gets its answer.
+   */
   async drain(): Promise<void> {
     this.draining = true;
-    await this.deps.writer.drain();
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    while (this.inFlight > 0 && Date.now() < deadline) {
+      this.deps.writer.flushNow();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    if (this.inFlight > 0) this.deps.logger.warn({ inFlight: this.inFlight }, 'ingest drain timed out');
   }
 
   private refuseWhenUnable(): void {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { AGGREGATOR_GROUP, countsKey, decodeEntry, streamKey, type StampedEvent } from '../core/event-stream.js';
+import { AGGREGATOR_GROUP, countsKey, decodeEntry, partitionFor, streamKey, type StampedEvent } from '../core/event-stream.js';
 import type { Redis } from '../core/redis.js';
 import { ADMIN_TOKEN, startTestServer, testRedis, waitFor, type TestServer } from '../test/helpers.js';
 
@@ -110,6 +110,9 @@ describe('ingest over HTTP, against the real Redis', () => {
     expect(missing).toMatchObject({ status: 400, body: { error: { code: 'SB_PARAM_INVALID', message: expect.stringMatching(/^project:/) } } });
     const unknown = await post(server, ADMIN_TOKEN, JSON.stringify({ event: 'by-admin', userId: 'x' }), {}, '?project=nope');
     expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'SB_PROJECT_NOT_FOUND' } } });
+    // Never in the URL, where proxies would log it.
+    const inUrl = await post(server, undefined, JSON.stringify({ event: 'by-admin', userId: 'x' }), {}, `?key=${ADMIN_TOKEN}&project=${project.id}`);
+    expect(inUrl).toMatchObject({ status: 401, body: { error: { code: 'SB_AUTH_INVALID' } } });
   });
 
   it.each([
@@ -190,7 +193,6 @@ describe('ingest over HTTP, against the real Redis', () => {
     expect(rejected[1]!.errors.join()).toMatch(/__proto__/);
     expect(rejected[2]!.errors.join()).toMatch(/event: must be string/);
     expect(rejected[3]!.errors.join()).toMatch(/must be a JSON object/);
-    expect(({} as Json).admin).toBeUndefined();
 
     const stored = (await readStreams(redis, server)).flat().filter((e) => e.event === 'hostile' || e.eventId === 'h-unicode');
     const ops = stored.find((e) => e.eventId === 'h-ops')!;
@@ -260,9 +262,31 @@ describe('ingest over WebSocket /v1/ingest', () => {
     expect(stored).toHaveLength(3);
   });
 
-  it('refuses the upgrade for a read key or no key', async () => {
+  it('refuses the upgrade for a read key, no key, or an origin the project does not allow', async () => {
     await expect(connect(`?key=${project.readKey}`)).rejects.toThrow(/401/);
     await expect(connect('')).rejects.toThrow(/401/);
+    const locked = await server.createProject('ws-locked', ['https://app.example']);
+    const viaOrigin = (origin: string) =>
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(`${server.url.replace('http', 'ws')}/v1/ingest?key=${locked.writeKey}`, { origin });
+        ws.once('open', () => resolve(ws.close()));
+        ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused with ${res.statusCode}`)));
+      });
+    await expect(viaOrigin('https://evil.example')).rejects.toThrow(/403/);
+    await expect(viaOrigin('https://app.example')).resolves.toBeUndefined();
+  });
+
+  it('refuses batches past the unacked limit of one connection instead of piling them up', async () => {
+    const ws = await connect(`?key=${project.writeKey}`);
+    const replies: Json[] = [];
+    ws.on('message', (data: Buffer) => replies.push(JSON.parse(data.toString()) as Json));
+    for (let i = 0; i < 100; i++) ws.send(JSON.stringify({ id: i, batch: [{ event: 'ws-flood', userId: `f${i}` }] }));
+    await waitFor(() => replies.length === 100, 'an answer to every batch');
+    ws.close();
+    const refused = replies.filter((r) => r.type === 'error');
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused[0]).toMatchObject({ error: { code: 'SB_OVERLOADED', retryAfter: 1 } });
+    expect(replies.filter((r) => r.type === 'ack').length + refused.length).toBe(100);
   });
 });
 
@@ -319,6 +343,37 @@ describe('backpressure: 503 when aggregators fall behind', () => {
     }
     redis.disconnect();
     await waitFor(async () => (await post(server, project.writeKey, JSON.stringify({ event: 'lag', userId: 'other' }))).status === 202, 'ingest to accept again');
+  });
+});
+
+describe('when one partition cannot be written', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ STREAM_PARTITIONS: '4' });
+  });
+  afterAll(() => server.stop());
+
+  it('accepts what was stored and marks the rest retriable; 503 when nothing was stored', async () => {
+    const project = await server.createProject('half-broken');
+    const redis = testRedis();
+    // A real Redis failure on one partition only: its stream key now holds a string (WRONGTYPE).
+    const broken = streamKey(server.config.REDIS_KEY_PREFIX, 1);
+    await redis.del(broken);
+    await redis.set(broken, 'not a stream');
+    const users = Array.from({ length: 40 }, (_, i) => `user-${i}`);
+    const partition = (user: string) => partitionFor(project.id, user, 4);
+    const res = await post(server, project.writeKey, JSON.stringify(users.map((userId, i) => ({ event: 'half', userId, eventId: `half-${i}` }))));
+    expect(res.status).toBe(202);
+    const lost = users.map((u, index) => ({ u, index })).filter(({ u }) => partition(u) === 1).map(({ index }) => index);
+    expect(lost.length).toBeGreaterThan(0);
+    expect(res.body.accepted).toBe(40 - lost.length);
+    expect(res.body.rejected).toEqual(lost.map((index) => ({ index, errors: [expect.stringMatching(/^not stored: .*resend it with the same eventId$/)], retriable: true })));
+
+    const onlyBroken = users.filter((u) => partition(u) === 1).map((userId) => ({ event: 'half', userId }));
+    const refused = await post(server, project.writeKey, JSON.stringify(onlyBroken));
+    expect(refused).toMatchObject({ status: 503, body: { error: { code: 'SB_STORAGE_UNAVAILABLE' } } });
+    await redis.del(broken);
+    redis.disconnect();
   });
 });
 

@@ -23,7 +23,7 @@ describe('a Redis crash while requests are in flight', () => {
     port = await freePort();
     dir = mkdtempSync(join(tmpdir(), 'sb-redis-crash-'));
     redisServer = await startRedisServer({ port, dir, appendOnly: true });
-    server = await startTestServer({ REDIS_URL: `redis://127.0.0.1:${port}`, INGEST_RETRY_AFTER_SECONDS: '1' });
+    server = await startTestServer({ REDIS_URL: `redis://127.0.0.1:${port}`, INGEST_RETRY_AFTER_SECONDS: '1', REDIS_COMMAND_TIMEOUT_MS: '500' });
   });
   afterAll(async () => {
     await server.stop();
@@ -75,4 +75,18 @@ describe('a Redis crash while requests are in flight', () => {
     const lost = acknowledged.filter((id) => !stored.has(id));
     expect(lost).toEqual([]);
   }, 90_000);
+
+  it('answers 503 within the command timeout when Redis stalls, instead of hanging', async () => {
+    const project = await server.createProject('stall');
+    redisServer.kill('SIGSTOP');
+    try {
+      const started = Date.now();
+      const res = await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${project.writeKey}` }, body: '{"event":"stall","userId":"u"}' });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ error: { code: 'SB_STORAGE_UNAVAILABLE' } });
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      redisServer.kill('SIGCONT');
+    }
+  }, 30_000);
 });

@@ -1,4 +1,3 @@
-import { StorageUnavailableError } from '../core/errors.js';
 import { countsKey, STREAM_FORMAT_VERSION, streamKey } from '../core/event-stream.js';
 import type { Redis } from '../core/redis.js';
 import type { IngestMetrics } from './ingest-metrics.js';
@@ -24,28 +23,26 @@ export interface PartitionedEvent {
 
 interface Waiter {
   partitions: number[];
-  resolve: () => void;
-  reject: (err: Error) => void;
+  resolve: (failed: ReadonlySet<number>) => void;
 }
 
 export interface WriterOptions {
   prefix: string;
   flushMs: number;
   flushEvents: number;
-  retryAfterSeconds: number;
 }
 
 /**
  * Batches events from concurrent requests and appends them to the partition streams:
  * one entry per partition per flush, flushed after flushMs or at flushEvents.
- * A write's promise settles only when Redis has answered for every partition it touched.
+ * A write resolves, never rejects, once Redis has answered for every partition it
+ * touched, with the partitions whose append failed (empty: all stored).
  */
 export class EventStreamWriter {
   private pending = new Map<number, string[]>();
   private pendingCount = 0;
   private waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private readonly inFlight = new Set<Promise<void>>();
   private readonly redis: AppendingRedis;
 
   constructor(redis: Redis, private readonly options: WriterOptions, private readonly metrics: IngestMetrics) {
@@ -53,7 +50,7 @@ export class EventStreamWriter {
     this.redis = redis as AppendingRedis;
   }
 
-  write(events: readonly PartitionedEvent[]): Promise<void> {
+  write(events: readonly PartitionedEvent[]): Promise<ReadonlySet<number>> {
     const partitions: number[] = [];
     for (const { partition, json } of events) {
       let list = this.pending.get(partition);
@@ -65,16 +62,15 @@ export class EventStreamWriter {
       list.push(json);
     }
     this.pendingCount += events.length;
-    const done = new Promise<void>((resolve, reject) => this.waiters.push({ partitions, resolve, reject }));
+    const done = new Promise<ReadonlySet<number>>((resolve) => this.waiters.push({ partitions, resolve }));
     if (this.pendingCount >= this.options.flushEvents) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.options.flushMs);
     return done;
   }
 
-  /** Flushes what is pending and waits for every flush under way. */
-  async drain(): Promise<void> {
+  /** Writes what is pending now instead of at the next timer. */
+  flushNow(): void {
     this.flush();
-    await Promise.all([...this.inFlight]);
   }
 
   private flush(): void {
@@ -89,25 +85,19 @@ export class EventStreamWriter {
     this.pendingCount = 0;
 
     const stopTimer = this.metrics.flushDuration.startTimer();
-    const failed = new Map<number, unknown>();
+    const failed = new Set<number>();
     const appends = [...batch].map(([partition, jsons]) =>
       this.redis
         .sbAppendEvents(streamKey(this.options.prefix, partition), countsKey(this.options.prefix, partition), STREAM_FORMAT_VERSION, jsons.length, `[${jsons.join(',')}]`)
         .then(
           () => undefined,
-          (err: unknown) => void failed.set(partition, err),
+          () => void failed.add(partition),
         ),
     );
-    const flight = Promise.all(appends).then(() => {
+    void Promise.all(appends).then(() => {
       stopTimer();
       this.metrics.flushEvents.observe(count);
-      for (const waiter of waiters) {
-        const failure = waiter.partitions.find((p) => failed.has(p));
-        if (failure === undefined) waiter.resolve();
-        else waiter.reject(new StorageUnavailableError('Redis did not take the events; nothing was acknowledged', this.options.retryAfterSeconds, failed.get(failure)));
-      }
+      for (const waiter of waiters) waiter.resolve(failed.size === 0 ? failed : new Set(waiter.partitions.filter((p) => failed.has(p))));
     });
-    this.inFlight.add(flight);
-    void flight.finally(() => this.inFlight.delete(flight));
   }
 }

@@ -3,7 +3,9 @@ import type { Logger } from '../core/logger.js';
 import type { ProjectAccess } from '../core/project-access.js';
 import type { Project } from '../core/project-store.js';
 import type { TemplatedApp, WebSocket } from '../core/uws.js';
+import { clientAddress } from '../core/http.js';
 import { eventsFromJson } from './body-parser.js';
+import { checkOrigin } from './http-ingest.js';
 import type { IngestMetrics } from './ingest-metrics.js';
 import type { IngestService } from './ingest-service.js';
 
@@ -12,7 +14,12 @@ interface IngestSocket {
   userAgent: string | undefined;
   remoteAddress: string;
   closed: boolean;
+  /** Batches received and not yet acked. */
+  pending: number;
 }
+
+/** Unacked batches one connection may have; past it a batch is refused, so a client can't pile up memory. */
+export const MAX_PENDING_BATCHES = 32;
 
 export interface WsIngestDeps {
   app: TemplatedApp;
@@ -22,9 +29,18 @@ export interface WsIngestDeps {
   metrics: IngestMetrics;
   maxBodyBytes: number;
   maxEventsPerRequest: number;
+  trustProxy: boolean;
 }
 
 type BatchId = string | number | null;
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
 
 function batchIdOf(message: unknown): BatchId {
   const id = (message as { id?: unknown } | null)?.id;
@@ -38,7 +54,7 @@ function batchIdOf(message: unknown): BatchId {
  * `{"type": "error", "id", "error": {code, message, retryAfter?}}`. Acks may come
  * out of order; the id pairs them.
  */
-export function registerWsIngest({ app, logger, access, service, metrics, maxBodyBytes, maxEventsPerRequest }: WsIngestDeps): void {
+export function registerWsIngest({ app, logger, access, service, metrics, maxBodyBytes, maxEventsPerRequest, trustProxy }: WsIngestDeps): void {
   const send = (ws: WebSocket<IngestSocket>, value: unknown) => {
     if (!ws.getUserData().closed) ws.send(JSON.stringify(value));
   };
@@ -46,7 +62,13 @@ export function registerWsIngest({ app, logger, access, service, metrics, maxBod
   const handleBatch = async (ws: WebSocket<IngestSocket>, text: string): Promise<void> => {
     const stopTimer = metrics.requestDuration.startTimer({ transport: 'ws' });
     let id: BatchId = null;
+    const socket = ws.getUserData();
+    socket.pending++;
     try {
+      if (socket.pending > MAX_PENDING_BATCHES) {
+        id = batchIdOf(safeParse(text));
+        throw new SignalboardError('SB_OVERLOADED', `more than ${MAX_PENDING_BATCHES} batches await their ack on this connection; wait for acks before sending more`, { retryAfterSeconds: 1 });
+      }
       let message: unknown;
       try {
         message = JSON.parse(text);
@@ -69,6 +91,8 @@ export function registerWsIngest({ app, logger, access, service, metrics, maxBod
         return;
       }
       send(ws, { type: 'error', id, error: err.toJSON() });
+    } finally {
+      socket.pending--;
     }
   };
 
@@ -84,17 +108,22 @@ export function registerWsIngest({ app, logger, access, service, metrics, maxBod
         headers[name] = value;
       });
       const query = new URLSearchParams(req.getQuery() ?? '');
-      const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
+      const remoteAddress = clientAddress(headers, Buffer.from(res.getRemoteAddressAsText()).toString(), trustProxy);
       let aborted = false;
       res.onAborted(() => {
         aborted = true;
       });
       access.resolve(headers, query, 'write').then(
         (project) => {
+          checkOrigin(project, headers.origin);
+          return project;
+        },
+      ).then(
+        (project) => {
           if (aborted) return;
           res.cork(() => {
             res.upgrade<IngestSocket>(
-              { project, userAgent: headers['user-agent'], remoteAddress, closed: false },
+              { project, userAgent: headers['user-agent'], remoteAddress, closed: false, pending: 0 },
               headers['sec-websocket-key'] ?? '',
               headers['sec-websocket-protocol'] ?? '',
               headers['sec-websocket-extensions'] ?? '',

@@ -1,0 +1,86 @@
+/**
+ * MongoDB collections the aggregator writes and the api reads. Every document carries
+ * `projectId` (every query filters on it) and `expireAt` (TTL index, or the sweep on
+ * servers without TTL). Rollup documents carry `wm`: per partition, the last batch
+ * applied to them (see docs/aggregation.md).
+ */
+export const COLLECTIONS = {
+  events: 'events',
+  users: 'users',
+  countsMinute: 'counts_minute',
+  countsHour: 'counts_hour',
+  countsDay: 'counts_day',
+  activity: 'activity',
+  retentionDaily: 'retention_daily',
+  retentionWeekly: 'retention_weekly',
+  partitions: 'aggregator_partitions',
+} as const;
+
+export type Watermarks = Record<string, number>;
+
+export interface RawEventDoc {
+  _id: string;
+  projectId: string;
+  eventId: string;
+  event: string;
+  distinctId: string;
+  userId?: string;
+  anonymousId?: string;
+  timestamp: Date;
+  receivedAt: Date;
+  properties?: Record<string, unknown>;
+  context: Record<string, unknown>;
+  /** The partition and batch that stored it: tells a replay from a true duplicate. */
+  part: number;
+  seq: number;
+  expireAt: Date;
+}
+
+export interface UserDoc {
+  _id: string;
+  projectId: string;
+  distinctId: string;
+  userId?: string;
+  anonymousId?: string;
+  firstSeen?: Date;
+  lastSeen?: Date;
+  /** UTC day number → the batch that first recorded activity that day. */
+  days: Record<string, number>;
+  wm: Watermarks;
+  expireAt: Date;
+}
+
+export interface CountDoc {
+  _id: string;
+  projectId: string;
+  event: string;
+  bucket: Date;
+  count: number;
+  /** dimension → value → count; values escaped like property keys. */
+  by: Record<string, Record<string, number>>;
+  wm: Watermarks;
+  expireAt: Date;
+}
+
+export interface ActivityDoc {
+  _id: string;
+  projectId: string;
+  day: Date;
+  dau: number;
+  wau: number;
+  mau: number;
+  wm: Watermarks;
+  expireAt: Date;
+}
+
+export interface RetentionDoc {
+  _id: string;
+  projectId: string;
+  cohort: Date;
+  /** offset (days or weeks) → users of the cohort active then; "0" is the cohort size. */
+  r: Record<string, number>;
+  wm: Watermarks;
+  expireAt: Date;
+}
+
+export const COUNT_COLLECTION = { minute: COLLECTIONS.countsMinute, hour: COLLECTIONS.countsHour, day: COLLECTIONS.countsDay } as const;

@@ -1,11 +1,13 @@
 import type { RoleHandle, Runtime } from '../core/runtime.js';
 import type { TemplatedApp } from '../core/uws.js';
 import { registerOpenApi } from './openapi.js';
+import { registerMetricsRoutes } from './metrics-routes.js';
 import { registerProjectRoutes } from './projects-routes.js';
 
-/** The api role: project administration and the OpenAPI document. */
+/** The api role: project administration, the metrics read routes and the OpenAPI document. */
 export function startApi(rt: Runtime, app: TemplatedApp): RoleHandle {
   registerProjectRoutes(app, rt);
+  registerMetricsRoutes(app, rt);
   registerOpenApi(app, rt);
   return { stop: () => Promise.resolve() };
 }

@@ -5,9 +5,11 @@ import { closeRuntime, createRuntime, type RoleHandle, type Runtime, type Storag
 import { createApp, listen } from '../core/server.js';
 import type { TemplatedApp } from '../core/uws.js';
 import { startIngest } from '../ingest/index.js';
+import { startAggregator } from '../aggregator/index.js';
 
 export const ROLES = {
   ingest: startIngest,
+  aggregator: startAggregator,
   api: startApi,
 } satisfies Record<string, (rt: Runtime, app: TemplatedApp) => RoleHandle>;
 

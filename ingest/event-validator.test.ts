@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StampedEvent } from '../core/event-stream.js';
-import { createEventValidator, escapeKey, peerIpFor, type EventLimits, type RequestMeta } from './event-validator.js';
+import { escapeKey, unescapeKey } from '../core/field-names.js';
+import { createEventValidator, peerIpFor, type EventLimits, type RequestMeta } from './event-validator.js';
 
 const limits: EventLimits = {
   maxEventNameLength: 200,
@@ -116,6 +117,7 @@ describe('event validation: what is accepted and how it is stamped', () => {
     const event = accept({ event: 'e', userId: 'u', properties: { $where: 'sleep(1)', 'a.b': 1, nested: [{ $gt: 1, 'x.y.z': 2 }], keep$: 3 } });
     expect(event.properties).toEqual({ '\uFF04where': 'sleep(1)', 'a\uFF0Eb': 1, nested: [{ '\uFF04gt': 1, 'x\uFF0Ey\uFF0Ez': 2 }], keep$: 3 });
     expect(escapeKey('$a.b')).toBe('\uFF04a\uFF0Eb');
+    expect(unescapeKey(escapeKey('$a.b.c'))).toBe('$a.b.c');
   });
 
   it('never stores a whole IP: a client-given context.ip is truncated, and none is kept when storage is off', () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Ajv, type ErrorObject } from 'ajv';
 import type { StampedEvent } from '../core/event-stream.js';
+import { escapeKey } from '../core/field-names.js';
 import { truncateIp } from './ip-address.js';
 
 export interface EventLimits {
@@ -77,15 +78,6 @@ function keyProblem(key: string): string | undefined {
   if (key.length > MAX_KEY_LENGTH) return `keys may be at most ${MAX_KEY_LENGTH} characters`;
   if (key.includes('\u0000')) return 'keys may not contain NUL characters';
   return undefined;
-}
-
-/**
- * MongoDB reads a leading `$` as an operator and a `.` as a path, so both are replaced
- * by their full-width forms (U+FF04, U+FF0E), as MongoDB's own documentation suggests;
- * exports map them back.
- */
-export function escapeKey(key: string): string {
-  return (key.startsWith('$') ? `\uFF04${key.slice(1)}` : key).replaceAll('.', '\uFF0E');
 }
 
 /**

@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from '../core/logger.js';
+import type { Redis } from '../core/redis.js';
+import type { AggregatorMetrics } from './aggregator-metrics.js';
+import type { AnalyticsStore, ExpiryMode } from './analytics-store.js';
+import { PartitionLeases } from './partition-lease.js';
+import { PartitionRunner, type RunnerDeps } from './partition-runner.js';
+
+export interface AggregatorOptions {
+  partitions: number;
+  leaseMs: number;
+  sweepMs: number;
+}
+
+/**
+ * One aggregator worker. Every lease-time third it announces itself, renews its leases
+ * (stopping a partition whose lease was lost), hands back partitions beyond its fair
+ * share (partitions / live workers) and takes free ones up to it. So partitions
+ * rebalance when workers join, die (their leases expire) or leave (SIGTERM hands over).
+ */
+export class Aggregator {
+  readonly workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  private readonly leases: PartitionLeases;
+  private readonly runners = new Map<number, PartitionRunner>();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> = Promise.resolve();
+  private expiryMode: ExpiryMode = 'ttl';
+  private indexesReady = false;
+  private lastSweep = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly options: AggregatorOptions,
+    private readonly runnerDeps: RunnerDeps,
+    private readonly store: AnalyticsStore,
+    private readonly metrics: AggregatorMetrics,
+    private readonly logger: Logger,
+  ) {
+    this.leases = new PartitionLeases(redis, prefix, this.workerId, options.leaseMs);
+  }
+
+  private get membersKey(): string {
+    return `${this.prefix}:aggregators`;
+  }
+
+  start(): void {
+    void this.prepareIndexes();
+    const tick = () => {
+      this.ticking = this.tick().catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'aggregator tick failed'));
+    };
+    tick();
+    this.timer = setInterval(tick, Math.floor(this.options.leaseMs / 3));
+  }
+
+  /** Indexes are not needed to write, so a MongoDB that is down at start only delays them. */
+  private async prepareIndexes(): Promise<void> {
+    for (;;) {
+      try {
+        this.expiryMode = await this.store.ensureIndexes();
+        break;
+      } catch (err) {
+        this.logger.warn({ err: (err as Error).message }, 'could not create indexes yet; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+      }
+    }
+    this.indexesReady = true;
+    this.metrics.expiryMode.set({ mode: this.expiryMode }, 1);
+    this.metrics.expiryMode.set({ mode: this.expiryMode === 'ttl' ? 'sweep' : 'ttl' }, 0);
+    this.logger.info(
+      { workerId: this.workerId, expiryMode: this.expiryMode },
+      this.expiryMode === 'ttl' ? 'expiry: MongoDB TTL indexes' : 'expiry: this server has no TTL indexes; sweeping expired documents periodically',
+    );
+  }
+
+  /** Finishes the batches under way, hands every partition back, and leaves. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.ticking;
+    await Promise.all([...this.runners.keys()].map((p) => this.handBack(p)));
+    await this.redis.zrem(this.membersKey, this.workerId).catch(() => undefined);
+  }
+
+  owned(): number[] {
+    return [...this.runners.keys()].sort((a, b) => a - b);
+  }
+
+  private async handBack(partition: number): Promise<void> {
+    const runner = this.runners.get(partition);
+    if (runner === undefined) return;
+    this.runners.delete(partition);
+    await runner.stop();
+    await this.leases.release(runner.lease).catch(() => undefined);
+  }
+
+  private async tick(): Promise<void> {
+    const now = Date.now();
+    await this.redis.zadd(this.membersKey, now + this.options.leaseMs, this.workerId);
+    await this.redis.zremrangebyscore(this.membersKey, '-inf', now);
+    const workers = Math.max(1, await this.redis.zcard(this.membersKey));
+    const share = Math.ceil(this.options.partitions / workers);
+
+    for (const [partition, runner] of [...this.runners]) {
+      if (!(await this.leases.renew(runner.lease))) {
+        this.logger.warn({ partition }, 'lease lost; stopping the partition');
+        this.runners.delete(partition);
+        void runner.stop();
+      }
+    }
+    for (const partition of this.owned().slice(share)) await this.handBack(partition);
+    if (this.runners.size < share) {
+      const free = Array.from({ length: this.options.partitions }, (_, p) => p).filter((p) => !this.runners.has(p));
+      for (const partition of shuffle(free)) {
+        if (this.runners.size >= share) break;
+        const lease = await this.leases.acquire(partition);
+        if (lease === undefined) continue;
+        const runner = new PartitionRunner(this.runnerDeps, lease);
+        this.runners.set(partition, runner);
+        runner.start();
+        this.logger.info({ partition, fence: lease.fence }, 'partition acquired');
+      }
+    }
+    this.metrics.partitionsOwned.set(this.runners.size);
+    await this.maybeSweep(now);
+  }
+
+  /** On servers without TTL indexes, one worker at a time deletes what has expired. */
+  private async maybeSweep(now: number): Promise<void> {
+    if (!this.indexesReady || this.expiryMode !== 'sweep' || now - this.lastSweep < this.options.sweepMs) return;
+    this.lastSweep = now;
+    const mine = await this.redis.set(`${this.prefix}:expiry-sweep`, this.workerId, 'PX', this.options.sweepMs, 'NX');
+    if (mine !== 'OK') return;
+    const deleted = await this.store.sweepExpired(new Date(now));
+    this.metrics.expired.inc(deleted);
+    if (deleted > 0) this.logger.info({ deleted }, 'expiry sweep');
+  }
+}
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}

@@ -1,0 +1,234 @@
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Db, type Document } from 'mongodb';
+import { COLLECTIONS, COUNT_COLLECTION, type RawEventDoc, type UserDoc } from '../core/collections.js';
+import type { StampedEvent } from '../core/event-stream.js';
+import type { Logger } from '../core/logger.js';
+import { GRANULARITY_MS } from '../core/time-buckets.js';
+import type { BatchPlan, RetentionChange } from './batch-plan.js';
+import { distinctIdOf, GRANULARITIES } from './batch-plan.js';
+
+const DUPLICATE_KEY = 11000;
+const APPLY_ATTEMPTS = 5;
+/**
+ * Updates per command. FerretDB 1.24 keeps each update's SQLite cursor, and so one
+ * pooled connection, open until the whole command ends; its pool holds 100, and a
+ * command of 100 updates or more deadlocks (measured: 80 pass, 100 hang).
+ */
+const UPDATES_PER_COMMAND = 50;
+
+export type ExpiryMode = 'ttl' | 'sweep';
+
+/** One document's change: as an update of the existing document, or as the whole document when it is new. */
+interface Guarded {
+  id: string;
+  update: Document;
+  insert: Document;
+}
+
+/**
+ * The aggregator's MongoDB side. Every write is idempotent per (partition, batch):
+ * raw events by `_id`, users and rollups by their `wm.p<N>` watermark.
+ *
+ * Per collection and batch: one read of the touched documents' watermarks; documents
+ * already at this batch are skipped, new ones are inserted whole (with the watermark),
+ * existing ones get an update guarded by the watermark. Two FerretDB 1.x traits shape
+ * this: an unordered update bulk stops at its first error (so nothing here raises one
+ * on purpose), and each update scans the collection (its `_id` index is not used by
+ * updates) while a batched insert is cheap, so new documents are never upserted.
+ * A conflict (another partition inserting the same document at the same moment)
+ * is answered by reading again and applying what is left.
+ */
+export class AnalyticsStore {
+  constructor(private readonly db: Db, private readonly logger: Logger) {}
+
+  private collection<T extends Document = Document>(name: string): Collection<T> {
+    return this.db.collection<T>(name);
+  }
+
+  /** Creates the indexes; returns whether the server expires documents itself (TTL) or needs the sweep. */
+  async ensureIndexes(): Promise<ExpiryMode> {
+    const { events, users, activity, retentionDaily, retentionWeekly, countsMinute, countsHour, countsDay } = COLLECTIONS;
+    await this.collection(events).createIndexes([
+      { key: { projectId: 1, timestamp: 1 }, name: 'project_time' },
+      { key: { projectId: 1, distinctId: 1 }, name: 'project_user' },
+    ]);
+    for (const name of [countsMinute, countsHour, countsDay]) await this.collection(name).createIndex({ projectId: 1, event: 1, bucket: 1 }, { name: 'project_event_bucket' });
+    await this.collection(activity).createIndex({ projectId: 1, day: 1 }, { name: 'project_day' });
+    for (const name of [retentionDaily, retentionWeekly]) await this.collection(name).createIndex({ projectId: 1, cohort: 1 }, { name: 'project_cohort' });
+
+    let mode: ExpiryMode = 'ttl';
+    for (const name of [events, users, countsMinute, countsHour, countsDay, activity, retentionDaily, retentionWeekly]) {
+      try {
+        await this.collection(name).createIndex({ expireAt: 1 }, { name: 'expire_ttl', expireAfterSeconds: 0 });
+      } catch (err) {
+        if (!isNotImplemented(err)) throw err;
+        mode = 'sweep';
+        await this.collection(name).createIndex({ expireAt: 1 }, { name: 'expire_at' });
+      }
+    }
+    return mode;
+  }
+
+  /** Deletes what is past its expiry; the fallback for servers without TTL indexes (FerretDB 1.x). */
+  async sweepExpired(now = new Date()): Promise<number> {
+    let deleted = 0;
+    for (const name of Object.values(COLLECTIONS)) {
+      if (name === COLLECTIONS.partitions) continue;
+      deleted += (await this.collection(name).deleteMany({ expireAt: { $lt: now } })).deletedCount;
+    }
+    return deleted;
+  }
+
+  /**
+   * Stores the batch's raw events and returns those that are new in this batch: inserted
+   * now, or inserted by an earlier attempt at this same batch. A duplicate stored by any
+   * other batch is a retry of an event already counted.
+   */
+  async insertEvents(events: readonly StampedEvent[], part: number, seq: number, expiryDays: number): Promise<StampedEvent[]> {
+    if (events.length === 0) return [];
+    const docs: RawEventDoc[] = events.map((e) => ({
+      _id: `${e.projectId}|${e.eventId}`,
+      projectId: e.projectId,
+      eventId: e.eventId,
+      event: e.event,
+      distinctId: distinctIdOf(e),
+      ...(e.userId === undefined ? {} : { userId: e.userId }),
+      ...(e.anonymousId === undefined ? {} : { anonymousId: e.anonymousId }),
+      timestamp: new Date(e.timestamp),
+      receivedAt: new Date(e.receivedAt),
+      ...(e.properties === undefined ? {} : { properties: e.properties }),
+      context: e.context,
+      part,
+      seq,
+      expireAt: new Date(e.timestamp + expiryDays * GRANULARITY_MS.day),
+    }));
+    const raw = this.collection<RawEventDoc>(COLLECTIONS.events);
+    const duplicates = new Set<number>();
+    try {
+      await raw.insertMany(docs, { ordered: false });
+    } catch (err) {
+      if (!(err instanceof MongoBulkWriteError)) throw err;
+      const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+      for (const e of errors) {
+        if (e.code !== DUPLICATE_KEY) throw err;
+        duplicates.add(e.index);
+      }
+    }
+    if (duplicates.size === 0) return [...events];
+    const ids = [...duplicates].map((i) => docs[i]!._id);
+    const mine = new Set(
+      (await raw.find({ _id: { $in: ids }, part, seq }, { projection: { _id: 1 } }).toArray()).map((d) => d._id),
+    );
+    return events.filter((_, i) => !duplicates.has(i) || mine.has(docs[i]!._id));
+  }
+
+  async loadUsers(ids: readonly string[]): Promise<Map<string, UserDoc>> {
+    if (ids.length === 0) return new Map();
+    const docs = await this.collection<UserDoc>(COLLECTIONS.users).find({ _id: { $in: [...ids] } }).toArray();
+    return new Map(docs.map((d) => [d._id, d]));
+  }
+
+  /** Applies a batch plan to users and rollups, each document once per (partition, batch). */
+  async apply(plan: BatchPlan, part: number, seq: number): Promise<void> {
+    const wm = `wm.p${part}`;
+    const marks = { [`p${part}`]: seq };
+    const writes: Array<[string, Guarded[]]> = [
+      [
+        COLLECTIONS.users,
+        plan.users.map((u) => {
+          const ids = { projectId: u.projectId, distinctId: u.distinctId, ...(u.userId === undefined ? {} : { userId: u.userId }), ...(u.anonymousId === undefined ? {} : { anonymousId: u.anonymousId }) };
+          return {
+            id: u.id,
+            update: {
+              $set: { ...ids, ...Object.fromEntries(u.newDays.map((d) => [`days.${d}`, seq])), [wm]: seq },
+              $min: { firstSeen: u.firstSeen },
+              $max: { lastSeen: u.lastSeen, expireAt: u.expireAt },
+            },
+            insert: { ...ids, days: Object.fromEntries(u.newDays.map((d) => [String(d), seq])), firstSeen: u.firstSeen, lastSeen: u.lastSeen, expireAt: u.expireAt, wm: marks },
+          };
+        }),
+      ],
+      ...GRANULARITIES.map((g): [string, Guarded[]] => [
+        COUNT_COLLECTION[g],
+        plan.counts[g].map((c) => ({
+          id: c.id,
+          update: { $inc: { count: c.count, ...Object.fromEntries([...c.by].map(([k, n]) => [`by.${k}`, n])) }, $set: { [wm]: seq } },
+          insert: { projectId: c.projectId, event: c.event, bucket: c.bucket, count: c.count, by: nest(c.by), expireAt: c.expireAt, wm: marks },
+        })),
+      ]),
+      [
+        COLLECTIONS.activity,
+        plan.activity.map((a) => ({
+          id: a.id,
+          update: { $inc: { dau: a.dau, wau: a.wau, mau: a.mau }, $set: { [wm]: seq } },
+          insert: { projectId: a.projectId, day: a.day, dau: a.dau, wau: a.wau, mau: a.mau, expireAt: a.expireAt, wm: marks },
+        })),
+      ],
+      [COLLECTIONS.retentionDaily, plan.retentionDaily.map((r) => retentionChange(r, wm, marks, seq))],
+      [COLLECTIONS.retentionWeekly, plan.retentionWeekly.map((r) => retentionChange(r, wm, marks, seq))],
+    ];
+    for (const [name, ops] of writes) await this.applyGuarded(name, ops, part, seq);
+  }
+
+  private async applyGuarded(name: string, ops: Guarded[], part: number, seq: number): Promise<void> {
+    if (ops.length === 0) return;
+    const collection = this.collection(name);
+    const wm = `wm.p${part}`;
+    let pending = ops;
+    for (let attempt = 1; ; attempt++) {
+      const marks = new Map(
+        (await collection.find({ _id: { $in: pending.map((o) => o.id) as never[] } }, { projection: { [wm]: 1 } }).toArray()).map((d) => [
+          d._id as unknown as string,
+          ((d.wm as Record<string, number> | undefined)?.[`p${part}`] ?? 0),
+        ]),
+      );
+      const updates = pending.filter((o) => marks.has(o.id) && marks.get(o.id)! < seq);
+      const inserts = pending.filter((o) => !marks.has(o.id));
+      const conflicts = new Set<number>();
+      if (inserts.length > 0) {
+        try {
+          await collection.insertMany(inserts.map((o) => ({ _id: o.id, ...o.insert })) as Document[], { ordered: false });
+        } catch (err) {
+          if (!(err instanceof MongoBulkWriteError)) throw err;
+          for (const e of Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors]) {
+            if (e.code !== DUPLICATE_KEY) throw err;
+            conflicts.add(e.index);
+          }
+        }
+      }
+      if (updates.length > 0) {
+        // The watermark in the filter makes MongoDB itself refuse a second application,
+        // even by a worker that lost its lease without knowing it.
+        const bulk: AnyBulkWriteOperation[] = updates.map((o) => ({ updateOne: { filter: { _id: o.id as never, [wm]: { $not: { $gte: seq } } }, update: o.update } }));
+        for (let i = 0; i < bulk.length; i += UPDATES_PER_COMMAND) await collection.bulkWrite(bulk.slice(i, i + UPDATES_PER_COMMAND), { ordered: false });
+      }
+      if (conflicts.size === 0) return;
+      if (attempt >= APPLY_ATTEMPTS) throw new Error(`${name}: ${conflicts.size} documents kept conflicting after ${attempt} attempts`);
+      this.logger.debug({ collection: name, attempt, conflicts: conflicts.size }, 'rollup insert conflict; applying as updates');
+      pending = inserts.filter((_, i) => conflicts.has(i));
+    }
+  }
+}
+
+/** {"platform.web": 3} as {platform: {web: 3}}, for inserting a document whole. */
+function nest(flat: ReadonlyMap<string, number>): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const [key, n] of flat) {
+    const dot = key.indexOf('.');
+    const [dimension, value] = [key.slice(0, dot), key.slice(dot + 1)];
+    (out[dimension] ??= {})[value] = n;
+  }
+  return out;
+}
+
+function retentionChange(r: RetentionChange, wm: string, marks: Record<string, number>, seq: number): Guarded {
+  return {
+    id: r.id,
+    update: { $inc: Object.fromEntries([...r.r].map(([offset, n]) => [`r.${offset}`, n])), $set: { [wm]: seq } },
+    insert: { projectId: r.projectId, cohort: r.cohort, r: Object.fromEntries([...r.r].map(([offset, n]) => [String(offset), n])), expireAt: r.expireAt, wm: marks },
+  };
+}
+
+function isNotImplemented(err: unknown): boolean {
+  const e = err as { code?: number; codeName?: string; message?: string };
+  return e.code === 238 || e.codeName === 'NotImplemented' || /not implemented/i.test(e.message ?? '');
+}

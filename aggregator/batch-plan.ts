@@ -1,0 +1,212 @@
+/**
+ * Turns one batch of a partition into the documents it changes: pure, no I/O.
+ *
+ * Input: the batch's events that are new (not duplicates of earlier batches), and
+ * the current user documents of the users they touch. A user's days recorded by an
+ * earlier batch (seq < this batch) are its `before`; adding this batch's days gives
+ * `after`. Replaying a batch therefore plans exactly the same increments, even when
+ * the first attempt already updated some user documents.
+ */
+import type { StampedEvent } from '../core/event-stream.js';
+import type { UserDoc } from '../core/collections.js';
+import { escapeKey } from '../core/field-names.js';
+import { bucketStart, dayNumber, dayToDate, GRANULARITY_MS, weekStartDay, type Granularity } from '../core/time-buckets.js';
+import { addUserDelta, emptyDeltas, MAU_DAYS, type ActivityDeltas } from './activity-math.js';
+
+export interface PlanSettings {
+  dimensions: readonly string[];
+  horizonDays: number;
+  /** Days each kind of document is kept after its bucket ends. */
+  expiryDays: { raw: number; users: number; minute: number; hour: number; day: number };
+}
+
+export const GRANULARITIES: readonly Granularity[] = ['minute', 'hour', 'day'];
+const DAY_MS = GRANULARITY_MS.day;
+const MAX_DIMENSION_VALUE_LENGTH = 100;
+
+export interface CountChange {
+  id: string;
+  projectId: string;
+  event: string;
+  bucket: Date;
+  count: number;
+  /** "dimension.value" (value escaped) → increment. */
+  by: Map<string, number>;
+  expireAt: Date;
+}
+
+export interface ActivityChange {
+  id: string;
+  projectId: string;
+  day: Date;
+  dau: number;
+  wau: number;
+  mau: number;
+  expireAt: Date;
+}
+
+export interface RetentionChange {
+  id: string;
+  projectId: string;
+  cohort: Date;
+  /** offset → increment (negative when a user moved to an earlier cohort). */
+  r: Map<number, number>;
+  expireAt: Date;
+}
+
+export interface UserChange {
+  id: string;
+  projectId: string;
+  distinctId: string;
+  userId?: string;
+  anonymousId?: string;
+  /** Days this batch records for the first time. */
+  newDays: number[];
+  firstSeen: Date;
+  lastSeen: Date;
+  expireAt: Date;
+}
+
+export interface BatchPlan {
+  users: UserChange[];
+  counts: Record<Granularity, CountChange[]>;
+  activity: ActivityChange[];
+  retentionDaily: RetentionChange[];
+  retentionWeekly: RetentionChange[];
+}
+
+export function userDocId(projectId: string, distinctId: string): string {
+  return `${projectId}|${distinctId}`;
+}
+
+export function distinctIdOf(event: StampedEvent): string {
+  return (event.userId ?? event.anonymousId)!;
+}
+
+function dimensionValue(event: StampedEvent, dimension: string): string {
+  const value = event.context[dimension] ?? event.properties?.[dimension];
+  if (value === undefined || value === null) return '(none)';
+  if (typeof value === 'object') return '(object)';
+  const text = String(value).slice(0, MAX_DIMENSION_VALUE_LENGTH);
+  return text === '' ? '(empty)' : escapeKey(text);
+}
+
+function daysBefore(doc: UserDoc | undefined, seq: number): Set<number> {
+  const days = new Set<number>();
+  if (doc === undefined) return days;
+  for (const [day, firstSeq] of Object.entries(doc.days)) if (firstSeq < seq) days.add(Number(day));
+  return days;
+}
+
+function addDays(epochMs: number, days: number): Date {
+  return new Date(epochMs + days * DAY_MS);
+}
+
+/**
+ * `asOf` is when the batch was written to the stream (not now, so a replay plans the
+ * same): rollups that would already be past their expiry then are not written.
+ */
+export function planBatch(events: readonly StampedEvent[], users: ReadonlyMap<string, UserDoc>, seq: number, settings: PlanSettings, asOf: number): BatchPlan {
+  const counts: Record<Granularity, Map<string, CountChange>> = { minute: new Map(), hour: new Map(), day: new Map() };
+  const perUser = new Map<string, { projectId: string; distinctId: string; event: StampedEvent; days: Set<number>; first: number; last: number }>();
+
+  for (const event of events) {
+    for (const granularity of GRANULARITIES) {
+      const start = bucketStart(event.timestamp, granularity);
+      const expireAt = addDays(start + GRANULARITY_MS[granularity], settings.expiryDays[granularity]);
+      if (expireAt.getTime() <= asOf) continue;
+      const id = `${event.projectId}|${start}|${event.event}`;
+      let change = counts[granularity].get(id);
+      if (change === undefined) {
+        change = { id, projectId: event.projectId, event: event.event, bucket: new Date(start), count: 0, by: new Map(), expireAt };
+        counts[granularity].set(id, change);
+      }
+      change.count++;
+      for (const dimension of settings.dimensions) {
+        const key = `${dimension}.${dimensionValue(event, dimension)}`;
+        change.by.set(key, (change.by.get(key) ?? 0) + 1);
+      }
+    }
+    const distinctId = distinctIdOf(event);
+    const userId = userDocId(event.projectId, distinctId);
+    let user = perUser.get(userId);
+    if (user === undefined) {
+      user = { projectId: event.projectId, distinctId, event, days: new Set(), first: event.timestamp, last: event.timestamp };
+      perUser.set(userId, user);
+    }
+    user.days.add(dayNumber(event.timestamp));
+    user.first = Math.min(user.first, event.timestamp);
+    user.last = Math.max(user.last, event.timestamp);
+  }
+
+  const deltasByProject = new Map<string, ActivityDeltas>();
+  const userChanges: UserChange[] = [];
+  for (const [id, user] of perUser) {
+    const doc = users.get(id);
+    const before = daysBefore(doc, seq);
+    const after = new Set([...before, ...user.days]);
+    let deltas = deltasByProject.get(user.projectId);
+    if (deltas === undefined) {
+      deltas = emptyDeltas();
+      deltasByProject.set(user.projectId, deltas);
+    }
+    addUserDelta(deltas, before, after, { days: settings.horizonDays, weeks: Math.floor(settings.horizonDays / 7) });
+    const lastSeen = Math.max(user.last, doc?.lastSeen?.getTime() ?? 0);
+    userChanges.push({
+      id,
+      projectId: user.projectId,
+      distinctId: user.distinctId,
+      ...(user.event.userId === undefined ? {} : { userId: user.event.userId }),
+      ...(user.event.anonymousId === undefined ? {} : { anonymousId: user.event.anonymousId }),
+      newDays: [...user.days].filter((d) => !before.has(d)),
+      firstSeen: new Date(user.first),
+      lastSeen: new Date(user.last),
+      expireAt: addDays(lastSeen, settings.expiryDays.users),
+    });
+  }
+
+  const activity: ActivityChange[] = [];
+  const retentionDaily: RetentionChange[] = [];
+  const retentionWeekly: RetentionChange[] = [];
+  for (const [projectId, deltas] of deltasByProject) {
+    const byDay = new Map<number, ActivityChange>();
+    const change = (day: number) => {
+      let c = byDay.get(day);
+      if (c === undefined) {
+        // Kept as long as day rollups, counted from the last day its MAU window reaches.
+        c = { id: `${projectId}|${day}`, projectId, day: dayToDate(day), dau: 0, wau: 0, mau: 0, expireAt: addDays((day + MAU_DAYS) * DAY_MS, settings.expiryDays.day) };
+        byDay.set(day, c);
+      }
+      return c;
+    };
+    for (const [day, n] of deltas.dau) change(day).dau += n;
+    for (const [day, n] of deltas.wau) change(day).wau += n;
+    for (const [day, n] of deltas.mau) change(day).mau += n;
+    activity.push(...byDay.values());
+    retentionDaily.push(...retentionChanges(projectId, deltas.retentionDaily, (cohort) => cohort, settings));
+    retentionWeekly.push(...retentionChanges(projectId, deltas.retentionWeekly, weekStartDay, settings));
+  }
+
+  return {
+    users: userChanges,
+    counts: { minute: [...counts.minute.values()], hour: [...counts.hour.values()], day: [...counts.day.values()] },
+    activity,
+    retentionDaily,
+    retentionWeekly,
+  };
+}
+
+function retentionChanges(projectId: string, cells: Map<string, number>, cohortStartDay: (cohort: number) => number, settings: PlanSettings): RetentionChange[] {
+  const byCohort = new Map<number, RetentionChange>();
+  for (const [cell, n] of cells) {
+    const [cohort, offset] = cell.split(':').map(Number) as [number, number];
+    let change = byCohort.get(cohort);
+    if (change === undefined) {
+      const startDay = cohortStartDay(cohort);
+      change = { id: `${projectId}|${startDay}`, projectId, cohort: dayToDate(startDay), r: new Map(), expireAt: addDays((startDay + settings.horizonDays) * DAY_MS, settings.expiryDays.day) };
+      byCohort.set(cohort, change);
+    }
+    change.r.set(offset, (change.r.get(offset) ?? 0) + n);
+  }
+  return [...byCohort.values()];
+}

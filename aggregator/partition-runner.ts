@@ -1,0 +1,169 @@
+import { decodeEntry, streamKey, type StampedEvent } from '../core/event-stream.js';
+import type { Logger } from '../core/logger.js';
+import type { Redis } from '../core/redis.js';
+import { GRANULARITY_MS } from '../core/time-buckets.js';
+import type { AggregatorMetrics } from './aggregator-metrics.js';
+import type { AnalyticsStore } from './analytics-store.js';
+import { planBatch, userDocId, distinctIdOf, type PlanSettings } from './batch-plan.js';
+import type { DeadLetters } from './dead-letters.js';
+import type { DeltaPublisher } from './delta-publisher.js';
+import type { Lease } from './partition-lease.js';
+import { LeaseLostError, type InflightBatch, type PartitionStates } from './partition-state.js';
+import type { StreamCommitter } from './stream-commit.js';
+import type { WriteGate } from './write-gate.js';
+
+export interface RunnerDeps {
+  redis: Redis;
+  prefix: string;
+  store: AnalyticsStore;
+  states: PartitionStates;
+  committer: StreamCommitter;
+  publisher: DeltaPublisher;
+  deadLetters: DeadLetters;
+  metrics: AggregatorMetrics;
+  logger: Logger;
+  settings: PlanSettings;
+  batchEntries: number;
+  pollMs: number;
+  writeGate: WriteGate;
+}
+
+type Entry = [id: string, fields: string[]];
+
+const MAX_BACKOFF_MS = 5000;
+
+/** The wall-clock time a stream entry id was written at. */
+function entryTime(id: string): number {
+  return Number(id.split('-')[0]);
+}
+
+/**
+ * Works one partition under its lease: read a batch, record it as in flight, apply it
+ * to MongoDB, publish its deltas, commit. After a crash anywhere, the next holder finds
+ * the in-flight batch and replays exactly its entries; every write is idempotent per
+ * (partition, batch), so each event counts once.
+ */
+export class PartitionRunner {
+  private stopping = false;
+  private finished: Promise<void> = Promise.resolve();
+  private readonly stream: string;
+
+  constructor(private readonly deps: RunnerDeps, readonly lease: Lease) {
+    this.stream = streamKey(deps.prefix, lease.partition);
+  }
+
+  start(): void {
+    this.finished = this.run().catch((err: unknown) => this.deps.logger.error({ err, partition: this.lease.partition }, 'partition runner failed'));
+  }
+
+  /** Finishes the batch under way, then stops. */
+  stop(): Promise<void> {
+    this.stopping = true;
+    return this.finished;
+  }
+
+  private async run(): Promise<void> {
+    const { deps, lease } = this;
+    const { partition, fence } = lease;
+    const claimed = await deps.states.claim(partition, fence);
+    if (claimed === undefined) {
+      deps.logger.info({ partition }, 'partition already taken by a newer lease');
+      return;
+    }
+    let { committed, seq, consumed, inflight } = claimed;
+    // Heal a commit that reached MongoDB but not Redis before the last holder died.
+    await deps.committer.commit(partition, committed, consumed).catch(() => undefined);
+    let backoff = 100;
+    while (!this.stopping) {
+      try {
+        let batch: InflightBatch | null = inflight;
+        let entries: Entry[];
+        if (batch !== null) {
+          entries = (await deps.redis.xrange(this.stream, `(${batch.from}`, batch.to)) as Entry[];
+        } else {
+          entries = (await deps.redis.xrange(this.stream, `(${committed}`, '+', 'COUNT', deps.batchEntries)) as Entry[];
+          if (entries.length === 0) {
+            await sleep(deps.pollMs);
+            continue;
+          }
+          const events = entries.reduce((n, [, fields]) => n + Number(fields[fields.indexOf('n') + 1] ?? 0), 0);
+          batch = { seq: seq + 1, from: committed, to: entries[entries.length - 1]![0], events };
+          await deps.states.begin(partition, fence, batch);
+          inflight = batch;
+        }
+        const stopTimer = deps.metrics.batchDuration.startTimer();
+        await this.process(entries, batch);
+        consumed = await deps.states.commit(partition, fence, batch, consumed);
+        committed = batch.to;
+        seq = batch.seq;
+        inflight = null;
+        stopTimer();
+        await deps.committer.commit(partition, committed, consumed).catch((err: unknown) => deps.logger.warn({ err, partition }, 'redis commit failed; the next commit heals it'));
+        deps.metrics.lag.set({ partition: String(partition) }, await deps.committer.lag(partition).catch(() => 0));
+        backoff = 100;
+      } catch (err) {
+        if (err instanceof LeaseLostError) {
+          deps.logger.warn({ partition }, err.message);
+          return;
+        }
+        deps.logger.warn({ err: (err as Error).message, partition, retryInMs: backoff }, 'batch failed; retrying');
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      }
+    }
+  }
+
+  private async process(entries: Entry[], batch: InflightBatch): Promise<void> {
+    const { deps, lease } = this;
+    // Lateness is judged against when the batch was written, not now, so a replay decides the same.
+    const oldest = entryTime(batch.to) - deps.settings.expiryDays.raw * GRANULARITY_MS.day;
+    const seen = new Set<string>();
+    const events: StampedEvent[] = [];
+    for (const [id, fields] of entries) {
+      let decoded: StampedEvent[];
+      try {
+        decoded = decodeEntry(fields);
+      } catch (err) {
+        await deps.deadLetters.add('undecodable stream entry', lease.partition, id, JSON.stringify({ error: (err as Error).message, fields }));
+        continue;
+      }
+      for (const event of decoded) {
+        const key = `${event.projectId}|${event.eventId}`;
+        if (seen.has(key)) {
+          deps.metrics.events.inc({ result: 'duplicate' });
+          continue;
+        }
+        seen.add(key);
+        if (event.timestamp < oldest) {
+          deps.metrics.events.inc({ result: 'late' });
+          await deps.deadLetters.add('older than the raw-event retention (EXPIRY_RAW_DAYS)', lease.partition, id, JSON.stringify(event));
+          continue;
+        }
+        events.push(event);
+      }
+    }
+    const { fresh, plan, timings } = await deps.writeGate.run(async () => {
+      const t0 = Date.now();
+      const fresh = await deps.store.insertEvents(events, lease.partition, batch.seq, deps.settings.expiryDays.raw);
+      if (fresh.length === 0) return { fresh, plan: undefined, timings: {} };
+      const t1 = Date.now();
+      const users = await deps.store.loadUsers([...new Set(fresh.map((e) => userDocId(e.projectId, distinctIdOf(e))))]);
+      const plan = planBatch(fresh, users, batch.seq, deps.settings, entryTime(batch.to));
+      const t2 = Date.now();
+      await deps.store.apply(plan, lease.partition, batch.seq);
+      return { fresh, plan, timings: { insertMs: t1 - t0, planMs: t2 - t1, applyMs: Date.now() - t2 } };
+    });
+    deps.metrics.events.inc({ result: 'duplicate' }, events.length - fresh.length);
+    deps.metrics.events.inc({ result: 'counted' }, fresh.length);
+    deps.metrics.batchEvents.observe(fresh.length);
+    if (plan === undefined) return;
+    await deps.publisher.publish(fresh, plan, lease.partition, batch.seq);
+    deps.logger.debug({ partition: lease.partition, batch: batch.seq, events: fresh.length, ...timings }, 'batch applied');
+    const now = Date.now();
+    for (const event of fresh) deps.metrics.deltaDelay.observe((now - event.receivedAt) / 1000);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,121 @@
+import type { Db } from 'mongodb';
+import { z } from 'zod';
+import { COLLECTIONS, COUNT_COLLECTION, type ActivityDoc, type CountDoc, type RetentionDoc } from '../core/collections.js';
+import { route } from '../core/http.js';
+import { parseParams } from '../core/params.js';
+import type { Runtime } from '../core/runtime.js';
+import { bucketStart, dayNumber, dayToDate, formatDay, GRANULARITY_MS, parseDay, weekNumber, weekStartDay } from '../core/time-buckets.js';
+import type { TemplatedApp } from '../core/uws.js';
+
+const MAX_DAYS = 400;
+const MAX_POINTS = 10_000;
+
+const day = z.string().transform((text, ctx) => {
+  const parsed = parseDay(text);
+  if (parsed === undefined) {
+    ctx.addIssue({ code: 'custom', message: `must be a date as YYYY-MM-DD, got ${JSON.stringify(text)}` });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+const instant = z.string().transform((text, ctx) => {
+  const ms = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(ms)) {
+    ctx.addIssue({ code: 'custom', message: `must be an ISO-8601 date or date-time, got ${JSON.stringify(text)}` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+function ordered<T extends { from: number; to: number }>(schema: z.ZodType<T>, limit: (v: T) => string | undefined) {
+  return schema.superRefine((v, ctx) => {
+    if (v.to < v.from) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
+    const tooLarge = limit(v);
+    if (tooLarge !== undefined) ctx.addIssue({ code: 'custom', path: ['to'], message: tooLarge });
+  });
+}
+
+const activeUsersQuery = ordered(
+  z.object({ window: z.enum(['day', 'week', 'month']).default('day'), from: day, to: day }),
+  (v) => (v.to - v.from >= MAX_DAYS ? `the range may span at most ${MAX_DAYS} days` : undefined),
+);
+
+const retentionQuery = (maxHorizonDays: number) =>
+  ordered(
+    z.object({
+      from: day,
+      to: day,
+      period: z.enum(['day', 'week']).default('day'),
+      horizon: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).optional(),
+    }),
+    (v) => (v.to - v.from >= MAX_DAYS ? `the range may span at most ${MAX_DAYS} days` : undefined),
+  ).superRefine((v, ctx) => {
+    const max = v.period === 'day' ? maxHorizonDays : Math.floor(maxHorizonDays / 7);
+    if (v.horizon !== undefined && v.horizon > max) ctx.addIssue({ code: 'custom', path: ['horizon'], message: `must be at most ${max} ${v.period}s (RETENTION_HORIZON_DAYS)` });
+  });
+
+const timeseriesQuery = ordered(
+  z.object({ event: z.string().min(1, 'must not be empty').max(200), from: instant, to: instant, granularity: z.enum(['minute', 'hour', 'day']).default('hour') }),
+  (v) => ((v.to - v.from) / GRANULARITY_MS[v.granularity] >= MAX_POINTS ? `the range holds more than ${MAX_POINTS} ${v.granularity}s; use a coarser granularity` : undefined),
+);
+
+const WINDOW_FIELD = { day: 'dau', week: 'wau', month: 'mau' } as const;
+
+function queryObject(query: URLSearchParams): Record<string, string> {
+  return Object.fromEntries(query);
+}
+
+/** The read side of the aggregator's collections, for read keys: active users, retention, event counts. */
+export function registerMetricsRoutes(app: TemplatedApp, rt: Runtime): void {
+  const db: Db = rt.mongo.db;
+
+  route(app, rt.logger, 'get', '/v1/metrics/active-users', async (req, reply) => {
+    const project = await rt.access.resolve(req.headers, req.query, 'read');
+    const q = parseParams(activeUsersQuery, queryObject(req.query));
+    const docs = await db
+      .collection<ActivityDoc>(COLLECTIONS.activity)
+      .find({ projectId: project.id, day: { $gte: dayToDate(q.from), $lte: dayToDate(q.to) } })
+      .toArray();
+    const byDay = new Map(docs.map((d) => [dayNumber(d.day.getTime()), d[WINDOW_FIELD[q.window]]]));
+    const series = [];
+    for (let d = q.from; d <= q.to; d++) series.push({ date: formatDay(d), users: byDay.get(d) ?? 0 });
+    reply.json(200, { series });
+  });
+
+  route(app, rt.logger, 'get', '/v1/metrics/retention', async (req, reply) => {
+    const project = await rt.access.resolve(req.headers, req.query, 'read');
+    const q = parseParams(retentionQuery(rt.config.RETENTION_HORIZON_DAYS), queryObject(req.query));
+    const weekly = q.period === 'week';
+    const horizon = q.horizon ?? (weekly ? 12 : 30);
+    const [first, last] = weekly ? [weekStartDay(weekNumber(q.from)), weekStartDay(weekNumber(q.to))] : [q.from, q.to];
+    const docs = await db
+      .collection<RetentionDoc>(weekly ? COLLECTIONS.retentionWeekly : COLLECTIONS.retentionDaily)
+      .find({ projectId: project.id, cohort: { $gte: dayToDate(first), $lte: dayToDate(last) } })
+      .sort({ cohort: 1 })
+      .toArray();
+    const cohorts = docs
+      .filter((d) => (d.r['0'] ?? 0) > 0)
+      .map((d) => ({
+        cohort: formatDay(dayNumber(d.cohort.getTime())),
+        size: d.r['0'] ?? 0,
+        retained: Array.from({ length: horizon + 1 }, (_, k) => d.r[String(k)] ?? 0),
+      }));
+    reply.json(200, { period: q.period, cohorts });
+  });
+
+  route(app, rt.logger, 'get', '/v1/metrics/timeseries', async (req, reply) => {
+    const project = await rt.access.resolve(req.headers, req.query, 'read');
+    const q = parseParams(timeseriesQuery, queryObject(req.query));
+    const first = bucketStart(q.from, q.granularity);
+    const last = bucketStart(q.to, q.granularity);
+    const docs = await db
+      .collection<CountDoc>(COUNT_COLLECTION[q.granularity])
+      .find({ projectId: project.id, event: q.event, bucket: { $gte: new Date(first), $lte: new Date(last) } })
+      .toArray();
+    const byBucket = new Map(docs.map((d) => [d.bucket.getTime(), d.count]));
+    const points = [];
+    for (let t = first; t <= last; t += GRANULARITY_MS[q.granularity]) points.push({ t: new Date(t).toISOString(), count: byBucket.get(t) ?? 0 });
+    reply.json(200, { points });
+  });
+}

@@ -1,0 +1,89 @@
+import { expect } from 'vitest';
+import { countsKey } from '../core/event-stream.js';
+import type { Redis } from '../core/redis.js';
+import { recount, type Dataset, type TestEvent } from './dataset.js';
+
+const DAY = 86_400_000;
+const isoDay = (day: number) => new Date(day * DAY).toISOString().slice(0, 10);
+
+/** Sends events in batches, several requests at a time; a 503 or 429 is retried after Retry-After with the same eventIds. */
+export async function sendAll(url: string, writeKey: string, events: readonly TestEvent[], batchSize = 250, concurrency = 4): Promise<void> {
+  const batches: TestEvent[][] = [];
+  for (let i = 0; i < events.length; i += batchSize) batches.push(events.slice(i, i + batchSize));
+  let next = 0;
+  const worker = async () => {
+    while (next < batches.length) {
+      const batch = batches[next++]!;
+      for (let attempt = 0; ; attempt++) {
+        const res = await fetch(`${url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${writeKey}` }, body: JSON.stringify(batch) });
+        const body = (await res.json()) as { accepted?: number; rejected?: unknown[] };
+        if (res.status === 202) {
+          expect(body).toEqual({ accepted: batch.length, rejected: [] });
+          break;
+        }
+        if ((res.status !== 503 && res.status !== 429) || attempt > 50) throw new Error(`send failed: ${res.status} ${JSON.stringify(body)}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+/** Waits until the aggregator has committed every event ingest appended. */
+export async function waitForDrain(redis: Redis, prefix: string, partitions: number, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let behind = 0;
+  while (Date.now() < deadline) {
+    behind = 0;
+    for (let p = 0; p < partitions; p++) {
+      const [added, consumed] = await redis.hmget(countsKey(prefix, p), 'added', 'consumed');
+      behind += Number(added ?? 0) - Number(consumed ?? 0);
+    }
+    if (behind === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the aggregator is still ${behind} events behind after ${timeoutMs} ms`);
+}
+
+async function get<T>(url: string, readKey: string, path: string): Promise<T> {
+  const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${readKey}` } });
+  const body = (await res.json()) as T;
+  if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** Every figure the three metrics routes show equals the brute-force recount of the raw events sent. */
+export async function expectFiguresMatchRecount(url: string, readKey: string, dataset: Dataset, horizonDays = 30, horizonWeeks = 6): Promise<void> {
+  const truth = recount(dataset.sends, horizonDays, horizonWeeks, dataset.lastDay);
+  const { firstDay, lastDay } = dataset;
+  const until = lastDay + 29;
+
+  for (const [window, expected] of [['day', truth.dau], ['week', truth.wau], ['month', truth.mau]] as const) {
+    const { series } = await get<{ series: Array<{ date: string; users: number }> }>(url, readKey, `/v1/metrics/active-users?window=${window}&from=${isoDay(firstDay)}&to=${isoDay(until)}`);
+    const want = Array.from({ length: until - firstDay + 1 }, (_, i) => ({ date: isoDay(firstDay + i), users: expected.get(firstDay + i) ?? 0 }));
+    expect(series, `active users, window=${window}`).toEqual(want);
+  }
+
+  const daily = await get<{ cohorts: unknown[] }>(url, readKey, `/v1/metrics/retention?from=${isoDay(firstDay)}&to=${isoDay(lastDay)}&period=day&horizon=${horizonDays}`);
+  const wantDaily = [...truth.retentionDaily].sort(([a], [b]) => a - b).map(([cohort, row]) => ({ cohort: isoDay(cohort), size: row[0], retained: row }));
+  expect(daily.cohorts, 'daily retention').toEqual(wantDaily);
+
+  const weekly = await get<{ cohorts: unknown[] }>(url, readKey, `/v1/metrics/retention?from=${isoDay(firstDay)}&to=${isoDay(lastDay)}&period=week&horizon=${horizonWeeks}`);
+  const wantWeekly = [...truth.retentionWeekly].sort(([a], [b]) => a - b).map(([cohort, row]) => ({ cohort: isoDay(cohort), size: row[0], retained: row }));
+  expect(weekly.cohorts, 'weekly retention').toEqual(wantWeekly);
+
+  const names = [...new Set(dataset.sends.map((e) => e.event))];
+  for (const name of names) {
+    for (const [granularity, from, to, size] of [
+      ['day', firstDay * DAY, (lastDay + 1) * DAY - 1, DAY],
+      ['hour', firstDay * DAY, (lastDay + 1) * DAY - 1, 3_600_000],
+      ['minute', lastDay * DAY, lastDay * DAY + 6 * 3_600_000 - 1, 60_000],
+    ] as const) {
+      const path = `/v1/metrics/timeseries?event=${name}&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}&granularity=${granularity}`;
+      const { points } = await get<{ points: Array<{ t: string; count: number }> }>(url, readKey, path);
+      const want = [];
+      for (let t = from; t <= to; t += size) want.push({ t: new Date(t).toISOString(), count: truth.counts[granularity].get(`${name}|${t}`) ?? 0 });
+      expect(points, `timeseries ${name} by ${granularity}`).toEqual(want);
+    }
+  }
+}

@@ -23,6 +23,8 @@ export class Aggregator {
   readonly workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   private readonly leases: PartitionLeases;
   private readonly runners = new Map<number, PartitionRunner>();
+  /** Partitions whose old runner is still finishing: not taken again until it has. */
+  private readonly stopping = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> = Promise.resolve();
   private expiryMode: ExpiryMode = 'ttl';
@@ -105,12 +107,13 @@ export class Aggregator {
       if (!(await this.leases.renew(runner.lease))) {
         this.logger.warn({ partition }, 'lease lost; stopping the partition');
         this.runners.delete(partition);
-        void runner.stop();
+        this.stopping.add(partition);
+        void runner.stop().finally(() => this.stopping.delete(partition));
       }
     }
     for (const partition of this.owned().slice(share)) await this.handBack(partition);
     if (this.runners.size < share) {
-      const free = Array.from({ length: this.options.partitions }, (_, p) => p).filter((p) => !this.runners.has(p));
+      const free = Array.from({ length: this.options.partitions }, (_, p) => p).filter((p) => !this.runners.has(p) && !this.stopping.has(p));
       for (const partition of shuffle(free)) {
         if (this.runners.size >= share) break;
         const lease = await this.leases.acquire(partition);

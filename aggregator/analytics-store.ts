@@ -127,8 +127,11 @@ export class AnalyticsStore {
     return new Map(docs.map((d) => [d._id, d]));
   }
 
-  /** Applies a batch plan to users and rollups, each document once per (partition, batch). */
-  async apply(plan: BatchPlan, part: number, seq: number): Promise<void> {
+  /**
+   * Applies a batch plan to users and rollups, each document once per (partition, batch).
+   * `between` runs between two collections' writes (the crash tests kill the process there).
+   */
+  async apply(plan: BatchPlan, part: number, seq: number, between: () => void = () => undefined): Promise<void> {
     const wm = `wm.p${part}`;
     const marks = { [`p${part}`]: seq };
     const writes: Array<[string, Guarded[]]> = [
@@ -166,7 +169,10 @@ export class AnalyticsStore {
       [COLLECTIONS.retentionDaily, plan.retentionDaily.map((r) => retentionChange(r, wm, marks, seq))],
       [COLLECTIONS.retentionWeekly, plan.retentionWeekly.map((r) => retentionChange(r, wm, marks, seq))],
     ];
-    for (const [name, ops] of writes) await this.applyGuarded(name, ops, part, seq);
+    for (const [name, ops] of writes) {
+      await this.applyGuarded(name, ops, part, seq);
+      between();
+    }
   }
 
   private async applyGuarded(name: string, ops: Guarded[], part: number, seq: number): Promise<void> {

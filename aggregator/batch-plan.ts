@@ -1,6 +1,11 @@
 /**
  * Turns one batch of a partition into the documents it changes: pure, no I/O.
  *
+ * Rollup documents are per partition (the partition is part of their `_id`), so each
+ * has exactly one writer, its partition's lease holder: no two workers ever update the
+ * same document, and readers sum at most STREAM_PARTITIONS documents per bucket. A user
+ * lives in one partition, so active users and retention split cleanly this way.
+ *
  * Input: the batch's events that are new (not duplicates of earlier batches), and
  * the current user documents of the users they touch. A user's days recorded by an
  * earlier batch (seq < this batch) are its `before`; adding this batch's days gives
@@ -106,7 +111,7 @@ function addDays(epochMs: number, days: number): Date {
  * `asOf` is when the batch was written to the stream (not now, so a replay plans the
  * same): rollups that would already be past their expiry then are not written.
  */
-export function planBatch(events: readonly StampedEvent[], users: ReadonlyMap<string, UserDoc>, seq: number, settings: PlanSettings, asOf: number): BatchPlan {
+export function planBatch(events: readonly StampedEvent[], users: ReadonlyMap<string, UserDoc>, partition: number, seq: number, settings: PlanSettings, asOf: number): BatchPlan {
   const counts: Record<Granularity, Map<string, CountChange>> = { minute: new Map(), hour: new Map(), day: new Map() };
   const perUser = new Map<string, { projectId: string; distinctId: string; event: StampedEvent; days: Set<number>; first: number; last: number }>();
 
@@ -115,7 +120,7 @@ export function planBatch(events: readonly StampedEvent[], users: ReadonlyMap<st
       const start = bucketStart(event.timestamp, granularity);
       const expireAt = addDays(start + GRANULARITY_MS[granularity], settings.expiryDays[granularity]);
       if (expireAt.getTime() <= asOf) continue;
-      const id = `${event.projectId}|${start}|${event.event}`;
+      const id = `${event.projectId}|${start}|${event.event}|p${partition}`;
       let change = counts[granularity].get(id);
       if (change === undefined) {
         change = { id, projectId: event.projectId, event: event.event, bucket: new Date(start), count: 0, by: new Map(), expireAt };
@@ -174,7 +179,7 @@ export function planBatch(events: readonly StampedEvent[], users: ReadonlyMap<st
       let c = byDay.get(day);
       if (c === undefined) {
         // Kept as long as day rollups, counted from the last day its MAU window reaches.
-        c = { id: `${projectId}|${day}`, projectId, day: dayToDate(day), dau: 0, wau: 0, mau: 0, expireAt: addDays((day + MAU_DAYS) * DAY_MS, settings.expiryDays.day) };
+        c = { id: `${projectId}|${day}|p${partition}`, projectId, day: dayToDate(day), dau: 0, wau: 0, mau: 0, expireAt: addDays((day + MAU_DAYS) * DAY_MS, settings.expiryDays.day) };
         byDay.set(day, c);
       }
       return c;
@@ -183,8 +188,8 @@ export function planBatch(events: readonly StampedEvent[], users: ReadonlyMap<st
     for (const [day, n] of deltas.wau) change(day).wau += n;
     for (const [day, n] of deltas.mau) change(day).mau += n;
     activity.push(...byDay.values());
-    retentionDaily.push(...retentionChanges(projectId, deltas.retentionDaily, (cohort) => cohort, settings));
-    retentionWeekly.push(...retentionChanges(projectId, deltas.retentionWeekly, weekStartDay, settings));
+    retentionDaily.push(...retentionChanges(projectId, partition, deltas.retentionDaily, (cohort) => cohort, settings));
+    retentionWeekly.push(...retentionChanges(projectId, partition, deltas.retentionWeekly, weekStartDay, settings));
   }
 
   return {
@@ -196,14 +201,14 @@ export function planBatch(events: readonly StampedEvent[], users: ReadonlyMap<st
   };
 }
 
-function retentionChanges(projectId: string, cells: Map<string, number>, cohortStartDay: (cohort: number) => number, settings: PlanSettings): RetentionChange[] {
+function retentionChanges(projectId: string, partition: number, cells: Map<string, number>, cohortStartDay: (cohort: number) => number, settings: PlanSettings): RetentionChange[] {
   const byCohort = new Map<number, RetentionChange>();
   for (const [cell, n] of cells) {
     const [cohort, offset] = cell.split(':').map(Number) as [number, number];
     let change = byCohort.get(cohort);
     if (change === undefined) {
       const startDay = cohortStartDay(cohort);
-      change = { id: `${projectId}|${startDay}`, projectId, cohort: dayToDate(startDay), r: new Map(), expireAt: addDays((startDay + settings.horizonDays) * DAY_MS, settings.expiryDays.day) };
+      change = { id: `${projectId}|${startDay}|p${partition}`, projectId, cohort: dayToDate(startDay), r: new Map(), expireAt: addDays((startDay + settings.horizonDays) * DAY_MS, settings.expiryDays.day) };
       byCohort.set(cohort, change);
     }
     change.r.set(offset, (change.r.get(offset) ?? 0) + n);

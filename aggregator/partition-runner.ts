@@ -1,4 +1,5 @@
 import { decodeEntry, streamKey, type StampedEvent } from '../core/event-stream.js';
+import { failpoint } from '../core/failpoints.js';
 import type { Logger } from '../core/logger.js';
 import type { Redis } from '../core/redis.js';
 import { GRANULARITY_MS } from '../core/time-buckets.js';
@@ -93,7 +94,9 @@ export class PartitionRunner {
         }
         const stopTimer = deps.metrics.batchDuration.startTimer();
         await this.process(entries, batch);
+        failpoint('before-commit');
         consumed = await deps.states.commit(partition, fence, batch, consumed);
+        failpoint('after-commit');
         committed = batch.to;
         seq = batch.seq;
         inflight = null;
@@ -145,12 +148,13 @@ export class PartitionRunner {
     const { fresh, plan, timings } = await deps.writeGate.run(async () => {
       const t0 = Date.now();
       const fresh = await deps.store.insertEvents(events, lease.partition, batch.seq, deps.settings.expiryDays.raw);
+      failpoint('after-insert');
       if (fresh.length === 0) return { fresh, plan: undefined, timings: {} };
       const t1 = Date.now();
       const users = await deps.store.loadUsers([...new Set(fresh.map((e) => userDocId(e.projectId, distinctIdOf(e))))]);
-      const plan = planBatch(fresh, users, batch.seq, deps.settings, entryTime(batch.to));
+      const plan = planBatch(fresh, users, lease.partition, batch.seq, deps.settings, entryTime(batch.to));
       const t2 = Date.now();
-      await deps.store.apply(plan, lease.partition, batch.seq);
+      await deps.store.apply(plan, lease.partition, batch.seq, () => failpoint('mid-apply'));
       return { fresh, plan, timings: { insertMs: t1 - t0, planMs: t2 - t1, applyMs: Date.now() - t2 } };
     });
     deps.metrics.events.inc({ result: 'duplicate' }, events.length - fresh.length);

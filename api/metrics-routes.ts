@@ -62,6 +62,13 @@ const timeseriesQuery = ordered(
 
 const WINDOW_FIELD = { day: 'dau', week: 'wau', month: 'mau' } as const;
 
+/** Rollups are kept per partition; a figure is the sum of its partitions' documents. */
+function sumBy<T>(docs: readonly T[], key: (doc: T) => number, value: (doc: T) => number): Map<number, number> {
+  const sums = new Map<number, number>();
+  for (const doc of docs) sums.set(key(doc), (sums.get(key(doc)) ?? 0) + value(doc));
+  return sums;
+}
+
 function queryObject(query: URLSearchParams): Record<string, string> {
   return Object.fromEntries(query);
 }
@@ -77,7 +84,8 @@ export function registerMetricsRoutes(app: TemplatedApp, rt: Runtime): void {
       .collection<ActivityDoc>(COLLECTIONS.activity)
       .find({ projectId: project.id, day: { $gte: dayToDate(q.from), $lte: dayToDate(q.to) } })
       .toArray();
-    const byDay = new Map(docs.map((d) => [dayNumber(d.day.getTime()), d[WINDOW_FIELD[q.window]]]));
+    // One document per partition and day: the day's figure is their sum.
+    const byDay = sumBy(docs, (d) => dayNumber(d.day.getTime()), (d) => d[WINDOW_FIELD[q.window]]);
     const series = [];
     for (let d = q.from; d <= q.to; d++) series.push({ date: formatDay(d), users: byDay.get(d) ?? 0 });
     reply.json(200, { series });
@@ -92,15 +100,17 @@ export function registerMetricsRoutes(app: TemplatedApp, rt: Runtime): void {
     const docs = await db
       .collection<RetentionDoc>(weekly ? COLLECTIONS.retentionWeekly : COLLECTIONS.retentionDaily)
       .find({ projectId: project.id, cohort: { $gte: dayToDate(first), $lte: dayToDate(last) } })
-      .sort({ cohort: 1 })
       .toArray();
-    const cohorts = docs
-      .filter((d) => (d.r['0'] ?? 0) > 0)
-      .map((d) => ({
-        cohort: formatDay(dayNumber(d.cohort.getTime())),
-        size: d.r['0'] ?? 0,
-        retained: Array.from({ length: horizon + 1 }, (_, k) => d.r[String(k)] ?? 0),
-      }));
+    const cells = new Map<number, number[]>();
+    for (const d of docs) {
+      const row = cells.get(d.cohort.getTime()) ?? new Array<number>(horizon + 1).fill(0);
+      for (let k = 0; k <= horizon; k++) row[k]! += d.r[String(k)] ?? 0;
+      cells.set(d.cohort.getTime(), row);
+    }
+    const cohorts = [...cells]
+      .filter(([, row]) => row[0]! > 0)
+      .sort(([a], [b]) => a - b)
+      .map(([cohort, row]) => ({ cohort: formatDay(dayNumber(cohort)), size: row[0]!, retained: row }));
     reply.json(200, { period: q.period, cohorts });
   });
 
@@ -113,7 +123,7 @@ export function registerMetricsRoutes(app: TemplatedApp, rt: Runtime): void {
       .collection<CountDoc>(COUNT_COLLECTION[q.granularity])
       .find({ projectId: project.id, event: q.event, bucket: { $gte: new Date(first), $lte: new Date(last) } })
       .toArray();
-    const byBucket = new Map(docs.map((d) => [d.bucket.getTime(), d.count]));
+    const byBucket = sumBy(docs, (d) => d.bucket.getTime(), (d) => d.count);
     const points = [];
     for (let t = first; t <= last; t += GRANULARITY_MS[q.granularity]) points.push({ t: new Date(t).toISOString(), count: byBucket.get(t) ?? 0 });
     reply.json(200, { points });

@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWorker, type Worker } from '../test/aggregator-workers.js';
+import { generateDataset } from '../test/dataset.js';
+import { startTestServer, testRedis, type TestServer } from '../test/helpers.js';
+import { expectFiguresMatchRecount, sendAll, waitForDrain } from '../test/pipeline-check.js';
+
+const DAY = 86_400_000;
+const PARTITIONS = 4;
+
+/**
+ * Invariant 2 under crashes: aggregator processes are SIGKILLed again and again, at
+ * random moments from outside and at every step boundary from inside (failpoints:
+ * after the raw insert, between collections' writes, between the MongoDB writes and
+ * the commit, between the MongoDB and the Redis commit), and restarted. The figures
+ * must still equal the brute-force recount.
+ */
+describe('aggregator workers killed with SIGKILL at random points', () => {
+  let server: TestServer;
+  const workers = new Set<Worker>();
+  let killed = 0;
+
+  beforeAll(async () => {
+    server = await startTestServer({ STREAM_PARTITIONS: String(PARTITIONS), AGGREGATOR_LEASE_MS: '1000' }, ['ingest', 'api']);
+  });
+  afterAll(async () => {
+    for (const w of workers) w.child.kill('SIGKILL');
+    await server.stop();
+  });
+
+  it('counts every event exactly once', async () => {
+    const project = await server.createProject('crash');
+    const dataset = generateDataset(11, 600, 42, Math.floor(Date.now() / DAY) - 1);
+    const crashy = { SB_FAILPOINTS: 'after-insert:0.1,mid-apply:0.04,before-commit:0.15,after-commit:0.1', AGGREGATOR_LEASE_MS: '1000', AGGREGATOR_BATCH_ENTRIES: '5' };
+    let sending = true;
+    const keepTwoRunning = (async () => {
+      while (sending) {
+        for (const w of workers) if (w.child.exitCode !== null || w.child.signalCode !== null) workers.delete(w);
+        while (workers.size < 2) {
+          const w = startWorker(server.config, crashy);
+          workers.add(w);
+          void w.exited.then(({ signal }) => {
+            if (signal === 'SIGKILL') killed++;
+          });
+        }
+        // And from outside, at a moment no step chose.
+        if (Math.random() < 0.3) [...workers][0]?.child.kill('SIGKILL');
+        await new Promise((r) => setTimeout(r, 700));
+      }
+    })();
+
+    await sendAll(server.url, project.writeKey, dataset.sends, 100, 2);
+    // Let the crashing workers run a while longer, then finish with a clean one.
+    await new Promise((r) => setTimeout(r, 5000));
+    sending = false;
+    await keepTwoRunning;
+    for (const w of workers) w.child.kill('SIGKILL');
+    await Promise.all([...workers].map((w) => w.exited));
+    workers.clear();
+    const finisher = startWorker(server.config, { AGGREGATOR_LEASE_MS: '1000' });
+    workers.add(finisher);
+
+    const redis = testRedis();
+    await waitForDrain(redis, server.config.REDIS_KEY_PREFIX, PARTITIONS, 180_000);
+    redis.disconnect();
+    expect(killed).toBeGreaterThanOrEqual(5);
+    await expectFiguresMatchRecount(server.url, project.readKey, dataset);
+  }, 300_000);
+});

@@ -20,6 +20,7 @@ export const openApiDocument = {
   components: {
     securitySchemes: {
       writeKey: { type: 'http', scheme: 'bearer', description: "A project's write key (sbw_...); also accepted as ?key=" },
+      readKey: { type: 'http', scheme: 'bearer', description: "A project's read key (sbr_...); also accepted as ?key=" },
       adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN; with ?project=<id> it stands in for any project key' },
     },
     schemas: {
@@ -130,6 +131,44 @@ export const openApiDocument = {
           429: { ...errorResponse('Rate limited'), headers: retryAfter },
           503: { ...errorResponse('Aggregators behind or storage down'), headers: retryAfter },
         },
+      },
+    },
+    '/v1/metrics/active-users': {
+      get: {
+        summary: 'Distinct active users per UTC day, or in the trailing 7 / 30 days',
+        security: [{ readKey: [] }, { adminToken: [] }],
+        parameters: [
+          { name: 'window', in: 'query', schema: { type: 'string', enum: ['day', 'week', 'month'], default: 'day' } },
+          { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date' } },
+          { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date' } },
+        ],
+        responses: { 200: { description: '{"series": [{"date", "users"}]}' }, 400: errorResponse('Bad parameter'), 401: errorResponse('Bad key') },
+      },
+    },
+    '/v1/metrics/retention': {
+      get: {
+        summary: 'Retention cohorts by first-event day or week',
+        security: [{ readKey: [] }, { adminToken: [] }],
+        parameters: [
+          { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date' } },
+          { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date' } },
+          { name: 'period', in: 'query', schema: { type: 'string', enum: ['day', 'week'], default: 'day' } },
+          { name: 'horizon', in: 'query', schema: { type: 'integer', minimum: 0 } },
+        ],
+        responses: { 200: { description: '{"period", "cohorts": [{"cohort", "size", "retained": [r0, ...]}]}' }, 400: errorResponse('Bad parameter'), 401: errorResponse('Bad key') },
+      },
+    },
+    '/v1/metrics/timeseries': {
+      get: {
+        summary: 'Event counts per minute, hour or day',
+        security: [{ readKey: [] }, { adminToken: [] }],
+        parameters: [
+          { name: 'event', in: 'query', required: true, schema: { type: 'string' } },
+          { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date-time' } },
+          { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date-time' } },
+          { name: 'granularity', in: 'query', schema: { type: 'string', enum: ['minute', 'hour', 'day'], default: 'hour' } },
+        ],
+        responses: { 200: { description: '{"points": [{"t", "count"}]}' }, 400: errorResponse('Bad parameter'), 401: errorResponse('Bad key') },
       },
     },
   },

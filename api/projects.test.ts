@@ -46,7 +46,7 @@ describe('POST /v1/projects', () => {
   it('serves the OpenAPI description at /docs, health, readiness and a JSON 404', async () => {
     const docs = (await (await fetch(`${server.url}/docs`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(docs.openapi).toBe('3.1.0');
-    expect(Object.keys(docs.paths)).toEqual(expect.arrayContaining(['/v1/events', '/v1/projects', '/healthz', '/readyz']));
+    expect(Object.keys(docs.paths)).toEqual(expect.arrayContaining(['/v1/events', '/v1/projects', '/healthz', '/readyz', '/v1/metrics/active-users', '/v1/metrics/retention', '/v1/metrics/timeseries']));
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(200);

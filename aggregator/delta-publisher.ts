@@ -1,4 +1,4 @@
-import type { StampedEvent } from '../core/event-stream.js';
+import { deltaChannel, deltaStreamKey, type StampedEvent } from '../core/event-stream.js';
 import type { Redis } from '../core/redis.js';
 import type { BatchPlan } from './batch-plan.js';
 
@@ -18,14 +18,6 @@ type PublishingRedis = Redis & { sbPublishDelta(seqKey: string, stream: string, 
 
 /** Deltas kept per project for clients that resume. */
 export const DELTAS_KEPT = 10_000;
-
-export function deltaChannel(prefix: string): string {
-  return `${prefix}:deltas`;
-}
-
-export function deltaStreamKey(prefix: string, projectId: string): string {
-  return `${prefix}:deltas:{${projectId}}`;
-}
 
 /**
  * After each batch, one delta per project: changed minute counts by event and changed

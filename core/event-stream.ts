@@ -60,3 +60,16 @@ export function decodeEntry(fields: readonly string[]): StampedEvent[] {
   if (events.length !== Number(map.get('n'))) throw new Error(`stream entry holds ${events.length} events, header says ${map.get('n')}`);
   return events;
 }
+
+/**
+ * Deltas, from the aggregator to the realtime gateway: after each batch, one JSON
+ * message per project (see aggregator/delta-publisher.ts), published on this channel
+ * and kept in the project's delta stream for clients that resume.
+ */
+export function deltaChannel(prefix: string): string {
+  return `${prefix}:deltas`;
+}
+
+export function deltaStreamKey(prefix: string, projectId: string): string {
+  return `${prefix}:deltas:{${projectId}}`;
+}

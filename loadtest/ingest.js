@@ -1,5 +1,7 @@
-// k6 load test for POST /v1/events. Run through `npm run bench:ingest`, which starts
-// the stack and passes: BASE_URL, WRITE_KEY, BATCH (events per request), VUS, DURATION.
+// k6 load test for POST /v1/events. Run through `npm run bench:ingest` (as many requests
+// as VUS virtual users can send) or `npm run bench:pipeline` (a fixed RATE of requests
+// per second), which start the stack and pass: BASE_URL, WRITE_KEY, BATCH (events per
+// request), VUS, RATE, DURATION.
 import http from 'k6/http';
 import { Counter } from 'k6/metrics';
 
@@ -15,7 +17,9 @@ export const options = {
   discardResponseBodies: false,
   summaryTrendStats: ['avg', 'p(50)', 'p(95)', 'p(99)', 'max'],
   scenarios: {
-    ingest: { executor: 'constant-vus', vus: Number(__ENV.VUS || 32), duration: __ENV.DURATION || '30s' },
+    ingest: __ENV.RATE
+      ? { executor: 'constant-arrival-rate', rate: Number(__ENV.RATE), timeUnit: '1s', duration: __ENV.DURATION || '60s', preAllocatedVUs: 32, maxVUs: 256 }
+      : { executor: 'constant-vus', vus: Number(__ENV.VUS || 32), duration: __ENV.DURATION || '30s' },
   },
 };
 

@@ -1,0 +1,91 @@
+/**
+ * npm run bench:pipeline — events through ingest and the aggregator at a fixed rate.
+ * Signalboard `all` (ingest + aggregator + api in one process) against local Redis and
+ * MongoDB; k6 posts EVENTS_PER_SECOND (10,000) in batches of BATCH (50) for DURATION
+ * (60s). Prints events/s rolled up (from the published deltas), the lag every 5 s, the
+ * receivedAt-to-delta delay, and how long the backlog took to drain afterwards.
+ */
+import { countsKey, deltaChannel } from '../core/event-stream.js';
+import { createRedis } from '../core/redis.js';
+import { log, runK6, startBenchStack } from './bench-stack.js';
+import { findK6 } from './local-services.js';
+
+function quantile(sorted: number[], q: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+async function main(): Promise<void> {
+  const eventsPerSecond = Number(process.env.EVENTS_PER_SECOND ?? 10_000);
+  const batch = Number(process.env.BATCH ?? 50);
+  const duration = process.env.DURATION ?? '60s';
+  const partitions = 16;
+  const k6 = findK6(log);
+  const stack = await startBenchStack('all', { AGGREGATOR_WRITE_CONCURRENCY: process.env.AGGREGATOR_WRITE_CONCURRENCY ?? '1' });
+  const subscriber = createRedis(stack.redisUrl, 'bench-deltas', { enableOfflineQueue: true });
+  const redis = createRedis(stack.redisUrl, 'bench-lag', { enableOfflineQueue: true });
+  try {
+    const delays: number[] = [];
+    let rolledUp = 0;
+    await subscriber.subscribe(deltaChannel(stack.prefix));
+    subscriber.on('message', (_channel: string, message: string) => {
+      const delta = JSON.parse(message) as { receivedAt: number; counts: Array<{ increment: number }> };
+      // The delta's oldest event: the delay of the slowest event it carries.
+      delays.push(Date.now() - delta.receivedAt);
+      for (const c of delta.counts) rolledUp += c.increment;
+    });
+    const lagNow = async () => {
+      let lag = 0;
+      for (let p = 0; p < partitions; p++) {
+        const [added, consumed] = await redis.hmget(countsKey(stack.prefix, p), 'added', 'consumed');
+        lag += Number(added ?? 0) - Number(consumed ?? 0);
+      }
+      return lag;
+    };
+    const started = Date.now();
+    const lagSamples: Array<[number, number]> = [];
+    const sampler = setInterval(() => {
+      void lagNow().then((lag) => lagSamples.push([Math.round((Date.now() - started) / 1000), lag]));
+    }, 5000);
+
+    log(`k6: ${eventsPerSecond} events/s in batches of ${batch} for ${duration}`);
+    const summary = runK6(k6, 'loadtest/ingest.js', {
+      BASE_URL: stack.base,
+      WRITE_KEY: stack.writeKey,
+      BATCH: String(batch),
+      RATE: String(Math.round(eventsPerSecond / batch)),
+      DURATION: duration,
+    });
+    const loadSeconds = (Date.now() - started) / 1000;
+    const rolledDuringLoad = rolledUp;
+    const drainStart = Date.now();
+    while ((await lagNow()) > 0 && Date.now() - drainStart < 120_000) await new Promise((r) => setTimeout(r, 250));
+    clearInterval(sampler);
+    const sorted = [...delays].sort((a, b) => a - b);
+    console.log(
+      JSON.stringify(
+        {
+          benchmark: 'pipeline',
+          offeredEventsPerSecond: eventsPerSecond,
+          acceptedEventsPerSecond: summary.eventsPerSecond,
+          rolledUpEventsPerSecondDuringLoad: Math.round(rolledDuringLoad / loadSeconds),
+          lagEverySeconds: lagSamples,
+          backlogDrainSeconds: (Date.now() - drainStart) / 1000,
+          backlogLeft: await lagNow(),
+          deltaDelayMs: { p50: quantile(sorted, 0.5), p95: quantile(sorted, 0.95), p99: quantile(sorted, 0.99), deltas: sorted.length },
+          ingestLatencyMs: summary.latencyMs,
+        },
+        null,
+        2,
+      ),
+    );
+  } finally {
+    subscriber.disconnect();
+    redis.disconnect();
+    await stack.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from '../core/logger.js';
-import type { Redis } from '../core/redis.js';
+import { redisReady, type Redis } from '../core/redis.js';
 import type { AggregatorMetrics } from './aggregator-metrics.js';
 import type { AnalyticsStore, ExpiryMode } from './analytics-store.js';
 import { PartitionLeases } from './partition-lease.js';
@@ -97,6 +97,8 @@ export class Aggregator {
   }
 
   private async tick(): Promise<void> {
+    // Before the first connection (and while Redis is away) there is nothing to renew or take.
+    if (!redisReady(this.redis)) return;
     const now = Date.now();
     await this.redis.zadd(this.membersKey, now + this.options.leaseMs, this.workerId);
     await this.redis.zremrangebyscore(this.membersKey, '-inf', now);

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const stack = await startBenchStack('all');
   try {
     log(`k6: ${vus} VUs, batches of ${batch}, ${duration}`);
-    const summary = runK6(k6, 'loadtest/ingest.js', { BASE_URL: stack.base, WRITE_KEY: stack.writeKey, BATCH: batch, VUS: vus, DURATION: duration });
+    const summary = await runK6(k6, 'loadtest/ingest.js', { BASE_URL: stack.base, WRITE_KEY: stack.writeKey, BATCH: batch, VUS: vus, DURATION: duration });
     console.log(JSON.stringify({ benchmark: 'ingest', ...summary }, null, 2));
   } finally {
     await stack.stop();

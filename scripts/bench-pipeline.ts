@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     }, 5000);
 
     log(`k6: ${eventsPerSecond} events/s in batches of ${batch} for ${duration}`);
-    const summary = runK6(k6, 'loadtest/ingest.js', {
+    const summary = await runK6(k6, 'loadtest/ingest.js', {
       BASE_URL: stack.base,
       WRITE_KEY: stack.writeKey,
       BATCH: String(batch),

@@ -75,14 +75,18 @@ export async function startBenchStack(role: string, env: Record<string, string> 
   }
 }
 
-/** Runs loadtest/<script> with k6 and returns the JSON line its handleSummary prints. */
-export function runK6(k6: string, script: string, env: Record<string, string>): Record<string, unknown> {
-  const run = spawnSync(k6, ['run', '--quiet', '--no-usage-report', script], {
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 64 * 1024 * 1024,
+/**
+ * Runs loadtest/<script> with k6 and returns the JSON line its handleSummary prints.
+ * Asynchronous, so the benchmark keeps sampling while k6 runs.
+ */
+export function runK6(k6: string, script: string, env: Record<string, string>): Promise<Record<string, unknown>> {
+  const child = spawn(k6, ['run', '--quiet', '--no-usage-report', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`k6 exited with ${code}`));
+      else resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>);
+    });
   });
-  if (run.status !== 0) throw new Error(`k6 exited with ${run.status}`);
-  return JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 }

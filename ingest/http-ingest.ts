@@ -21,7 +21,8 @@ export function checkOrigin(project: Project, origin: string | undefined): void 
   throw new SignalboardError('SB_CORS_ORIGIN_DENIED', `origin ${JSON.stringify(origin)} is not in this project's allowed origins`);
 }
 
-export interface HttpIngestDeps {
+/** What each ingest transport (HTTP, WebSocket) is built from. */
+export interface IngestTransportDeps {
   app: TemplatedApp;
   logger: Logger;
   access: ProjectAccess;
@@ -33,7 +34,7 @@ export interface HttpIngestDeps {
 }
 
 /** POST /v1/events (JSON, NDJSON, text/plain; key as Bearer or ?key=) and its CORS preflight. */
-export function registerHttpIngest({ app, logger, access, service, metrics, maxBodyBytes, maxEventsPerRequest, trustProxy }: HttpIngestDeps): void {
+export function registerHttpIngest({ app, logger, access, service, metrics, maxBodyBytes, maxEventsPerRequest, trustProxy }: IngestTransportDeps): void {
   route(app, logger, 'options', '/v1/events', (req, reply) => {
     reply.send(204, '', {
       'access-control-allow-origin': req.headers.origin ?? '*',

@@ -1,13 +1,9 @@
 import { SignalboardError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import type { ProjectAccess } from '../core/project-access.js';
 import type { Project } from '../core/project-store.js';
-import type { TemplatedApp, WebSocket } from '../core/uws.js';
+import type { WebSocket } from '../core/uws.js';
 import { clientAddress } from '../core/http.js';
 import { eventsFromJson } from './body-parser.js';
-import { checkOrigin } from './http-ingest.js';
-import type { IngestMetrics } from './ingest-metrics.js';
-import type { IngestService } from './ingest-service.js';
+import { checkOrigin, type IngestTransportDeps } from './http-ingest.js';
 
 interface IngestSocket {
   project: Project;
@@ -21,16 +17,6 @@ interface IngestSocket {
 /** Unacked batches one connection may have; past it a batch is refused, so a client can't pile up memory. */
 export const MAX_PENDING_BATCHES = 32;
 
-export interface WsIngestDeps {
-  app: TemplatedApp;
-  logger: Logger;
-  access: ProjectAccess;
-  service: IngestService;
-  metrics: IngestMetrics;
-  maxBodyBytes: number;
-  maxEventsPerRequest: number;
-  trustProxy: boolean;
-}
 
 type BatchId = string | number | null;
 
@@ -54,7 +40,7 @@ function batchIdOf(message: unknown): BatchId {
  * `{"type": "error", "id", "error": {code, message, retryAfter?}}`. Acks may come
  * out of order; the id pairs them.
  */
-export function registerWsIngest({ app, logger, access, service, metrics, maxBodyBytes, maxEventsPerRequest, trustProxy }: WsIngestDeps): void {
+export function registerWsIngest({ app, logger, access, service, metrics, maxBodyBytes, maxEventsPerRequest, trustProxy }: IngestTransportDeps): void {
   const send = (ws: WebSocket<IngestSocket>, value: unknown) => {
     if (!ws.getUserData().closed) ws.send(JSON.stringify(value));
   };

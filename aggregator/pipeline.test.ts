@@ -22,5 +22,15 @@ describe('ingest → aggregator → metrics routes, against a brute-force recoun
     redis.disconnect();
     await expectFiguresMatchRecount(server.url, project.readKey, dataset);
     expect(dataset.sends.length).toBeGreaterThan(5000);
+
+    // Invariant 4: another project's read key sees none of it.
+    const other = await server.createProject('other');
+    const day = (d: number) => new Date(d * DAY).toISOString().slice(0, 10);
+    const get = async (path: string) => (await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${other.readKey}` } })).json() as Promise<Record<string, Array<Record<string, number>>>>;
+    const users = await get(`/v1/metrics/active-users?window=month&from=${day(dataset.firstDay)}&to=${day(dataset.lastDay)}`);
+    expect(users.series!.every((p) => p.users === 0)).toBe(true);
+    expect((await get(`/v1/metrics/retention?from=${day(dataset.firstDay)}&to=${day(dataset.lastDay)}`)).cohorts).toEqual([]);
+    const points = await get(`/v1/metrics/timeseries?event=page_view&granularity=day&from=${day(dataset.firstDay)}&to=${day(dataset.lastDay)}`);
+    expect(points.points!.every((p) => p.count === 0)).toBe(true);
   }, 180_000);
 });

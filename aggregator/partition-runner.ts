@@ -1,4 +1,4 @@
-import { decodeEntry, streamKey, type StampedEvent } from '../core/event-stream.js';
+import { decodeEntry, entryEventCount, streamKey, unconsumedEvents, type StampedEvent } from '../core/event-stream.js';
 import { failpoint } from '../core/failpoints.js';
 import type { Logger } from '../core/logger.js';
 import type { Redis } from '../core/redis.js';
@@ -87,7 +87,7 @@ export class PartitionRunner {
             await sleep(deps.pollMs);
             continue;
           }
-          const events = entries.reduce((n, [, fields]) => n + Number(fields[fields.indexOf('n') + 1] ?? 0), 0);
+          const events = entries.reduce((n, [, fields]) => n + entryEventCount(fields), 0);
           batch = { seq: seq + 1, from: committed, to: entries[entries.length - 1]![0], events };
           await deps.states.begin(partition, fence, batch);
           inflight = batch;
@@ -102,7 +102,8 @@ export class PartitionRunner {
         inflight = null;
         stopTimer();
         await deps.committer.commit(partition, committed, consumed).catch((err: unknown) => deps.logger.warn({ err, partition }, 'redis commit failed; the next commit heals it'));
-        deps.metrics.lag.set({ partition: String(partition) }, await deps.committer.lag(partition).catch(() => 0));
+        const [lag] = await unconsumedEvents(deps.redis, deps.prefix, [partition]).catch(() => [0]);
+        deps.metrics.lag.set({ partition: String(partition) }, lag ?? 0);
         backoff = 100;
       } catch (err) {
         if (err instanceof LeaseLostError) {

@@ -51,9 +51,4 @@ export class StreamCommitter {
     await this.redis.sbStreamCommit(streamKey(this.prefix, partition), countsKey(this.prefix, partition), AGGREGATOR_GROUP, entryId, consumed);
   }
 
-  /** Events appended but not yet committed, per the partition's counters. */
-  async lag(partition: number): Promise<number> {
-    const [added, consumed] = await this.redis.hmget(countsKey(this.prefix, partition), 'added', 'consumed');
-    return Math.max(0, Number(added ?? 0) - Number(consumed ?? 0));
-  }
 }

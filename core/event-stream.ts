@@ -1,3 +1,5 @@
+import type { Redis } from './redis.js';
+
 /**
  * The contract between ingest (writer) and the aggregator (reader) for the
  * partitioned Redis event streams.
@@ -50,15 +52,38 @@ export function partitionFor(projectId: string, distinctId: string, partitions: 
   return (hash >>> 0) % partitions;
 }
 
-/** Decodes one stream entry's fields (as XREAD returns them: a flat [name, value, ...] list). */
+function entryField(fields: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}
+
+/** The event count an entry's header declares (fields as XRANGE returns them: [name, value, ...]). */
+export function entryEventCount(fields: readonly string[]): number {
+  return Number(entryField(fields, 'n') ?? 0);
+}
+
+/** Decodes one stream entry's fields (as XRANGE returns them: a flat [name, value, ...] list). */
 export function decodeEntry(fields: readonly string[]): StampedEvent[] {
-  const map = new Map<string, string>();
-  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i]!, fields[i + 1]!);
-  const version = map.get('v');
+  const version = entryField(fields, 'v');
   if (version !== STREAM_FORMAT_VERSION) throw new Error(`unknown stream entry format version ${String(version)}`);
-  const events = JSON.parse(map.get('d') ?? '[]') as StampedEvent[];
-  if (events.length !== Number(map.get('n'))) throw new Error(`stream entry holds ${events.length} events, header says ${map.get('n')}`);
+  const events = JSON.parse(entryField(fields, 'd') ?? '[]') as StampedEvent[];
+  if (events.length !== entryEventCount(fields)) throw new Error(`stream entry holds ${events.length} events, header says ${entryField(fields, 'n')}`);
   return events;
+}
+
+/** Events appended to each partition and not yet committed by the aggregator (`added - consumed`). */
+export async function unconsumedEvents(redis: Redis, prefix: string, partitions: readonly number[]): Promise<number[]> {
+  const pipeline = redis.pipeline();
+  for (const p of partitions) pipeline.hmget(countsKey(prefix, p), 'added', 'consumed');
+  return ((await pipeline.exec()) ?? []).map(([err, value]) => {
+    if (err !== null) throw err;
+    const [added, consumed] = value as [string | null, string | null];
+    return Math.max(0, Number(added ?? 0) - Number(consumed ?? 0));
+  });
+}
+
+export function allPartitions(partitions: number): number[] {
+  return Array.from({ length: partitions }, (_, p) => p);
 }
 
 /**

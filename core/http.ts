@@ -162,9 +162,9 @@ export function route(app: TemplatedApp, logger: Logger, method: Method, pattern
 }
 
 /** Parses a JSON body, turning a syntax error into a 400 that names it. */
-export function parseJsonBody(body: Buffer): unknown {
+export function parseJsonBody(body: Buffer | string): unknown {
   try {
-    return JSON.parse(body.toString('utf8'));
+    return JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
   } catch (err) {
     throw new SignalboardError('SB_BODY_UNREADABLE', `the body is not valid JSON: ${(err as Error).message}`);
   }

@@ -1,4 +1,5 @@
 import { SignalboardError } from '../core/errors.js';
+import { parseJsonBody } from '../core/http.js';
 
 export type BodyFormat = 'json' | 'ndjson';
 
@@ -48,15 +49,7 @@ export function eventsFromJson(value: unknown, maxEvents: number): unknown[] {
 }
 
 export function parseEventsBody(text: string, format: BodyFormat, maxEvents: number): ParsedEvents {
-  if (format === 'json') {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
-      throw new SignalboardError('SB_BODY_UNREADABLE', `the body is not valid JSON: ${(err as Error).message}`);
-    }
-    return { items: eventsFromJson(value, maxEvents), unreadable: new Map() };
-  }
+  if (format === 'json') return { items: eventsFromJson(parseJsonBody(text), maxEvents), unreadable: new Map() };
   const lines: Array<{ line: string; number: number }> = [];
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();

@@ -1,4 +1,4 @@
-import { countsKey } from '../core/event-stream.js';
+import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
 import type { Logger } from '../core/logger.js';
 import type { Redis } from '../core/redis.js';
 import type { IngestMetrics } from './ingest-metrics.js';
@@ -42,17 +42,8 @@ export class LagMonitor {
   }
 
   async poll(): Promise<void> {
-    const pipeline = this.redis.pipeline();
-    for (let p = 0; p < this.options.partitions; p++) pipeline.hmget(countsKey(this.options.prefix, p), 'added', 'consumed');
-    const results = (await pipeline.exec()) ?? [];
-    const next: number[] = [];
-    results.forEach(([err, value], p) => {
-      if (err !== null) throw err;
-      const [added, consumed] = value as [string | null, string | null];
-      const lag = Math.max(0, Number(added ?? 0) - Number(consumed ?? 0));
-      next.push(lag);
-      this.metrics.unconsumed.set({ partition: String(p) }, lag);
-    });
+    const next = await unconsumedEvents(this.redis, this.options.prefix, allPartitions(this.options.partitions));
+    next.forEach((lag, p) => this.metrics.unconsumed.set({ partition: String(p) }, lag));
     this.unconsumed = next;
   }
 }

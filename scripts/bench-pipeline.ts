@@ -5,7 +5,7 @@
  * (60s). Prints events/s rolled up (from the published deltas), the lag every 5 s, the
  * receivedAt-to-delta delay, and how long the backlog took to drain afterwards.
  */
-import { countsKey, deltaChannel } from '../core/event-stream.js';
+import { allPartitions, deltaChannel, unconsumedEvents } from '../core/event-stream.js';
 import { createRedis } from '../core/redis.js';
 import { log, runK6, startBenchStack } from './bench-stack.js';
 import { findK6 } from './local-services.js';
@@ -33,14 +33,7 @@ async function main(): Promise<void> {
       delays.push(Date.now() - delta.receivedAt);
       for (const c of delta.counts) rolledUp += c.increment;
     });
-    const lagNow = async () => {
-      let lag = 0;
-      for (let p = 0; p < partitions; p++) {
-        const [added, consumed] = await redis.hmget(countsKey(stack.prefix, p), 'added', 'consumed');
-        lag += Number(added ?? 0) - Number(consumed ?? 0);
-      }
-      return lag;
-    };
+    const lagNow = async () => (await unconsumedEvents(redis, stack.prefix, allPartitions(partitions))).reduce((a, b) => a + b, 0);
     const started = Date.now();
     const lagSamples: Array<[number, number]> = [];
     const sampler = setInterval(() => {

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { countsKey } from '../core/event-stream.js';
+import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
 import type { Redis } from '../core/redis.js';
 import { recount, type Dataset, type TestEvent } from './dataset.js';
 
@@ -34,11 +34,7 @@ export async function waitForDrain(redis: Redis, prefix: string, partitions: num
   const deadline = Date.now() + timeoutMs;
   let behind = 0;
   while (Date.now() < deadline) {
-    behind = 0;
-    for (let p = 0; p < partitions; p++) {
-      const [added, consumed] = await redis.hmget(countsKey(prefix, p), 'added', 'consumed');
-      behind += Number(added ?? 0) - Number(consumed ?? 0);
-    }
+    behind = (await unconsumedEvents(redis, prefix, allPartitions(partitions))).reduce((a, b) => a + b, 0);
     if (behind === 0) return;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -7,6 +7,11 @@ import type { AnalyticsStore, ExpiryMode } from './analytics-store.js';
 import { PartitionLeases } from './partition-lease.js';
 import { PartitionRunner, type RunnerDeps } from './partition-runner.js';
 
+/** While this key exists (a recompute runs), workers hold no partitions. */
+export function pausedKey(prefix: string): string {
+  return `${prefix}:aggregators:paused`;
+}
+
 export interface AggregatorOptions {
   partitions: number;
   leaseMs: number;
@@ -102,6 +107,12 @@ export class Aggregator {
     const now = Date.now();
     await this.redis.zadd(this.membersKey, now + this.options.leaseMs, this.workerId);
     await this.redis.zremrangebyscore(this.membersKey, '-inf', now);
+    if ((await this.redis.exists(pausedKey(this.prefix))) === 1) {
+      // A recompute holds the partitions; hand ours over at the end of their batches.
+      await Promise.all(this.owned().map((p) => this.handBack(p)));
+      this.metrics.partitionsOwned.set(0);
+      return;
+    }
     const workers = Math.max(1, await this.redis.zcard(this.membersKey));
     const share = Math.ceil(this.options.partitions / workers);
 

@@ -1,10 +1,10 @@
-import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Db, type Document } from 'mongodb';
-import { COLLECTIONS, COUNT_COLLECTION, type RawEventDoc, type UserDoc } from '../core/collections.js';
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Db, type Document, type OptionalUnlessRequiredId } from 'mongodb';
+import { COLLECTIONS, COUNT_COLLECTION, type RawEventDoc, type UserDoc, type Watermarks } from '../core/collections.js';
 import type { StampedEvent } from '../core/event-stream.js';
 import type { Logger } from '../core/logger.js';
 import { GRANULARITY_MS } from '../core/time-buckets.js';
-import type { BatchPlan, RetentionChange } from './batch-plan.js';
-import { distinctIdOf, GRANULARITIES } from './batch-plan.js';
+import type { ActivityChange, BatchPlan, CountChange, RetentionChange } from './batch-plan.js';
+import { distinctIdOf, GRANULARITIES, userDocId } from './batch-plan.js';
 
 const DUPLICATE_KEY = 11000;
 const APPLY_ATTEMPTS = 5;
@@ -14,8 +14,23 @@ const APPLY_ATTEMPTS = 5;
  * command of 100 updates or more deadlocks (measured: 80 pass, 100 hang).
  */
 const UPDATES_PER_COMMAND = 50;
+/** Documents per insert (and users per read) when a recompute writes. */
+const REBUILD_CHUNK = 1000;
 
 export type ExpiryMode = 'ttl' | 'sweep';
+
+/** A user as a recompute rebuilt them from raw events. */
+export interface RebuiltUser {
+  projectId: string;
+  distinctId: string;
+  userId?: string;
+  anonymousId?: string;
+  /** The partition whose documents hold the user's activity. */
+  part: number;
+  days: Set<number>;
+  first: number;
+  last: number;
+}
 
 /** One document's change: as an update of the existing document, or as the whole document when it is new. */
 interface Guarded {
@@ -102,17 +117,7 @@ export class AnalyticsStore {
       expireAt: new Date(e.timestamp + expiryDays * GRANULARITY_MS.day),
     }));
     const raw = this.collection<RawEventDoc>(COLLECTIONS.events);
-    const duplicates = new Set<number>();
-    try {
-      await raw.insertMany(docs, { ordered: false });
-    } catch (err) {
-      if (!(err instanceof MongoBulkWriteError)) throw err;
-      const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-      for (const e of errors) {
-        if (e.code !== DUPLICATE_KEY) throw err;
-        duplicates.add(e.index);
-      }
-    }
+    const duplicates = await insertSkippingDuplicates(raw, docs);
     if (duplicates.size === 0) return [...events];
     const ids = [...duplicates].map((i) => docs[i]!._id);
     const mine = new Set(
@@ -155,7 +160,7 @@ export class AnalyticsStore {
         plan.counts[g].map((c) => ({
           id: c.id,
           update: { $inc: { count: c.count, ...Object.fromEntries([...c.by].map(([k, n]) => [`by.${k}`, n])) }, $set: { [wm]: seq } },
-          insert: { projectId: c.projectId, event: c.event, bucket: c.bucket, count: c.count, by: nest(c.by), expireAt: c.expireAt, wm: marks },
+          insert: countDoc(c, marks),
         })),
       ]),
       [
@@ -163,7 +168,7 @@ export class AnalyticsStore {
         plan.activity.map((a) => ({
           id: a.id,
           update: { $inc: { dau: a.dau, wau: a.wau, mau: a.mau }, $set: { [wm]: seq } },
-          insert: { projectId: a.projectId, day: a.day, dau: a.dau, wau: a.wau, mau: a.mau, expireAt: a.expireAt, wm: marks },
+          insert: activityDoc(a, marks),
         })),
       ],
       [COLLECTIONS.retentionDaily, plan.retentionDaily.map((r) => retentionChange(r, wm, marks, seq))],
@@ -173,6 +178,44 @@ export class AnalyticsStore {
       await this.applyGuarded(name, ops, part, seq);
       between();
     }
+  }
+
+  /** For a recompute: replaces what `filter` selects with `docs`. Not atomic: a recompute that stops halfway is run again. */
+  async replaceRange(name: string, filter: Document, docs: readonly Document[]): Promise<number> {
+    const collection = this.collection(name);
+    await collection.deleteMany(filter);
+    for (let i = 0; i < docs.length; i += REBUILD_CHUNK) await collection.insertMany(docs.slice(i, i + REBUILD_CHUNK) as Document[], { ordered: false });
+    return docs.length;
+  }
+
+  /**
+   * For a recompute: sets each user's active days up to `untilDay` to those of their raw
+   * events (later days, and the documents of users without raw events, are kept).
+   * Recorded as batch 0: older than any batch the live path will apply.
+   */
+  async rebuildUsers(users: readonly RebuiltUser[], untilDay: number, expiryDays: number): Promise<number> {
+    const collection = this.collection<UserDoc>(COLLECTIONS.users);
+    for (let i = 0; i < users.length; i += REBUILD_CHUNK) {
+      const chunk = users.slice(i, i + REBUILD_CHUNK);
+      const existing = await this.loadUsers(chunk.map((u) => userDocId(u.projectId, u.distinctId)));
+      const inserts: UserDoc[] = [];
+      const updates: AnyBulkWriteOperation<UserDoc>[] = [];
+      for (const user of chunk) {
+        const id = userDocId(user.projectId, user.distinctId);
+        const doc = existing.get(id);
+        const days: Record<string, number> = Object.fromEntries([...user.days].map((d) => [String(d), 0]));
+        for (const [day, seq] of Object.entries(doc?.days ?? {})) if (Number(day) > untilDay) days[day] = seq;
+        const lastSeen = new Date(Math.max(user.last, doc?.lastSeen?.getTime() ?? 0));
+        const fields = { days, firstSeen: new Date(user.first), lastSeen, expireAt: new Date(lastSeen.getTime() + expiryDays * GRANULARITY_MS.day) };
+        if (doc === undefined) {
+          const ids = { projectId: user.projectId, distinctId: user.distinctId, ...(user.userId === undefined ? {} : { userId: user.userId }), ...(user.anonymousId === undefined ? {} : { anonymousId: user.anonymousId }) };
+          inserts.push({ _id: id, ...ids, ...fields, wm: {} });
+        } else updates.push({ updateOne: { filter: { _id: id }, update: { $set: fields } } });
+      }
+      if (inserts.length > 0) await collection.insertMany(inserts, { ordered: false });
+      for (let j = 0; j < updates.length; j += UPDATES_PER_COMMAND) await collection.bulkWrite(updates.slice(j, j + UPDATES_PER_COMMAND), { ordered: false });
+    }
+    return users.length;
   }
 
   private async applyGuarded(name: string, ops: Guarded[], part: number, seq: number): Promise<void> {
@@ -189,18 +232,7 @@ export class AnalyticsStore {
       );
       const updates = pending.filter((o) => marks.has(o.id) && marks.get(o.id)! < seq);
       const inserts = pending.filter((o) => !marks.has(o.id));
-      const conflicts = new Set<number>();
-      if (inserts.length > 0) {
-        try {
-          await collection.insertMany(inserts.map((o) => ({ _id: o.id, ...o.insert })) as Document[], { ordered: false });
-        } catch (err) {
-          if (!(err instanceof MongoBulkWriteError)) throw err;
-          for (const e of Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors]) {
-            if (e.code !== DUPLICATE_KEY) throw err;
-            conflicts.add(e.index);
-          }
-        }
-      }
+      const conflicts = inserts.length === 0 ? new Set<number>() : await insertSkippingDuplicates(collection, inserts.map((o) => ({ _id: o.id, ...o.insert })));
       if (updates.length > 0) {
         // The watermark in the filter makes MongoDB itself refuse a second application,
         // even by a worker that lost its lease without knowing it.
@@ -226,11 +258,43 @@ function nest(flat: ReadonlyMap<string, number>): Record<string, Record<string, 
   return out;
 }
 
+/**
+ * Inserts unordered and returns the indexes of the documents refused as duplicates.
+ * Anything else throws, including a bulk error that does not account for every
+ * document: FerretDB shutting down mid-insert answered with a bulk error holding no
+ * write errors, and taking that for "no duplicates" counted events never stored
+ * (found by aggregator/restart.test.ts).
+ */
+async function insertSkippingDuplicates<T extends Document>(collection: Collection<T>, docs: readonly T[]): Promise<Set<number>> {
+  try {
+    await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
+    return new Set();
+  } catch (err) {
+    if (!(err instanceof MongoBulkWriteError) || err.writeConcernError !== undefined) throw err;
+    const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+    if (errors.some((e) => e?.code !== DUPLICATE_KEY) || err.insertedCount + errors.length !== docs.length) throw err;
+    return new Set(errors.map((e) => e.index));
+  }
+}
+
+/** The whole documents of changes to documents that do not exist yet (the `_id` is added by the writer). */
+export function countDoc(c: CountChange, marks: Watermarks): Document {
+  return { projectId: c.projectId, event: c.event, bucket: c.bucket, count: c.count, by: nest(c.by), expireAt: c.expireAt, wm: marks };
+}
+
+export function activityDoc(a: ActivityChange, marks: Watermarks): Document {
+  return { projectId: a.projectId, day: a.day, dau: a.dau, wau: a.wau, mau: a.mau, expireAt: a.expireAt, wm: marks };
+}
+
+export function retentionDoc(r: RetentionChange, marks: Watermarks): Document {
+  return { projectId: r.projectId, cohort: r.cohort, r: Object.fromEntries([...r.r].map(([offset, n]) => [String(offset), n])), expireAt: r.expireAt, wm: marks };
+}
+
 function retentionChange(r: RetentionChange, wm: string, marks: Record<string, number>, seq: number): Guarded {
   return {
     id: r.id,
     update: { $inc: Object.fromEntries([...r.r].map(([offset, n]) => [`r.${offset}`, n])), $set: { [wm]: seq } },
-    insert: { projectId: r.projectId, cohort: r.cohort, r: Object.fromEntries([...r.r].map(([offset, n]) => [String(offset), n])), expireAt: r.expireAt, wm: marks },
+    insert: retentionDoc(r, marks),
   };
 }
 

@@ -16,7 +16,7 @@ import type { StampedEvent } from '../core/event-stream.js';
 import type { UserDoc } from '../core/collections.js';
 import { escapeKey } from '../core/field-names.js';
 import { bucketStart, dayNumber, dayToDate, GRANULARITY_MS, weekStartDay, type Granularity } from '../core/time-buckets.js';
-import { addUserDelta, emptyDeltas, MAU_DAYS, type ActivityDeltas } from './activity-math.js';
+import { addUserDelta, emptyDeltas, MAU_DAYS, type ActivityDeltas, type Horizons } from './activity-math.js';
 
 export interface PlanSettings {
   dimensions: readonly string[];
@@ -88,7 +88,7 @@ export function distinctIdOf(event: StampedEvent): string {
   return (event.userId ?? event.anonymousId)!;
 }
 
-function dimensionValue(event: StampedEvent, dimension: string): string {
+function dimensionValue(event: CountedEvent, dimension: string): string {
   const value = event.context[dimension] ?? event.properties?.[dimension];
   if (value === undefined || value === null) return '(none)';
   if (typeof value === 'object') return '(object)';
@@ -107,31 +107,53 @@ function addDays(epochMs: number, days: number): Date {
   return new Date(epochMs + days * DAY_MS);
 }
 
+/** Count changes by document id, per granularity. */
+export type CountChanges = Record<Granularity, Map<string, CountChange>>;
+
+export function emptyCountChanges(): CountChanges {
+  return { minute: new Map(), hour: new Map(), day: new Map() };
+}
+
+/** What counting needs of an event: the live stream's events and stored raw events both have it. */
+export type CountedEvent = Pick<StampedEvent, 'projectId' | 'event' | 'timestamp' | 'context' | 'properties'>;
+
+/**
+ * Adds one event to its minute, hour and day documents of `partition`, skipping those
+ * already past their expiry at `asOf`.
+ */
+export function addEventCounts(counts: CountChanges, event: CountedEvent, partition: number, settings: PlanSettings, asOf: number): void {
+  for (const granularity of GRANULARITIES) {
+    const start = bucketStart(event.timestamp, granularity);
+    const expireAt = addDays(start + GRANULARITY_MS[granularity], settings.expiryDays[granularity]);
+    if (expireAt.getTime() <= asOf) continue;
+    const id = `${event.projectId}|${start}|${event.event}|p${partition}`;
+    let change = counts[granularity].get(id);
+    if (change === undefined) {
+      change = { id, projectId: event.projectId, event: event.event, bucket: new Date(start), count: 0, by: new Map(), expireAt };
+      counts[granularity].set(id, change);
+    }
+    change.count++;
+    for (const dimension of settings.dimensions) {
+      const key = `${dimension}.${dimensionValue(event, dimension)}`;
+      change.by.set(key, (change.by.get(key) ?? 0) + 1);
+    }
+  }
+}
+
+export function horizonsOf(settings: PlanSettings): Horizons {
+  return { days: settings.horizonDays, weeks: Math.floor(settings.horizonDays / 7) };
+}
+
 /**
  * `asOf` is when the batch was written to the stream (not now, so a replay plans the
  * same): rollups that would already be past their expiry then are not written.
  */
 export function planBatch(events: readonly StampedEvent[], users: ReadonlyMap<string, UserDoc>, partition: number, seq: number, settings: PlanSettings, asOf: number): BatchPlan {
-  const counts: Record<Granularity, Map<string, CountChange>> = { minute: new Map(), hour: new Map(), day: new Map() };
+  const counts = emptyCountChanges();
   const perUser = new Map<string, { projectId: string; distinctId: string; event: StampedEvent; days: Set<number>; first: number; last: number }>();
 
   for (const event of events) {
-    for (const granularity of GRANULARITIES) {
-      const start = bucketStart(event.timestamp, granularity);
-      const expireAt = addDays(start + GRANULARITY_MS[granularity], settings.expiryDays[granularity]);
-      if (expireAt.getTime() <= asOf) continue;
-      const id = `${event.projectId}|${start}|${event.event}|p${partition}`;
-      let change = counts[granularity].get(id);
-      if (change === undefined) {
-        change = { id, projectId: event.projectId, event: event.event, bucket: new Date(start), count: 0, by: new Map(), expireAt };
-        counts[granularity].set(id, change);
-      }
-      change.count++;
-      for (const dimension of settings.dimensions) {
-        const key = `${dimension}.${dimensionValue(event, dimension)}`;
-        change.by.set(key, (change.by.get(key) ?? 0) + 1);
-      }
-    }
+    addEventCounts(counts, event, partition, settings, asOf);
     const distinctId = distinctIdOf(event);
     const userId = userDocId(event.projectId, distinctId);
     let user = perUser.get(userId);
@@ -155,7 +177,7 @@ export function planBatch(events: readonly StampedEvent[], users: ReadonlyMap<st
       deltas = emptyDeltas();
       deltasByProject.set(user.projectId, deltas);
     }
-    addUserDelta(deltas, before, after, { days: settings.horizonDays, weeks: Math.floor(settings.horizonDays / 7) });
+    addUserDelta(deltas, before, after, horizonsOf(settings));
     const lastSeen = Math.max(user.last, doc?.lastSeen?.getTime() ?? 0);
     userChanges.push({
       id,
@@ -170,34 +192,41 @@ export function planBatch(events: readonly StampedEvent[], users: ReadonlyMap<st
     });
   }
 
-  const activity: ActivityChange[] = [];
-  const retentionDaily: RetentionChange[] = [];
-  const retentionWeekly: RetentionChange[] = [];
-  for (const [projectId, deltas] of deltasByProject) {
-    const byDay = new Map<number, ActivityChange>();
-    const change = (day: number) => {
-      let c = byDay.get(day);
-      if (c === undefined) {
-        // Kept as long as day rollups, counted from the last day its MAU window reaches.
-        c = { id: `${projectId}|${day}|p${partition}`, projectId, day: dayToDate(day), dau: 0, wau: 0, mau: 0, expireAt: addDays((day + MAU_DAYS) * DAY_MS, settings.expiryDays.day) };
-        byDay.set(day, c);
-      }
-      return c;
-    };
-    for (const [day, n] of deltas.dau) change(day).dau += n;
-    for (const [day, n] of deltas.wau) change(day).wau += n;
-    for (const [day, n] of deltas.mau) change(day).mau += n;
-    activity.push(...byDay.values());
-    retentionDaily.push(...retentionChanges(projectId, partition, deltas.retentionDaily, (cohort) => cohort, settings));
-    retentionWeekly.push(...retentionChanges(projectId, partition, deltas.retentionWeekly, weekStartDay, settings));
-  }
-
-  return {
+  const plan: BatchPlan = {
     users: userChanges,
     counts: { minute: [...counts.minute.values()], hour: [...counts.hour.values()], day: [...counts.day.values()] },
-    activity,
-    retentionDaily,
-    retentionWeekly,
+    activity: [],
+    retentionDaily: [],
+    retentionWeekly: [],
+  };
+  for (const [projectId, deltas] of deltasByProject) {
+    const changes = activityChanges(projectId, partition, deltas, settings);
+    plan.activity.push(...changes.activity);
+    plan.retentionDaily.push(...changes.retentionDaily);
+    plan.retentionWeekly.push(...changes.retentionWeekly);
+  }
+  return plan;
+}
+
+/** One project's active-user and retention deltas of one partition as document changes. */
+export function activityChanges(projectId: string, partition: number, deltas: ActivityDeltas, settings: PlanSettings): Pick<BatchPlan, 'activity' | 'retentionDaily' | 'retentionWeekly'> {
+  const byDay = new Map<number, ActivityChange>();
+  const change = (day: number) => {
+    let c = byDay.get(day);
+    if (c === undefined) {
+      // Kept as long as day rollups, counted from the last day its MAU window reaches.
+      c = { id: `${projectId}|${day}|p${partition}`, projectId, day: dayToDate(day), dau: 0, wau: 0, mau: 0, expireAt: addDays((day + MAU_DAYS) * DAY_MS, settings.expiryDays.day) };
+      byDay.set(day, c);
+    }
+    return c;
+  };
+  for (const [day, n] of deltas.dau) change(day).dau += n;
+  for (const [day, n] of deltas.wau) change(day).wau += n;
+  for (const [day, n] of deltas.mau) change(day).mau += n;
+  return {
+    activity: [...byDay.values()],
+    retentionDaily: retentionChanges(projectId, partition, deltas.retentionDaily, (cohort) => cohort, settings),
+    retentionWeekly: retentionChanges(projectId, partition, deltas.retentionWeekly, weekStartDay, settings),
   };
 }
 

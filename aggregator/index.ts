@@ -1,10 +1,13 @@
+import { redisReady } from '../core/redis.js';
 import type { RoleHandle, Runtime } from '../core/runtime.js';
 import { Aggregator } from './aggregator.js';
-import { createAggregatorMetrics } from './aggregator-metrics.js';
+import { createAggregatorMetrics, type AggregatorMetrics } from './aggregator-metrics.js';
 import { AnalyticsStore } from './analytics-store.js';
 import type { PlanSettings } from './batch-plan.js';
 import { DeadLetters } from './dead-letters.js';
 import { DeltaPublisher } from './delta-publisher.js';
+import type { RunnerDeps } from './partition-runner.js';
+import { recompute, type RecomputeReport, type RecomputeRequest } from './recompute.js';
 import { PartitionStates } from './partition-state.js';
 import { StreamCommitter } from './stream-commit.js';
 import { WriteGate } from './write-gate.js';
@@ -23,35 +26,50 @@ export function planSettings(config: Runtime['config']): PlanSettings {
   };
 }
 
+function runnerDeps(rt: Runtime, metrics: AggregatorMetrics, store: AnalyticsStore): RunnerDeps {
+  const { config, logger, redis } = rt;
+  const prefix = config.REDIS_KEY_PREFIX;
+  return {
+    redis,
+    prefix,
+    store,
+    states: new PartitionStates(rt.mongo.db),
+    committer: new StreamCommitter(redis, prefix),
+    publisher: new DeltaPublisher(redis, prefix),
+    deadLetters: new DeadLetters(redis, prefix, metrics),
+    metrics,
+    logger,
+    settings: planSettings(config),
+    batchEntries: config.AGGREGATOR_BATCH_ENTRIES,
+    pollMs: config.AGGREGATOR_POLL_MS,
+    writeGate: new WriteGate(config.AGGREGATOR_WRITE_CONCURRENCY),
+  };
+}
+
 /** The aggregator role: partition workers that roll the streams up into MongoDB. No HTTP routes of its own. */
 export function startAggregator(rt: Runtime): RoleHandle {
   const { config, logger, redis } = rt;
-  const prefix = config.REDIS_KEY_PREFIX;
   const metrics = createAggregatorMetrics(rt.metrics);
   const store = new AnalyticsStore(rt.mongo.db, logger);
   const aggregator = new Aggregator(
     redis,
-    prefix,
+    config.REDIS_KEY_PREFIX,
     { partitions: config.STREAM_PARTITIONS, leaseMs: config.AGGREGATOR_LEASE_MS, sweepMs: config.EXPIRY_SWEEP_SECONDS * 1000 },
-    {
-      redis,
-      prefix,
-      store,
-      states: new PartitionStates(rt.mongo.db),
-      committer: new StreamCommitter(redis, prefix),
-      publisher: new DeltaPublisher(redis, prefix),
-      deadLetters: new DeadLetters(redis, prefix, metrics),
-      metrics,
-      logger,
-      settings: planSettings(config),
-      batchEntries: config.AGGREGATOR_BATCH_ENTRIES,
-      pollMs: config.AGGREGATOR_POLL_MS,
-      writeGate: new WriteGate(config.AGGREGATOR_WRITE_CONCURRENCY),
-    },
+    runnerDeps(rt, metrics, store),
     store,
     metrics,
     logger,
   );
   aggregator.start();
   return { stop: () => aggregator.stop() };
+}
+
+/** `signalboard recompute`: rebuilds a project's figures for a range of days from its raw events. */
+export async function runRecompute(rt: Runtime, request: RecomputeRequest): Promise<RecomputeReport> {
+  const { config, redis, logger } = rt;
+  // Wait for Redis to connect; without an offline queue the first command would fail.
+  for (let i = 0; i < 50 && !redisReady(redis); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  const metrics = createAggregatorMetrics(rt.metrics);
+  const store = new AnalyticsStore(rt.mongo.db, logger);
+  return recompute(runnerDeps(rt, metrics, store), rt.mongo.db, { partitions: config.STREAM_PARTITIONS, leaseMs: config.AGGREGATOR_LEASE_MS }, request);
 }

@@ -9,7 +9,7 @@ import { planBatch, userDocId, distinctIdOf, type PlanSettings } from './batch-p
 import type { DeadLetters } from './dead-letters.js';
 import type { DeltaPublisher } from './delta-publisher.js';
 import type { Lease } from './partition-lease.js';
-import { LeaseLostError, type InflightBatch, type PartitionStates } from './partition-state.js';
+import { LeaseLostError, type InflightBatch, type PartitionState, type PartitionStates } from './partition-state.js';
 import type { StreamCommitter } from './stream-commit.js';
 import type { WriteGate } from './write-gate.js';
 
@@ -65,56 +65,79 @@ export class PartitionRunner {
 
   private async run(): Promise<void> {
     const { deps, lease } = this;
-    const { partition, fence } = lease;
-    const claimed = await deps.states.claim(partition, fence);
-    if (claimed === undefined) {
-      deps.logger.info({ partition }, 'partition already taken by a newer lease');
-      return;
-    }
-    let { committed, seq, consumed, inflight } = claimed;
-    // Heal a commit that reached MongoDB but not Redis before the last holder died.
-    await deps.committer.commit(partition, committed, consumed).catch(() => undefined);
+    let state: PartitionState | undefined;
     let backoff = 100;
     while (!this.stopping) {
       try {
-        let batch: InflightBatch | null = inflight;
-        let entries: Entry[];
-        if (batch !== null) {
-          entries = (await deps.redis.xrange(this.stream, `(${batch.from}`, batch.to)) as Entry[];
-        } else {
-          entries = (await deps.redis.xrange(this.stream, `(${committed}`, '+', 'COUNT', deps.batchEntries)) as Entry[];
-          if (entries.length === 0) {
-            await sleep(deps.pollMs);
-            continue;
-          }
-          const events = entries.reduce((n, [, fields]) => n + entryEventCount(fields), 0);
-          batch = { seq: seq + 1, from: committed, to: entries[entries.length - 1]![0], events };
-          await deps.states.begin(partition, fence, batch);
-          inflight = batch;
+        // Claimed inside the retry loop: a runner that died on a refused connection here
+        // kept its lease renewed and its partition stalled (the restart test caught it).
+        state ??= await this.claim();
+        const next = state.inflight ?? (await this.begin(state));
+        if (next === undefined) {
+          await sleep(deps.pollMs);
+          continue;
         }
-        const stopTimer = deps.metrics.batchDuration.startTimer();
-        await this.process(entries, batch);
-        failpoint('before-commit');
-        consumed = await deps.states.commit(partition, fence, batch, consumed);
-        failpoint('after-commit');
-        committed = batch.to;
-        seq = batch.seq;
-        inflight = null;
-        stopTimer();
-        await deps.committer.commit(partition, committed, consumed).catch((err: unknown) => deps.logger.warn({ err, partition }, 'redis commit failed; the next commit heals it'));
-        const [lag] = await unconsumedEvents(deps.redis, deps.prefix, [partition]).catch(() => [0]);
-        deps.metrics.lag.set({ partition: String(partition) }, lag ?? 0);
+        state = await this.complete(state, next);
         backoff = 100;
       } catch (err) {
         if (err instanceof LeaseLostError) {
-          deps.logger.warn({ partition }, err.message);
+          deps.logger.warn({ partition: lease.partition }, err.message);
           return;
         }
-        deps.logger.warn({ err: (err as Error).message, partition, retryInMs: backoff }, 'batch failed; retrying');
+        deps.logger.warn({ err: (err as Error).message, partition: lease.partition, retryInMs: backoff }, 'batch failed; retrying');
         await sleep(backoff);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
     }
+  }
+
+  /**
+   * For a recompute: takes the partition over and finishes the batch a dead holder left
+   * in flight, so every raw event is in the rollups. Returns the settled state.
+   */
+  async settle(): Promise<PartitionState> {
+    const state = await this.claim();
+    return state.inflight === null ? state : this.complete(state, state.inflight);
+  }
+
+  /** Takes the partition's state with this lease's fencing token; LeaseLostError when a newer lease holds it. */
+  private async claim(): Promise<PartitionState> {
+    const { deps, lease } = this;
+    const claimed = await deps.states.claim(lease.partition, lease.fence);
+    if (claimed === undefined) throw new LeaseLostError(lease.partition);
+    // Heal a commit that reached MongoDB but not Redis before the last holder died.
+    await deps.committer.commit(lease.partition, claimed.committed, claimed.consumed).catch(() => undefined);
+    return claimed;
+  }
+
+  /** Reads the next entries and records them as the batch in flight; undefined when there are none. */
+  private async begin(state: PartitionState): Promise<InflightBatch | undefined> {
+    const { deps, lease } = this;
+    const entries = (await deps.redis.xrange(this.stream, `(${state.committed}`, '+', 'COUNT', deps.batchEntries)) as Entry[];
+    if (entries.length === 0) return undefined;
+    const events = entries.reduce((n, [, fields]) => n + entryEventCount(fields), 0);
+    const batch = { seq: state.seq + 1, from: state.committed, to: entries[entries.length - 1]![0], events };
+    await deps.states.begin(lease.partition, lease.fence, batch);
+    state.inflight = batch;
+    return batch;
+  }
+
+  /** Applies the batch in flight (exactly its entries, also on a replay), commits it, and returns the new state. */
+  private async complete(state: PartitionState, batch: InflightBatch): Promise<PartitionState> {
+    const { deps, lease } = this;
+    const { partition, fence } = lease;
+    const stopTimer = deps.metrics.batchDuration.startTimer();
+    const entries = (await deps.redis.xrange(this.stream, `(${batch.from}`, batch.to)) as Entry[];
+    await this.process(entries, batch);
+    failpoint('before-commit');
+    const consumed = await deps.states.commit(partition, fence, batch, state.consumed);
+    failpoint('after-commit');
+    stopTimer();
+    const next: PartitionState = { ...state, committed: batch.to, seq: batch.seq, consumed, inflight: null };
+    await deps.committer.commit(partition, next.committed, consumed).catch((err: unknown) => deps.logger.warn({ err, partition }, 'redis commit failed; the next commit heals it'));
+    const [lag] = await unconsumedEvents(deps.redis, deps.prefix, [partition]).catch(() => [0]);
+    deps.metrics.lag.set({ partition: String(partition) }, lag ?? 0);
+    return next;
   }
 
   private async process(entries: Entry[], batch: InflightBatch): Promise<void> {

@@ -1,24 +1,79 @@
 #!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { runRecompute } from '../aggregator/index.js';
+import type { RecomputeRequest } from '../aggregator/recompute.js';
 import { loadConfig, type Config } from '../core/config.js';
 import { SignalboardError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import type { StorageUrls } from '../core/runtime.js';
+import { closeRuntime, createRuntime, type StorageUrls } from '../core/runtime.js';
+import { formatDay, parseDay } from '../core/time-buckets.js';
 import { assertNativeUws } from '../core/uws.js';
 import { ensureLocalServices } from '../scripts/local-services.js';
 import { ROLES, startSignalboard, type RoleName } from './start.js';
 
 const USAGE = `usage: signalboard <role>
+       signalboard recompute --project <id> --from <YYYY-MM-DD> --to <YYYY-MM-DD>
 
   all         every role in one process (what npm start runs)
 ${Object.keys(ROLES).map((role) => `  ${role.padEnd(11)} only the ${role} role`).join('\n')}
+  recompute   rebuild a project's rollups, active users and retention for a range
+              of UTC days from its raw events (pauses the aggregator workers meanwhile)
 
 Settings come from the environment; see docs/operations.md.`;
+
+class UsageError extends Error {}
+
+function recomputeRequest(args: string[]): RecomputeRequest {
+  let values;
+  try {
+    ({ values } = parseArgs({ args, options: { project: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } }, strict: true }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { project, from, to } = values;
+  if (project === undefined || project === '') throw new UsageError('recompute needs --project');
+  const day = (name: string, text: string | undefined) => {
+    const parsed = text === undefined ? undefined : parseDay(text);
+    if (parsed === undefined) throw new UsageError(`--${name} must be a calendar date as YYYY-MM-DD, got ${JSON.stringify(text ?? null)}`);
+    return parsed;
+  };
+  const request = { projectId: project, fromDay: day('from', from), toDay: day('to', to) };
+  if (request.fromDay > request.toDay) throw new UsageError(`--from (${from}) is after --to (${to})`);
+  return request;
+}
+
+/** Runs one recompute and prints its report as JSON. */
+async function runRecomputeCommand(args: string[]): Promise<number> {
+  const request = recomputeRequest(args);
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL);
+  const services = await ensureLocalServices(process.env, config.DATA_DIR, (message) => logger.info(message));
+  const runtime = await createRuntime(config, logger, services);
+  try {
+    if ((await runtime.projects.findById(request.projectId, 30_000)) === undefined) throw new SignalboardError('SB_PROJECT_NOT_FOUND', `no project ${JSON.stringify(request.projectId)}`);
+    const report = await runRecompute(runtime, request);
+    console.log(JSON.stringify({ projectId: request.projectId, from: formatDay(request.fromDay), to: formatDay(request.toDay), ...report }));
+    return 0;
+  } finally {
+    await closeRuntime(runtime);
+    await services.stop();
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
   const [mode] = argv;
   if (mode === undefined || mode === '--help' || mode === '-h') {
     console.log(USAGE);
     return mode === undefined ? 2 : 0;
+  }
+  if (mode === 'recompute') {
+    try {
+      return await runRecomputeCommand(argv.slice(1));
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      console.error(`signalboard: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
   }
   if (mode !== 'all' && !Object.hasOwn(ROLES, mode)) {
     console.error(`signalboard: unknown role ${JSON.stringify(mode)}\n\n${USAGE}`);

@@ -2,8 +2,9 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-/** JSON logs; human-readable only when stdout is a terminal. */
-export function createLogger(level: string, name = 'signalboard'): Logger {
+/** JSON logs; human-readable only when stdout is a terminal. `file` sends them there instead (tests). */
+export function createLogger(level: string, name = 'signalboard', file?: string): Logger {
+  if (file !== undefined) return pino({ name, level }, pino.destination({ dest: file, sync: true, mkdir: true }));
   const pretty = process.stdout.isTTY === true;
   return pino({
     name,

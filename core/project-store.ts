@@ -78,8 +78,8 @@ export class ProjectStore {
     return { ...toProject(doc), writeKey, readKey };
   }
 
-  async findById(id: string): Promise<Project | undefined> {
-    const doc = await this.projects.findOne({ _id: id }, { timeoutMS: LOOKUP_TIMEOUT_MS });
+  async findById(id: string, timeoutMs = LOOKUP_TIMEOUT_MS): Promise<Project | undefined> {
+    const doc = await this.projects.findOne({ _id: id }, { timeoutMS: timeoutMs });
     return doc === null ? undefined : toProject(doc);
   }
 

@@ -34,7 +34,7 @@ export async function createRuntime(config: Config, logger: Logger, urls: Storag
   const admin = await resolveAdminToken(config.ADMIN_TOKEN, config.DATA_DIR);
   const redis = createRedis(urls.redisUrl, 'main', { enableAutoPipelining: true, commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS });
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
-  const mongo = createMongo(urls.mongoUrl, 'signalboard');
+  const mongo = createMongo(urls.mongoUrl, 'signalboard', logger);
   const projects = new ProjectStore(mongo.db);
   projects.ensureIndexes().catch((err: unknown) => logger.warn({ err }, 'could not create the projects indexes yet'));
   return {
@@ -51,5 +51,5 @@ export async function createRuntime(config: Config, logger: Logger, urls: Storag
 
 export async function closeRuntime(rt: Runtime): Promise<void> {
   rt.redis.disconnect();
-  await rt.mongo.client.close();
+  await rt.mongo.close();
 }

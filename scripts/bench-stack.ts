@@ -43,7 +43,7 @@ export async function startBenchStack(role: string, env: Record<string, string> 
       ADMIN_TOKEN: adminToken,
       DATA_DIR: mkdtempSync(join(tmpdir(), 'sb-bench-')),
       REDIS_KEY_PREFIX: prefix,
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       RATE_LIMIT_EVENTS: '0',
       ...env,
     },

@@ -38,7 +38,10 @@ export interface TestServer {
 /** A real Signalboard on a free port against the shared Redis and MongoDB-compatible server. */
 export async function startTestServer(overrides: Record<string, string> = {}, roles: RoleName[] = ['ingest', 'api']): Promise<TestServer> {
   const config = isolatedConfig(overrides);
-  const running = await startSignalboard(roles, config, createLogger('silent'), { redisUrl: config.REDIS_URL!, mongoUrl: config.MONGODB_URL! });
+  // SB_TEST_LOG_LEVEL=debug keeps the servers' logs (in the temporary directory) when a test needs explaining.
+  const level = process.env.SB_TEST_LOG_LEVEL;
+  const logger = level === undefined ? createLogger('silent') : createLogger(level, 'signalboard', join(tmpdir(), 'sb-test-logs', `${config.REDIS_KEY_PREFIX}.log`));
+  const running = await startSignalboard(roles, config, logger, { redisUrl: config.REDIS_URL!, mongoUrl: config.MONGODB_URL! });
   const url = `http://127.0.0.1:${running.port}`;
   return {
     url,

@@ -1,0 +1,173 @@
+import { randomBytes } from 'node:crypto';
+import type { Db, Document } from 'mongodb';
+import { COLLECTIONS, COUNT_COLLECTION, type RawEventDoc } from '../core/collections.js';
+import { SignalboardError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Redis } from '../core/redis.js';
+import { dayNumber, dayToDate, GRANULARITY_MS, weekNumber, weekStartDay } from '../core/time-buckets.js';
+import { addUserDelta, emptyDeltas, type ActivityDeltas } from './activity-math.js';
+import { pausedKey } from './aggregator.js';
+import { activityDoc, countDoc, retentionDoc, type AnalyticsStore, type RebuiltUser } from './analytics-store.js';
+import { activityChanges, addEventCounts, emptyCountChanges, GRANULARITIES, horizonsOf, type CountChanges, type PlanSettings } from './batch-plan.js';
+import { PartitionLeases, type Lease } from './partition-lease.js';
+import { PartitionRunner, type RunnerDeps } from './partition-runner.js';
+
+const DAY_MS = GRANULARITY_MS.day;
+
+export interface RecomputeRequest {
+  projectId: string;
+  /** First and last UTC day numbers, inclusive. */
+  fromDay: number;
+  toDay: number;
+}
+
+export interface RecomputeReport {
+  /** Raw events in the range (what the counts were rebuilt from). */
+  events: number;
+  /** Users whose activity up to the end of the range was read. */
+  users: number;
+  /** Documents written per collection. */
+  written: Record<string, number>;
+  ms: number;
+}
+
+export interface RecomputeOptions {
+  partitions: number;
+  leaseMs: number;
+}
+
+/**
+ * Rebuilds one project's rollups, active users and retention for a range of days from
+ * its raw events, with the same planning code the live aggregator uses, so the result
+ * equals what the live path would hold.
+ *
+ * Workers are paused for the duration (they finish their batch and hand their
+ * partitions back); the recompute takes every partition's lease, finishes batches a
+ * dead worker left in flight, rebuilds, and lets the workers resume. Ingest goes on
+ * meanwhile: events wait in the streams.
+ */
+export async function recompute(runnerDeps: RunnerDeps, db: Db, options: RecomputeOptions, request: RecomputeRequest): Promise<RecomputeReport> {
+  const started = Date.now();
+  const { redis, prefix, logger } = runnerDeps;
+  const held = await holdAllPartitions(redis, prefix, options, logger);
+  try {
+    const seqs = new Map<number, number>();
+    for (const lease of held.leases) seqs.set(lease.partition, (await new PartitionRunner(runnerDeps, lease).settle()).seq);
+    logger.info({ partitions: seqs.size }, 'recompute: every partition settled; rebuilding');
+    const report = await rebuild(runnerDeps.store, db, runnerDeps.settings, seqs, request);
+    return { ...report, ms: Date.now() - started };
+  } finally {
+    await held.release();
+  }
+}
+
+/** Pauses the workers and takes every partition's lease; waits out leases of workers that died. */
+async function holdAllPartitions(redis: Redis, prefix: string, options: RecomputeOptions, logger: Logger): Promise<{ leases: Lease[]; release(): Promise<void> }> {
+  const owner = `recompute-${randomBytes(4).toString('hex')}`;
+  const pauseMs = options.leaseMs * 3;
+  if ((await redis.set(pausedKey(prefix), owner, 'PX', pauseMs, 'NX')) !== 'OK') {
+    throw new SignalboardError('SB_RECOMPUTE_BUSY', 'another recompute is running (or one stopped less than a lease time ago); try again shortly');
+  }
+  const leases = new PartitionLeases(redis, prefix, owner, options.leaseMs);
+  const held: Lease[] = [];
+  const keepAlive = setInterval(() => {
+    void redis.set(pausedKey(prefix), owner, 'PX', pauseMs).catch(() => undefined);
+    for (const lease of held) void leases.renew(lease).catch(() => undefined);
+  }, Math.floor(options.leaseMs / 3));
+  const release = async () => {
+    clearInterval(keepAlive);
+    await Promise.all(held.map((lease) => leases.release(lease).catch(() => undefined)));
+    await redis.del(pausedKey(prefix));
+  };
+  try {
+    // Workers hand back at their next tick (a third of the lease) once their batch under
+    // way is done; a dead worker's lease expires.
+    const handOverMs = Math.max(60_000, options.leaseMs * 3);
+    const deadline = Date.now() + handOverMs;
+    let waiting = Array.from({ length: options.partitions }, (_, p) => p);
+    while (waiting.length > 0) {
+      if (Date.now() > deadline) throw new SignalboardError('SB_RECOMPUTE_BUSY', `partitions ${waiting.join(', ')} were not handed over within ${handOverMs} ms`);
+      const still: number[] = [];
+      for (const partition of waiting) {
+        const lease = await leases.acquire(partition);
+        if (lease === undefined) still.push(partition);
+        else held.push(lease);
+      }
+      waiting = still;
+      if (waiting.length > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    logger.info({ partitions: held.length }, 'recompute: holding every partition');
+    return { leases: held, release };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
+
+async function rebuild(store: AnalyticsStore, db: Db, settings: PlanSettings, seqs: ReadonlyMap<number, number>, request: RecomputeRequest): Promise<Omit<RecomputeReport, 'ms'>> {
+  const { projectId, fromDay, toDay } = request;
+  const asOf = Date.now();
+  // Each rebuilt document carries its partition's last batch, so a worker that lost its
+  // lease mid-batch without knowing it can't apply that batch on top of the rebuild.
+  const marks = (partition: number) => ({ [`p${partition}`]: seqs.get(partition) ?? 0 });
+  const raw = db.collection<RawEventDoc>(COLLECTIONS.events);
+  const written: Record<string, number> = {};
+
+  // Counts: every event in the range, in the document of the partition that stored it.
+  const counts = new Map<number, CountChanges>();
+  let events = 0;
+  const inRange = raw.find({ projectId, timestamp: { $gte: dayToDate(fromDay), $lt: dayToDate(toDay + 1) } }, { projection: { event: 1, timestamp: 1, context: 1, properties: 1, part: 1 } });
+  for await (const doc of inRange) {
+    events++;
+    let partitionCounts = counts.get(doc.part);
+    if (partitionCounts === undefined) counts.set(doc.part, (partitionCounts = emptyCountChanges()));
+    addEventCounts(partitionCounts, { projectId, event: doc.event, timestamp: doc.timestamp.getTime(), context: doc.context, ...(doc.properties === undefined ? {} : { properties: doc.properties }) }, doc.part, settings, asOf);
+  }
+  const dayRange = { $gte: dayToDate(fromDay), $lt: dayToDate(toDay + 1) };
+  for (const granularity of GRANULARITIES) {
+    const docs = [...counts].flatMap(([partition, changes]) => [...changes[granularity].values()].map((c) => ({ _id: c.id, ...countDoc(c, marks(partition)) })));
+    written[COUNT_COLLECTION[granularity]] = await store.replaceRange(COUNT_COLLECTION[granularity], { projectId, bucket: dayRange }, docs);
+  }
+
+  // Active users and retention of the range depend on each user's days before it (the
+  // cohort is the first day ever) and, for retention, up to a horizon after it.
+  const horizons = horizonsOf(settings);
+  const weeksFrom = weekStartDay(weekNumber(fromDay));
+  const scanEnd = toDay + horizons.days + 7;
+  const users = new Map<string, RebuiltUser>();
+  const history = raw.find({ projectId, timestamp: { $lt: dayToDate(scanEnd + 1) } }, { projection: { distinctId: 1, userId: 1, anonymousId: 1, timestamp: 1, part: 1 } });
+  for await (const doc of history) {
+    const at = doc.timestamp.getTime();
+    let user = users.get(doc.distinctId);
+    if (user === undefined) {
+      user = { projectId, distinctId: doc.distinctId, part: doc.part, days: new Set(), first: at, last: at, ...(doc.userId === undefined ? {} : { userId: doc.userId }), ...(doc.anonymousId === undefined ? {} : { anonymousId: doc.anonymousId }) };
+      users.set(doc.distinctId, user);
+    }
+    user.days.add(dayNumber(at));
+    user.first = Math.min(user.first, at);
+    user.last = Math.max(user.last, at);
+  }
+  const deltas = new Map<number, ActivityDeltas>();
+  for (const user of users.values()) {
+    let partitionDeltas = deltas.get(user.part);
+    if (partitionDeltas === undefined) deltas.set(user.part, (partitionDeltas = emptyDeltas()));
+    addUserDelta(partitionDeltas, new Set(), user.days, horizons);
+  }
+  const within = (from: number, to: number) => (date: Date) => date.getTime() >= from * DAY_MS && date.getTime() < (to + 1) * DAY_MS;
+  const [days, weeks] = [within(fromDay, toDay), within(weeksFrom, toDay)];
+  const activity: Document[] = [];
+  const retentionDaily: Document[] = [];
+  const retentionWeekly: Document[] = [];
+  for (const [partition, partitionDeltas] of deltas) {
+    const changes = activityChanges(projectId, partition, partitionDeltas, settings);
+    activity.push(...changes.activity.filter((a) => days(a.day)).map((a) => ({ _id: a.id, ...activityDoc(a, marks(partition)) })));
+    retentionDaily.push(...changes.retentionDaily.filter((r) => days(r.cohort)).map((r) => ({ _id: r.id, ...retentionDoc(r, marks(partition)) })));
+    retentionWeekly.push(...changes.retentionWeekly.filter((r) => weeks(r.cohort)).map((r) => ({ _id: r.id, ...retentionDoc(r, marks(partition)) })));
+  }
+  written[COLLECTIONS.activity] = await store.replaceRange(COLLECTIONS.activity, { projectId, day: dayRange }, activity);
+  written[COLLECTIONS.retentionDaily] = await store.replaceRange(COLLECTIONS.retentionDaily, { projectId, cohort: dayRange }, retentionDaily);
+  written[COLLECTIONS.retentionWeekly] = await store.replaceRange(COLLECTIONS.retentionWeekly, { projectId, cohort: { $gte: dayToDate(weeksFrom), $lt: dayToDate(toDay + 1) } }, retentionWeekly);
+  // The live path computes the next batch's changes from the users' recorded days.
+  written[COLLECTIONS.users] = await store.rebuildUsers([...users.values()], scanEnd, settings.expiryDays.users);
+  return { events, users: users.size, written };
+}

@@ -28,6 +28,12 @@ export interface PlanSettings {
 export const GRANULARITIES: readonly Granularity[] = ['minute', 'hour', 'day'];
 const DAY_MS = GRANULARITY_MS.day;
 const MAX_DIMENSION_VALUE_LENGTH = 100;
+/**
+ * A user's document is rewritten only for a new active day, an earlier first event,
+ * or a lastSeen this much later than the stored one: a returning user's events within
+ * the hour cost no write (on FerretDB the users' updates were most of a batch).
+ */
+export const LAST_SEEN_RESOLUTION_MS = GRANULARITY_MS.hour;
 
 export interface CountChange {
   id: string;
@@ -178,14 +184,18 @@ export function planBatch(events: readonly StampedEvent[], users: ReadonlyMap<st
       deltasByProject.set(user.projectId, deltas);
     }
     addUserDelta(deltas, before, after, horizonsOf(settings));
-    const lastSeen = Math.max(user.last, doc?.lastSeen?.getTime() ?? 0);
+    const newDays = [...user.days].filter((d) => !before.has(d));
+    const storedLast = doc?.lastSeen?.getTime() ?? 0;
+    const changed = newDays.length > 0 || user.first < (doc?.firstSeen?.getTime() ?? Infinity) || user.last >= storedLast + LAST_SEEN_RESOLUTION_MS;
+    if (!changed) continue;
+    const lastSeen = Math.max(user.last, storedLast);
     userChanges.push({
       id,
       projectId: user.projectId,
       distinctId: user.distinctId,
       ...(user.event.userId === undefined ? {} : { userId: user.event.userId }),
       ...(user.event.anonymousId === undefined ? {} : { anonymousId: user.event.anonymousId }),
-      newDays: [...user.days].filter((d) => !before.has(d)),
+      newDays,
       firstSeen: new Date(user.first),
       lastSeen: new Date(user.last),
       expireAt: addDays(lastSeen, settings.expiryDays.users),

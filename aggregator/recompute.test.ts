@@ -36,7 +36,7 @@ async function cli(server: TestServer, args: string[]): Promise<{ code: number |
 /**
  * Every figure document of the project, as the API would read it: watermarks left out
  * (they record batches, not figures), zero retention cells (left by users who moved
- * to an earlier cohort) dropped, users' days as a sorted list.
+ * to an earlier cohort) dropped, users' days as a sorted list and lastSeen left out.
  */
 async function figures(db: Db, projectId: string): Promise<Record<string, Document[]>> {
   const out: Record<string, Document[]> = {};
@@ -45,7 +45,13 @@ async function figures(db: Db, projectId: string): Promise<Record<string, Docume
     out[name] = docs
       .map((doc) => {
         if (doc.r !== undefined) doc.r = Object.fromEntries(Object.entries(doc.r as Record<string, number>).filter(([, n]) => n !== 0));
-        if (doc.days !== undefined) doc.days = Object.keys(doc.days as object).sort();
+        if (doc.days !== undefined) {
+          doc.days = Object.keys(doc.days as object).sort();
+          // The live path keeps lastSeen (and the expiry counted from it) to within an
+          // hour (LAST_SEEN_RESOLUTION_MS); a rebuild sets it exactly.
+          delete doc.lastSeen;
+          delete doc.expireAt;
+        }
         return doc;
       })
       .filter((doc) => doc.r === undefined || Object.keys(doc.r as object).length > 0);

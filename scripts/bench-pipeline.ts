@@ -5,10 +5,28 @@
  * (60s). Prints events/s rolled up (from the published deltas), the lag every 5 s, the
  * receivedAt-to-delta delay, and how long the backlog took to drain afterwards.
  */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { allPartitions, deltaChannel, unconsumedEvents } from '../core/event-stream.js';
 import { createRedis } from '../core/redis.js';
 import { log, runK6, startBenchStack } from './bench-stack.js';
 import { findK6 } from './local-services.js';
+
+/** CPU seconds (user + system) a process has used so far; 0 when it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** The local MongoDB-compatible server's processes (the store's share of the CPU). */
+function storePids(): number[] {
+  const found = spawnSync('pgrep', ['-f', '^[^ ]*(ferretdb|mongod)'], { encoding: 'utf8' });
+  return found.stdout.split('\n').filter(Boolean).map(Number);
+}
 
 function quantile(sorted: number[], q: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -35,6 +53,8 @@ async function main(): Promise<void> {
     });
     const lagNow = async () => (await unconsumedEvents(redis, stack.prefix, allPartitions(partitions))).reduce((a, b) => a + b, 0);
     const started = Date.now();
+    const cpu = () => ({ signalboard: cpuSeconds(stack.server.pid!), store: storePids().reduce((sum, pid) => sum + cpuSeconds(pid), 0) });
+    const cpuBefore = cpu();
     const lagSamples: Array<[number, number]> = [];
     const sampler = setInterval(() => {
       void lagNow().then((lag) => lagSamples.push([Math.round((Date.now() - started) / 1000), lag]));
@@ -53,6 +73,8 @@ async function main(): Promise<void> {
     const drainStart = Date.now();
     while ((await lagNow()) > 0 && Date.now() - drainStart < 120_000) await new Promise((r) => setTimeout(r, 250));
     clearInterval(sampler);
+    const cpuAfter = cpu();
+    const wallSeconds = (Date.now() - started) / 1000;
     const sorted = [...delays].sort((a, b) => a - b);
     console.log(
       JSON.stringify(
@@ -66,6 +88,11 @@ async function main(): Promise<void> {
           backlogLeft: await lagNow(),
           deltaDelayMs: { p50: quantile(sorted, 0.5), p95: quantile(sorted, 0.95), p99: quantile(sorted, 0.99), deltas: sorted.length },
           ingestLatencyMs: summary.latencyMs,
+          // Cores used from the start of the load to the end of the drain (2 cores here).
+          cpuCores: {
+            signalboard: Number(((cpuAfter.signalboard - cpuBefore.signalboard) / wallSeconds).toFixed(2)),
+            store: Number(((cpuAfter.store - cpuBefore.store) / wallSeconds).toFixed(2)),
+          },
         },
         null,
         2,

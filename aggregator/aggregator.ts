@@ -97,8 +97,26 @@ export class Aggregator {
     const runner = this.runners.get(partition);
     if (runner === undefined) return;
     this.runners.delete(partition);
-    await runner.stop();
+    // The lease stays ours until the batch under way is done: a recompute or another
+    // worker must not take the partition while this runner still writes.
+    const keep = setInterval(() => void this.leases.renew(runner.lease).catch(() => undefined), Math.floor(this.options.leaseMs / 3));
+    try {
+      await runner.stop();
+    } finally {
+      clearInterval(keep);
+    }
     await this.leases.release(runner.lease).catch(() => undefined);
+  }
+
+  /** A runner that ended on its own (a newer fencing token holds its partition) gives its lease back. */
+  private async dropEnded(): Promise<void> {
+    for (const [partition, runner] of [...this.runners]) {
+      if (!runner.hasEnded) continue;
+      this.runners.delete(partition);
+      await this.leases.raiseFence(partition, await this.runnerDeps.states.fence(partition));
+      await this.leases.release(runner.lease);
+      this.logger.warn({ partition, fence: runner.lease.fence }, 'partition runner ended; lease released');
+    }
   }
 
   private async tick(): Promise<void> {
@@ -116,6 +134,7 @@ export class Aggregator {
     const workers = Math.max(1, await this.redis.zcard(this.membersKey));
     const share = Math.ceil(this.options.partitions / workers);
 
+    await this.dropEnded();
     for (const [partition, runner] of [...this.runners]) {
       if (!(await this.leases.renew(runner.lease))) {
         this.logger.warn({ partition }, 'lease lost; stopping the partition');

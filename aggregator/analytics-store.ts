@@ -270,7 +270,7 @@ async function insertSkippingDuplicates<T extends Document>(collection: Collecti
     await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
     return new Set();
   } catch (err) {
-    if (!(err instanceof MongoBulkWriteError) || err.writeConcernError !== undefined) throw err;
+    if (!(err instanceof MongoBulkWriteError) || err.result.getWriteConcernError() !== undefined) throw err;
     const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
     if (errors.some((e) => e?.code !== DUPLICATE_KEY) || err.insertedCount + errors.length !== docs.length) throw err;
     return new Set(errors.map((e) => e.index));

@@ -11,21 +11,36 @@ local fence = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1] .. ':' .. fence, 'PX', ARGV[2])
 return fence`;
 
-/** KEYS[1] the lease; ARGV[1] the holder's value, ARGV[2] lease ms. Returns 1 when still held and extended. */
+/** KEYS[1] the key; ARGV[1] the holder's value, ARGV[2] ms. Returns 1 when still held and extended. */
 const RENEW_LUA = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
-/** KEYS[1] the lease; ARGV[1] the holder's value. Deletes it only if still ours. */
+/** KEYS[1] the key; ARGV[1] the holder's value. Deletes it only if still ours. */
 const RELEASE_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+/** Extends `key` by `ms` if it still holds `value` (a lease, the recompute's pause); true when it did. */
+export async function extendHeldKey(redis: Redis, key: string, value: string, ms: number): Promise<boolean> {
+  return (await redis.eval(RENEW_LUA, 1, key, value, ms)) === 1;
+}
+
+/** Deletes `key` only if it still holds `value`. */
+export async function deleteHeldKey(redis: Redis, key: string, value: string): Promise<void> {
+  await redis.eval(RELEASE_LUA, 1, key, value);
+}
+
+/** KEYS[1] the fencing counter; ARGV[1] a token already used. Raises the counter to it. */
+const RAISE_FENCE_LUA = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1`;
+
 type LeaseRedis = Redis & {
   sbLeaseAcquire(lease: string, fence: string, worker: string, ms: number): Promise<number>;
-  sbLeaseRenew(lease: string, value: string, ms: number): Promise<number>;
-  sbLeaseRelease(lease: string, value: string): Promise<number>;
+  sbLeaseRaiseFence(fence: string, atLeast: number): Promise<number>;
 };
 
 export interface Lease {
@@ -44,8 +59,7 @@ export class PartitionLeases {
 
   constructor(redis: Redis, private readonly prefix: string, private readonly workerId: string, private readonly leaseMs: number) {
     redis.defineCommand('sbLeaseAcquire', { numberOfKeys: 2, lua: ACQUIRE_LUA });
-    redis.defineCommand('sbLeaseRenew', { numberOfKeys: 1, lua: RENEW_LUA });
-    redis.defineCommand('sbLeaseRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
+    redis.defineCommand('sbLeaseRaiseFence', { numberOfKeys: 1, lua: RAISE_FENCE_LUA });
     this.redis = redis as LeaseRedis;
   }
 
@@ -57,16 +71,28 @@ export class PartitionLeases {
     return `${this.workerId}:${lease.fence}`;
   }
 
+  private fenceKey(partition: number): string {
+    return `${this.prefix}:fence:{p${partition}}`;
+  }
+
   async acquire(partition: number): Promise<Lease | undefined> {
-    const fence = await this.redis.sbLeaseAcquire(this.leaseKey(partition), `${this.prefix}:fence:{p${partition}}`, this.workerId, this.leaseMs);
+    const fence = await this.redis.sbLeaseAcquire(this.leaseKey(partition), this.fenceKey(partition), this.workerId, this.leaseMs);
     return fence === 0 ? undefined : { partition, fence };
   }
 
   async renew(lease: Lease): Promise<boolean> {
-    return (await this.redis.sbLeaseRenew(this.leaseKey(lease.partition), this.value(lease), this.leaseMs)) === 1;
+    return extendHeldKey(this.redis, this.leaseKey(lease.partition), this.value(lease), this.leaseMs);
+  }
+
+  /**
+   * After Redis lost its data the counter restarts below tokens MongoDB has already
+   * seen, and every claim would fail: raise it past them.
+   */
+  async raiseFence(partition: number, atLeast: number): Promise<void> {
+    await this.redis.sbLeaseRaiseFence(this.fenceKey(partition), atLeast);
   }
 
   async release(lease: Lease): Promise<void> {
-    await this.redis.sbLeaseRelease(this.leaseKey(lease.partition), this.value(lease));
+    await deleteHeldKey(this.redis, this.leaseKey(lease.partition), this.value(lease));
   }
 }

@@ -46,6 +46,7 @@ function entryTime(id: string): number {
  */
 export class PartitionRunner {
   private stopping = false;
+  private ended = false;
   private finished: Promise<void> = Promise.resolve();
   private readonly stream: string;
 
@@ -54,7 +55,14 @@ export class PartitionRunner {
   }
 
   start(): void {
-    this.finished = this.run().catch((err: unknown) => this.deps.logger.error({ err, partition: this.lease.partition }, 'partition runner failed'));
+    this.finished = this.run()
+      .catch((err: unknown) => this.deps.logger.error({ err, partition: this.lease.partition }, 'partition runner failed'))
+      .finally(() => (this.ended = true));
+  }
+
+  /** True once the runner has stopped working its partition, asked to or not. */
+  get hasEnded(): boolean {
+    return this.ended;
   }
 
   /** Finishes the batch under way, then stops. */

@@ -53,6 +53,11 @@ export class PartitionStates {
     return claimed ?? undefined;
   }
 
+  /** The fencing token that holds the partition now (0 when it was never claimed). */
+  async fence(partition: number): Promise<number> {
+    return (await this.states.findOne({ _id: partition }, { projection: { fence: 1 } }))?.fence ?? 0;
+  }
+
   async begin(partition: number, fence: number, inflight: InflightBatch): Promise<void> {
     const result = await this.states.updateOne({ _id: partition, fence }, { $set: { inflight } });
     if (result.matchedCount === 0) throw new LeaseLostError(partition);

@@ -105,7 +105,7 @@ describe('signalboard recompute', () => {
     await expectFiguresMatchRecount(server.url, project.readKey, dataset);
   }, 240_000);
 
-  it('refuses a reversed range, a date that is not one, and an unknown project, naming what was wrong', async () => {
+  it('refuses a reversed range, a date that is not one, an unknown project and an expired range, naming what was wrong', async () => {
     const reversed = await cli(server, ['recompute', '--project', 'p', '--from', '2026-03-10', '--to', '2026-03-01']);
     expect(reversed.code).toBe(2);
     expect(reversed.stderr).toContain('--from (2026-03-10) is after --to (2026-03-01)');
@@ -115,5 +115,9 @@ describe('signalboard recompute', () => {
     const unknown = await cli(server, ['recompute', '--project', 'no-such-project', '--from', '2026-03-01', '--to', '2026-03-01']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('SB_PROJECT_NOT_FOUND');
+    const project = await server.createProject('too-old');
+    const tooOld = await cli(server, ['recompute', '--project', project.id, '--from', '2001-01-01', '--to', '2001-01-31']);
+    expect(tooOld.code).toBe(1);
+    expect(tooOld.stderr).toMatch(/SB_PARAM_INVALID: --from 2001-01-01: raw events older than EXPIRY_RAW_DAYS \(365\) have expired; the earliest day that can be rebuilt is \d{4}-\d{2}-\d{2}/);
   }, 60_000);
 });

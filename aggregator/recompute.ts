@@ -4,12 +4,12 @@ import { COLLECTIONS, COUNT_COLLECTION, type RawEventDoc } from '../core/collect
 import { SignalboardError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Redis } from '../core/redis.js';
-import { dayNumber, dayToDate, GRANULARITY_MS, weekNumber, weekStartDay } from '../core/time-buckets.js';
-import { addUserDelta, emptyDeltas, type ActivityDeltas } from './activity-math.js';
+import { dayNumber, dayToDate, formatDay, GRANULARITY_MS, weekNumber, weekStartDay } from '../core/time-buckets.js';
+import { addUserDelta, emptyDeltas, MAU_DAYS, type ActivityDeltas } from './activity-math.js';
 import { pausedKey } from './aggregator.js';
 import { activityDoc, countDoc, retentionDoc, type AnalyticsStore, type RebuiltUser } from './analytics-store.js';
-import { activityChanges, addEventCounts, emptyCountChanges, GRANULARITIES, horizonsOf, type CountChanges, type PlanSettings } from './batch-plan.js';
-import { PartitionLeases, type Lease } from './partition-lease.js';
+import { activityChanges, addEventCounts, emptyCountChanges, GRANULARITIES, horizonsOf, userDocId, type CountChanges, type PlanSettings } from './batch-plan.js';
+import { deleteHeldKey, extendHeldKey, PartitionLeases, type Lease } from './partition-lease.js';
 import { PartitionRunner, type RunnerDeps } from './partition-runner.js';
 
 const DAY_MS = GRANULARITY_MS.day;
@@ -49,12 +49,25 @@ export interface RecomputeOptions {
 export async function recompute(runnerDeps: RunnerDeps, db: Db, options: RecomputeOptions, request: RecomputeRequest): Promise<RecomputeReport> {
   const started = Date.now();
   const { redis, prefix, logger } = runnerDeps;
+  // Raw events older than their retention are gone, and with them what a rebuild needs
+  // (the MAU window and the week before the first day).
+  const earliest = dayNumber(started) - runnerDeps.settings.expiryDays.raw + MAU_DAYS + 7;
+  if (request.fromDay < earliest) {
+    throw new SignalboardError('SB_PARAM_INVALID', `--from ${formatDay(request.fromDay)}: raw events older than EXPIRY_RAW_DAYS (${runnerDeps.settings.expiryDays.raw}) have expired; the earliest day that can be rebuilt is ${formatDay(earliest)}`);
+  }
   const held = await holdAllPartitions(redis, prefix, options, logger);
   try {
     const seqs = new Map<number, number>();
     for (const lease of held.leases) seqs.set(lease.partition, (await new PartitionRunner(runnerDeps, lease).settle()).seq);
     logger.info({ partitions: seqs.size }, 'recompute: every partition settled; rebuilding');
-    const report = await rebuild(runnerDeps.store, db, runnerDeps.settings, seqs, request);
+    // Before every write: still holding every partition, in Redis and in MongoDB.
+    const checkpoint = async () => {
+      held.assertHeld();
+      for (const lease of held.leases) {
+        if ((await runnerDeps.states.fence(lease.partition)) !== lease.fence) throw lostPartitions(`partition ${lease.partition} was claimed by a newer lease`);
+      }
+    };
+    const report = await rebuild(runnerDeps.store, db, runnerDeps.settings, seqs, request, checkpoint);
     return { ...report, ms: Date.now() - started };
   } finally {
     await held.release();
@@ -62,7 +75,18 @@ export async function recompute(runnerDeps: RunnerDeps, db: Db, options: Recompu
 }
 
 /** Pauses the workers and takes every partition's lease; waits out leases of workers that died. */
-async function holdAllPartitions(redis: Redis, prefix: string, options: RecomputeOptions, logger: Logger): Promise<{ leases: Lease[]; release(): Promise<void> }> {
+function lostPartitions(why: string): SignalboardError {
+  return new SignalboardError('SB_RECOMPUTE_BUSY', `recompute stopped: ${why}; the range may be half rebuilt, run it again`);
+}
+
+interface HeldPartitions {
+  leases: Lease[];
+  /** Throws when a lease or the pause was lost (expired while this process stalled, or Redis lost them). */
+  assertHeld(): void;
+  release(): Promise<void>;
+}
+
+async function holdAllPartitions(redis: Redis, prefix: string, options: RecomputeOptions, logger: Logger): Promise<HeldPartitions> {
   const owner = `recompute-${randomBytes(4).toString('hex')}`;
   const pauseMs = options.leaseMs * 3;
   if ((await redis.set(pausedKey(prefix), owner, 'PX', pauseMs, 'NX')) !== 'OK') {
@@ -70,14 +94,18 @@ async function holdAllPartitions(redis: Redis, prefix: string, options: Recomput
   }
   const leases = new PartitionLeases(redis, prefix, owner, options.leaseMs);
   const held: Lease[] = [];
+  let lost: string | undefined;
   const keepAlive = setInterval(() => {
-    void redis.set(pausedKey(prefix), owner, 'PX', pauseMs).catch(() => undefined);
-    for (const lease of held) void leases.renew(lease).catch(() => undefined);
+    void extendHeldKey(redis, pausedKey(prefix), owner, pauseMs).then((ok) => (ok ? undefined : (lost ??= 'the pause key expired')), () => undefined);
+    for (const lease of held) void leases.renew(lease).then((ok) => (ok ? undefined : (lost ??= `the lease of partition ${lease.partition} expired`)), () => undefined);
   }, Math.floor(options.leaseMs / 3));
   const release = async () => {
     clearInterval(keepAlive);
     await Promise.all(held.map((lease) => leases.release(lease).catch(() => undefined)));
-    await redis.del(pausedKey(prefix));
+    await deleteHeldKey(redis, pausedKey(prefix), owner);
+  };
+  const assertHeld = () => {
+    if (lost !== undefined) throw lostPartitions(lost);
   };
   try {
     // Workers hand back at their next tick (a third of the lease) once their batch under
@@ -97,14 +125,21 @@ async function holdAllPartitions(redis: Redis, prefix: string, options: Recomput
       if (waiting.length > 0) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     logger.info({ partitions: held.length }, 'recompute: holding every partition');
-    return { leases: held, release };
+    return { leases: held, assertHeld, release };
   } catch (err) {
     await release();
     throw err;
   }
 }
 
-async function rebuild(store: AnalyticsStore, db: Db, settings: PlanSettings, seqs: ReadonlyMap<number, number>, request: RecomputeRequest): Promise<Omit<RecomputeReport, 'ms'>> {
+async function rebuild(
+  store: AnalyticsStore,
+  db: Db,
+  settings: PlanSettings,
+  seqs: ReadonlyMap<number, number>,
+  request: RecomputeRequest,
+  checkpoint: () => Promise<void>,
+): Promise<Omit<RecomputeReport, 'ms'>> {
   const { projectId, fromDay, toDay } = request;
   const asOf = Date.now();
   // Each rebuilt document carries its partition's last batch, so a worker that lost its
@@ -126,6 +161,7 @@ async function rebuild(store: AnalyticsStore, db: Db, settings: PlanSettings, se
   const dayRange = { $gte: dayToDate(fromDay), $lt: dayToDate(toDay + 1) };
   for (const granularity of GRANULARITIES) {
     const docs = [...counts].flatMap(([partition, changes]) => [...changes[granularity].values()].map((c) => ({ _id: c.id, ...countDoc(c, marks(partition)) })));
+    await checkpoint();
     written[COUNT_COLLECTION[granularity]] = await store.replaceRange(COUNT_COLLECTION[granularity], { projectId, bucket: dayRange }, docs);
   }
 
@@ -147,11 +183,28 @@ async function rebuild(store: AnalyticsStore, db: Db, settings: PlanSettings, se
     user.first = Math.min(user.first, at);
     user.last = Math.max(user.last, at);
   }
+  // Days whose raw events have expired live on only in the user documents: keep them,
+  // or a long-standing user would move to a later cohort.
+  const expiredBefore = dayNumber(asOf) - settings.expiryDays.raw + 1;
+  const all = [...users.values()];
+  for (let i = 0; i < all.length; i += 1000) {
+    const chunk = all.slice(i, i + 1000);
+    const stored = await store.loadUsers(chunk.map((u) => userDocId(projectId, u.distinctId)));
+    for (const user of chunk) {
+      const doc = stored.get(userDocId(projectId, user.distinctId));
+      const old = Object.keys(doc?.days ?? {}).map(Number).filter((day) => day < expiredBefore);
+      for (const day of old) user.days.add(day);
+      if (old.length > 0 && doc?.firstSeen !== undefined) user.first = Math.min(user.first, doc.firstSeen.getTime());
+    }
+  }
   const deltas = new Map<number, ActivityDeltas>();
+  let planned = 0;
   for (const user of users.values()) {
     let partitionDeltas = deltas.get(user.part);
     if (partitionDeltas === undefined) deltas.set(user.part, (partitionDeltas = emptyDeltas()));
     addUserDelta(partitionDeltas, new Set(), user.days, horizons);
+    // Let the lease renewals run during a long computation.
+    if (++planned % 1000 === 0) await new Promise((resolve) => setImmediate(resolve));
   }
   const within = (from: number, to: number) => (date: Date) => date.getTime() >= from * DAY_MS && date.getTime() < (to + 1) * DAY_MS;
   const [days, weeks] = [within(fromDay, toDay), within(weeksFrom, toDay)];
@@ -164,10 +217,14 @@ async function rebuild(store: AnalyticsStore, db: Db, settings: PlanSettings, se
     retentionDaily.push(...changes.retentionDaily.filter((r) => days(r.cohort)).map((r) => ({ _id: r.id, ...retentionDoc(r, marks(partition)) })));
     retentionWeekly.push(...changes.retentionWeekly.filter((r) => weeks(r.cohort)).map((r) => ({ _id: r.id, ...retentionDoc(r, marks(partition)) })));
   }
+  await checkpoint();
   written[COLLECTIONS.activity] = await store.replaceRange(COLLECTIONS.activity, { projectId, day: dayRange }, activity);
+  await checkpoint();
   written[COLLECTIONS.retentionDaily] = await store.replaceRange(COLLECTIONS.retentionDaily, { projectId, cohort: dayRange }, retentionDaily);
+  await checkpoint();
   written[COLLECTIONS.retentionWeekly] = await store.replaceRange(COLLECTIONS.retentionWeekly, { projectId, cohort: { $gte: dayToDate(weeksFrom), $lt: dayToDate(toDay + 1) } }, retentionWeekly);
   // The live path computes the next batch's changes from the users' recorded days.
+  await checkpoint();
   written[COLLECTIONS.users] = await store.rebuildUsers([...users.values()], scanEnd, settings.expiryDays.users);
   return { events, users: users.size, written };
 }

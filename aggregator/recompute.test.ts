@@ -12,7 +12,7 @@ const day = (d: number) => new Date(d * DAY).toISOString().slice(0, 10);
 const within = (from: number, to: number) => ({ $gte: new Date(from * DAY), $lt: new Date((to + 1) * DAY) });
 
 /** Runs the real CLI against the test server's storage. */
-async function cli(server: TestServer, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function cli(server: TestServer, args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const { config } = server;
   const env = {
     PATH: process.env.PATH,
@@ -24,6 +24,7 @@ async function cli(server: TestServer, args: string[]): Promise<{ code: number |
     ADMIN_TOKEN,
     DATA_DIR: config.DATA_DIR,
     LOG_LEVEL: 'error',
+    ...extraEnv,
   };
   const child = spawn(process.execPath, ['--import', 'tsx', 'bin/signalboard.ts', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let [stdout, stderr] = ['', ''];
@@ -104,6 +105,29 @@ describe('signalboard recompute', () => {
     redis.disconnect();
     await expectFiguresMatchRecount(server.url, project.readKey, dataset);
   }, 240_000);
+
+  it('keeps a user\'s days whose raw events have expired, so the user keeps their cohort', async () => {
+    const project = await server.createProject('expired-days');
+    const today = Math.floor(Date.now() / DAY);
+    const at = (day: number, userId: string, n: number) => ({ event: 'visit', userId, eventId: `${userId}-${day}-${n}`, timestamp: day * DAY + 3_600_000 * (n + 1), properties: { platform: 'web' } });
+    // "old" was first seen 50 days ago and came back 2 days ago; "new" first came 2 days ago.
+    await sendAll(server.url, project.writeKey, [at(today - 50, 'old', 0), at(today - 2, 'old', 0), at(today - 2, 'new', 0), at(today - 2, 'new', 1)]);
+    const redis = testRedis();
+    await waitForDrain(redis, server.config.REDIS_KEY_PREFIX, PARTITIONS);
+    redis.disconnect();
+    const read = async () => {
+      const get = async (path: string) => (await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${project.readKey}` } })).json();
+      return [await get(`/v1/metrics/retention?from=${day(today - 3)}&to=${day(today - 1)}`), await get(`/v1/metrics/active-users?window=month&from=${day(today - 3)}&to=${day(today - 1)}`)];
+    };
+    const live = await read();
+    expect(live[0]).toMatchObject({ cohorts: [{ cohort: day(today - 2), size: 1 }] });
+
+    // Raw events are kept 40 days for this recompute: the 50-day-old one has expired.
+    await db.collection(COLLECTIONS.events).deleteOne({ _id: `${project.id}|old-${today - 50}-0` as never });
+    const run = await cli(server, ['recompute', '--project', project.id, '--from', day(today - 3), '--to', day(today - 1)], { EXPIRY_RAW_DAYS: '40' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(await read()).toEqual(live);
+  }, 120_000);
 
   it('refuses a reversed range, a date that is not one, an unknown project and an expired range, naming what was wrong', async () => {
     const reversed = await cli(server, ['recompute', '--project', 'p', '--from', '2026-03-10', '--to', '2026-03-01']);

@@ -191,13 +191,13 @@ export class AnalyticsStore {
   /**
    * For a recompute: sets each user's active days up to `untilDay` to those of their raw
    * events (later days, and the documents of users without raw events, are kept).
+   * `existing`: their documents as read before the rebuild.
    * Recorded as batch 0: older than any batch the live path will apply.
    */
-  async rebuildUsers(users: readonly RebuiltUser[], untilDay: number, expiryDays: number): Promise<number> {
+  async rebuildUsers(users: readonly RebuiltUser[], existing: ReadonlyMap<string, UserDoc>, untilDay: number, expiryDays: number): Promise<number> {
     const collection = this.collection<UserDoc>(COLLECTIONS.users);
     for (let i = 0; i < users.length; i += REBUILD_CHUNK) {
       const chunk = users.slice(i, i + REBUILD_CHUNK);
-      const existing = await this.loadUsers(chunk.map((u) => userDocId(u.projectId, u.distinctId)));
       const inserts: UserDoc[] = [];
       const updates: AnyBulkWriteOperation<UserDoc>[] = [];
       for (const user of chunk) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Db, Document } from 'mongodb';
-import { COLLECTIONS, COUNT_COLLECTION, type RawEventDoc } from '../core/collections.js';
+import { COLLECTIONS, COUNT_COLLECTION, type RawEventDoc, type UserDoc } from '../core/collections.js';
 import { SignalboardError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Redis } from '../core/redis.js';
@@ -148,17 +148,17 @@ async function rebuild(
   const raw = db.collection<RawEventDoc>(COLLECTIONS.events);
   const written: Record<string, number> = {};
 
+  const dayRange = { $gte: dayToDate(fromDay), $lt: dayToDate(toDay + 1) };
   // Counts: every event in the range, in the document of the partition that stored it.
   const counts = new Map<number, CountChanges>();
   let events = 0;
-  const inRange = raw.find({ projectId, timestamp: { $gte: dayToDate(fromDay), $lt: dayToDate(toDay + 1) } }, { projection: { event: 1, timestamp: 1, context: 1, properties: 1, part: 1 } });
+  const inRange = raw.find({ projectId, timestamp: dayRange }, { projection: { event: 1, timestamp: 1, context: 1, properties: 1, part: 1 } });
   for await (const doc of inRange) {
     events++;
     let partitionCounts = counts.get(doc.part);
     if (partitionCounts === undefined) counts.set(doc.part, (partitionCounts = emptyCountChanges()));
     addEventCounts(partitionCounts, { projectId, event: doc.event, timestamp: doc.timestamp.getTime(), context: doc.context, ...(doc.properties === undefined ? {} : { properties: doc.properties }) }, doc.part, settings, asOf);
   }
-  const dayRange = { $gte: dayToDate(fromDay), $lt: dayToDate(toDay + 1) };
   for (const granularity of GRANULARITIES) {
     const docs = [...counts].flatMap(([partition, changes]) => [...changes[granularity].values()].map((c) => ({ _id: c.id, ...countDoc(c, marks(partition)) })));
     await checkpoint();
@@ -187,9 +187,10 @@ async function rebuild(
   // or a long-standing user would move to a later cohort.
   const expiredBefore = dayNumber(asOf) - settings.expiryDays.raw + 1;
   const all = [...users.values()];
+  const stored = new Map<string, UserDoc>();
   for (let i = 0; i < all.length; i += 1000) {
     const chunk = all.slice(i, i + 1000);
-    const stored = await store.loadUsers(chunk.map((u) => userDocId(projectId, u.distinctId)));
+    for (const [id, doc] of await store.loadUsers(chunk.map((u) => userDocId(projectId, u.distinctId)))) stored.set(id, doc);
     for (const user of chunk) {
       const doc = stored.get(userDocId(projectId, user.distinctId));
       const old = Object.keys(doc?.days ?? {}).map(Number).filter((day) => day < expiredBefore);
@@ -225,6 +226,6 @@ async function rebuild(
   written[COLLECTIONS.retentionWeekly] = await store.replaceRange(COLLECTIONS.retentionWeekly, { projectId, cohort: { $gte: dayToDate(weeksFrom), $lt: dayToDate(toDay + 1) } }, retentionWeekly);
   // The live path computes the next batch's changes from the users' recorded days.
   await checkpoint();
-  written[COLLECTIONS.users] = await store.rebuildUsers([...users.values()], scanEnd, settings.expiryDays.users);
+  written[COLLECTIONS.users] = await store.rebuildUsers(all, stored, scanEnd, settings.expiryDays.users);
   return { events, users: users.size, written };
 }

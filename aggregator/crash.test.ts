@@ -49,8 +49,10 @@ describe('aggregator workers killed with SIGKILL at random points', () => {
     })();
 
     await sendAll(server.url, project.writeKey, dataset.sends, 100, 2);
-    // Let the crashing workers run a while longer, then finish with a clean one.
+    // Let the crashing workers run a while longer (until enough of them died), then finish with a clean one.
+    const crashUntil = Date.now() + 30_000;
     await new Promise((r) => setTimeout(r, 5000));
+    while (killed < 5 && Date.now() < crashUntil) await new Promise((r) => setTimeout(r, 250));
     sending = false;
     await keepTwoRunning;
     for (const w of workers) w.child.kill('SIGKILL');

@@ -1,59 +1,56 @@
-import { deltaChannel, deltaStreamKey, type StampedEvent } from '../core/event-stream.js';
+import type { StampedEvent } from '../core/event-stream.js';
+import { appendToFeed, type FeedActivity, type FeedCount, type FeedRetention } from '../core/live-feed.js';
 import type { Redis } from '../core/redis.js';
+import { formatDay, dayNumber } from '../core/time-buckets.js';
 import type { BatchPlan } from './batch-plan.js';
 
-/**
- * KEYS[1] the project's delta sequence, KEYS[2] the project's delta stream.
- * ARGV[1] the pub/sub channel, ARGV[2] the delta as a JSON object without "seq", ARGV[3] stream length kept.
- * Numbers the delta, keeps it in the stream (for resuming clients) and publishes it. Returns the seq.
- */
-const PUBLISH_LUA = `
-local seq = redis.call('INCR', KEYS[1])
-local message = '{"seq":' .. seq .. ',' .. string.sub(ARGV[2], 2)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'd', message)
-redis.call('PUBLISH', ARGV[1], message)
-return seq`;
-
-type PublishingRedis = Redis & { sbPublishDelta(seqKey: string, stream: string, channel: string, delta: string, keep: number): Promise<number> };
-
-/** Deltas kept per project for clients that resume. */
-export const DELTAS_KEPT = 10_000;
+interface ProjectDelta {
+  counts: FeedCount[];
+  activeUsers: FeedActivity[];
+  retention: FeedRetention[];
+  receivedAt: number;
+  /** distinctId → their latest event in the batch (never later than its receipt): "active now". */
+  active: Map<string, number>;
+}
 
 /**
- * After each batch, one delta per project: changed minute counts by event and changed
- * active-user figures, numbered per project. A replayed batch publishes its deltas
- * again with the same `partition` and `batch`, so consumers can drop repeats.
+ * After each batch, one delta per project into the live feed (core/live-feed.ts):
+ * changed minute counts, active users and daily retention cells, all as increments.
+ * A replayed batch carries the same (partition, batch) and is not appended again.
  */
 export class DeltaPublisher {
-  private readonly redis: PublishingRedis;
-
-  constructor(redis: Redis, private readonly prefix: string) {
-    redis.defineCommand('sbPublishDelta', { numberOfKeys: 2, lua: PUBLISH_LUA });
-    this.redis = redis as PublishingRedis;
-  }
+  constructor(private readonly redis: Redis, private readonly prefix: string) {}
 
   async publish(events: readonly StampedEvent[], plan: BatchPlan, partition: number, batch: number): Promise<void> {
-    const byProject = new Map<string, { counts: unknown[]; activeUsers: unknown[]; receivedAt: number }>();
+    const byProject = new Map<string, ProjectDelta>();
     const entry = (projectId: string) => {
       let e = byProject.get(projectId);
       if (e === undefined) {
-        e = { counts: [], activeUsers: [], receivedAt: Infinity };
+        e = { counts: [], activeUsers: [], retention: [], receivedAt: Infinity, active: new Map() };
         byProject.set(projectId, e);
       }
       return e;
     };
-    for (const event of events) entry(event.projectId).receivedAt = Math.min(entry(event.projectId).receivedAt, event.receivedAt);
-    for (const c of plan.counts.minute) entry(c.projectId).counts.push({ event: c.event, bucket: c.bucket.toISOString(), increment: c.count });
-    for (const a of plan.activity) entry(a.projectId).activeUsers.push({ date: a.day.toISOString().slice(0, 10), dau: a.dau, wau: a.wau, mau: a.mau });
+    for (const event of events) {
+      const e = entry(event.projectId);
+      e.receivedAt = Math.min(e.receivedAt, event.receivedAt);
+      const distinctId = (event.userId ?? event.anonymousId)!;
+      const at = Math.min(event.timestamp, event.receivedAt);
+      if (at > (e.active.get(distinctId) ?? -Infinity)) e.active.set(distinctId, at);
+    }
+    for (const c of plan.counts.minute) {
+      const count: FeedCount = { event: c.event, bucket: c.bucket.toISOString(), increment: c.count };
+      if (c.by.size > 0) count.by = Object.fromEntries(c.by);
+      entry(c.projectId).counts.push(count);
+    }
+    for (const a of plan.activity) entry(a.projectId).activeUsers.push({ date: formatDay(dayNumber(a.day.getTime())), dau: a.dau, wau: a.wau, mau: a.mau });
+    for (const r of plan.retentionDaily) {
+      const cohort = formatDay(dayNumber(r.cohort.getTime()));
+      for (const [offset, increment] of r.r) entry(r.projectId).retention.push({ cohort, offset, increment });
+    }
     await Promise.all(
-      [...byProject].map(([projectId, delta]) =>
-        this.redis.sbPublishDelta(
-          `${this.prefix}:deltaseq:{${projectId}}`,
-          deltaStreamKey(this.prefix, projectId),
-          deltaChannel(this.prefix),
-          JSON.stringify({ type: 'delta', projectId, partition, batch, ...delta }),
-          DELTAS_KEPT,
-        ),
+      [...byProject].map(([projectId, { active, ...delta }]) =>
+        appendToFeed(this.redis, this.prefix, { type: 'delta', projectId, partition, batch, ...delta }, active),
       ),
     );
   }

@@ -1,3 +1,4 @@
+import { deleteHeldKey, extendHeldKey } from '../core/held-key.js';
 import type { Redis } from '../core/redis.js';
 
 /**
@@ -10,27 +11,6 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local fence = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1] .. ':' .. fence, 'PX', ARGV[2])
 return fence`;
-
-/** KEYS[1] the key; ARGV[1] the holder's value, ARGV[2] ms. Returns 1 when still held and extended. */
-const RENEW_LUA = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1`;
-
-/** KEYS[1] the key; ARGV[1] the holder's value. Deletes it only if still ours. */
-const RELEASE_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
-
-/** Extends `key` by `ms` if it still holds `value` (a lease, the recompute's pause); true when it did. */
-export async function extendHeldKey(redis: Redis, key: string, value: string, ms: number): Promise<boolean> {
-  return (await redis.eval(RENEW_LUA, 1, key, value, ms)) === 1;
-}
-
-/** Deletes `key` only if it still holds `value`. */
-export async function deleteHeldKey(redis: Redis, key: string, value: string): Promise<void> {
-  await redis.eval(RELEASE_LUA, 1, key, value);
-}
 
 /** KEYS[1] the fencing counter; ARGV[1] a token already used. Raises the counter to it. */
 const RAISE_FENCE_LUA = `

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db, Document } from 'mongodb';
 import { COLLECTIONS, COUNT_COLLECTION, type RawEventDoc, type UserDoc } from '../core/collections.js';
 import { SignalboardError } from '../core/errors.js';
+import { appendToFeed } from '../core/live-feed.js';
 import type { Logger } from '../core/logger.js';
 import type { Redis } from '../core/redis.js';
 import { dayNumber, dayToDate, formatDay, GRANULARITY_MS, weekNumber, weekStartDay } from '../core/time-buckets.js';
@@ -9,7 +10,8 @@ import { addUserDelta, emptyDeltas, MAU_DAYS, type ActivityDeltas } from './acti
 import { pausedKey } from './aggregator.js';
 import { activityDoc, countDoc, retentionDoc, type AnalyticsStore, type RebuiltUser } from './analytics-store.js';
 import { activityChanges, addEventCounts, emptyCountChanges, GRANULARITIES, horizonsOf, userDocId, type CountChanges, type PlanSettings } from './batch-plan.js';
-import { deleteHeldKey, extendHeldKey, PartitionLeases, type Lease } from './partition-lease.js';
+import { deleteHeldKey, extendHeldKey } from '../core/held-key.js';
+import { PartitionLeases, type Lease } from './partition-lease.js';
 import { PartitionRunner, type RunnerDeps } from './partition-runner.js';
 
 const DAY_MS = GRANULARITY_MS.day;
@@ -70,6 +72,9 @@ export async function recompute(runnerDeps: RunnerDeps, db: Db, options: Recompu
     const report = await rebuild(runnerDeps.store, db, runnerDeps.settings, seqs, request, checkpoint);
     return { ...report, ms: Date.now() - started };
   } finally {
+    // The figures changed without deltas (also when stopped halfway): live dashboards reload them.
+    await appendToFeed(redis, prefix, { type: 'reset', projectId: request.projectId, reason: 'recompute' })
+      .catch((err: unknown) => logger.warn({ err }, 'recompute: could not tell the live gateways; they show the old figures until reloaded'));
     await held.release();
   }
 }

@@ -21,6 +21,7 @@ export const openApiDocument = {
     securitySchemes: {
       writeKey: { type: 'http', scheme: 'bearer', description: "A project's write key (sbw_...); also accepted as ?key=" },
       readKey: { type: 'http', scheme: 'bearer', description: "A project's read key (sbr_...); also accepted as ?key=" },
+      adminKey: { type: 'http', scheme: 'bearer', description: "A project's admin key (sba_...): its settings, such as alert rules" },
       adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN; with ?project=<id> it stands in for any project key' },
     },
     schemas: {
@@ -174,6 +175,27 @@ export const openApiDocument = {
   },
   'x-websockets': {
     '/v1/ingest': 'Ingest over a WebSocket: see docs/api.md#websocket-ingest',
+    '/v1/live': 'Live figures and alerts over a WebSocket (read key): see docs/realtime.md',
+    '/v1/alerts': {
+      get: { summary: 'List alert rules with their state', security: [{ readKey: [] }, { adminToken: [] }], responses: { 200: { description: '{"alerts": [...]}' } } },
+      post: {
+        summary: 'Create an alert rule (threshold or anomaly; see docs/api.md#alerts)',
+        security: [{ adminKey: [] }, { adminToken: [] }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['name', 'metric', 'condition'] } } } },
+        responses: { 201: { description: 'The rule; with a webhook, its webhookSecret (shown once)' }, 400: errorResponse('SB_PARAM_INVALID naming the field'), 401: errorResponse('Missing or wrong key') },
+      },
+    },
+    '/v1/alerts/history': {
+      get: { summary: 'Alert firings and resolutions, newest first (?rule=&from=&to=&limit=)', security: [{ readKey: [] }, { adminToken: [] }], responses: { 200: { description: '{"firings": [...]}' } } },
+    },
+    '/v1/alerts/{id}': {
+      get: { summary: 'One alert rule and its state', security: [{ readKey: [] }, { adminToken: [] }], responses: { 200: { description: 'The rule' }, 404: errorResponse('SB_NOT_FOUND') } },
+      put: { summary: 'Replace an alert rule', security: [{ adminKey: [] }, { adminToken: [] }], responses: { 200: { description: 'The rule' }, 400: errorResponse('SB_PARAM_INVALID'), 404: errorResponse('SB_NOT_FOUND') } },
+      delete: { summary: 'Delete an alert rule', security: [{ adminKey: [] }, { adminToken: [] }], responses: { 204: { description: 'Deleted' }, 404: errorResponse('SB_NOT_FOUND') } },
+    },
+    '/v1/alerts/{id}/deliveries': {
+      get: { summary: "A rule's webhook deliveries with their attempts (?status=pending|delivered|dead&limit=)", security: [{ readKey: [] }, { adminToken: [] }], responses: { 200: { description: '{"deliveries": [...]}' } } },
+    },
   },
 } as const;
 

@@ -19,11 +19,11 @@ describe('POST /v1/projects', () => {
   it('creates a project with a write and a read key, storing only their hashes', async () => {
     const res = await create(JSON.stringify({ name: '  Shop  ' }), ADMIN_TOKEN);
     expect(res.status).toBe(201);
-    const project = (await res.json()) as { id: string; name: string; writeKey: string; readKey: string; allowedOrigins: string[] };
-    expect(project).toEqual({ id: expect.any(String), name: 'Shop', writeKey: expect.stringMatching(/^sbw_[\w-]{43}$/), readKey: expect.stringMatching(/^sbr_[\w-]{43}$/), allowedOrigins: ['*'] });
+    const project = (await res.json()) as { id: string; name: string; writeKey: string; readKey: string; adminKey: string; allowedOrigins: string[] };
+    expect(project).toEqual({ id: expect.any(String), name: 'Shop', writeKey: expect.stringMatching(/^sbw_[\w-]{43}$/), readKey: expect.stringMatching(/^sbr_[\w-]{43}$/), adminKey: expect.stringMatching(/^sba_[\w-]{43}$/), allowedOrigins: ['*'] });
 
     const doc = await server.running.runtime.mongo.db.collection('projects').findOne({ _id: project.id as never });
-    expect(doc).toMatchObject({ name: 'Shop', writeKeyHash: hashKey(project.writeKey), readKeyHash: hashKey(project.readKey) });
+    expect(doc).toMatchObject({ name: 'Shop', writeKeyHash: hashKey(project.writeKey), readKeyHash: hashKey(project.readKey), adminKeyHash: hashKey(project.adminKey) });
     const stored = JSON.stringify(doc);
     expect(stored).not.toContain(project.writeKey);
     expect(stored).not.toContain(project.readKey);
@@ -46,7 +46,7 @@ describe('POST /v1/projects', () => {
   it('serves the OpenAPI description at /docs, health, readiness and a JSON 404', async () => {
     const docs = (await (await fetch(`${server.url}/docs`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(docs.openapi).toBe('3.1.0');
-    expect(Object.keys(docs.paths)).toEqual(expect.arrayContaining(['/v1/events', '/v1/projects', '/healthz', '/readyz', '/v1/metrics/active-users', '/v1/metrics/retention', '/v1/metrics/timeseries']));
+    expect(Object.keys(docs.paths)).toEqual(expect.arrayContaining(['/v1/events', '/v1/projects', '/healthz', '/readyz', '/v1/metrics/active-users', '/v1/metrics/retention', '/v1/metrics/timeseries', '/v1/alerts', '/v1/alerts/{id}']));
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(200);

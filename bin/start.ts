@@ -6,10 +6,14 @@ import { createApp, listen } from '../core/server.js';
 import type { TemplatedApp } from '../core/uws.js';
 import { startIngest } from '../ingest/index.js';
 import { startAggregator } from '../aggregator/index.js';
+import { startRealtime } from '../realtime/index.js';
+import { startAlerts } from '../alerts/index.js';
 
 export const ROLES = {
   ingest: startIngest,
   aggregator: startAggregator,
+  realtime: startRealtime,
+  alerts: startAlerts,
   api: startApi,
 } satisfies Record<string, (rt: Runtime, app: TemplatedApp) => RoleHandle>;
 

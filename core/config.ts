@@ -51,6 +51,27 @@ const envSchema = z.object({
   EXPIRY_HOUR_DAYS: int(1, 3650).default(365),
   EXPIRY_DAY_DAYS: int(1, 3650).default(365),
   EXPIRY_SWEEP_SECONDS: int(1, 86_400).default(60),
+
+  LIVE_FLUSH_MS: int(10, 5000).default(50),
+  LIVE_WINDOW_MINUTES: int(1, 1440).default(60),
+  LIVE_RETENTION_DAYS: int(1, 90).default(30),
+  LIVE_MAX_CONNECTIONS_PER_KEY: int(1, 1_000_000).default(20_000),
+  LIVE_MAX_MESSAGE_BYTES: int(256, 1024 * 1024).default(16 * 1024),
+  LIVE_MAX_EVENT_FILTER: int(1, 10_000).default(100),
+  LIVE_SOFT_BUFFER_BYTES: int(1024, 64 * 1024 * 1024).default(256 * 1024),
+  LIVE_MAX_BUFFER_BYTES: int(4096, 256 * 1024 * 1024).default(4 * 1024 * 1024),
+  LIVE_SLOW_CLOSE_SECONDS: int(1, 3600).default(30),
+  LIVE_AUTH_TIMEOUT_SECONDS: int(1, 300).default(10),
+  LIVE_SETTLE_TIMEOUT_MS: int(100, 300_000).default(15_000),
+
+  ALERTS_LEASE_MS: int(1000, 300_000).default(5000),
+  ALERTS_RULES_REFRESH_MS: int(100, 600_000).default(2000),
+  ALERTS_HISTORY_DAYS: int(1, 3650).default(90),
+  ALERTS_MAX_RULES_PER_PROJECT: int(1, 10_000).default(100),
+  WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(8),
+  WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(1000),
+  WEBHOOK_RETRY_MAX_MS: int(10, 86_400_000).default(300_000),
+  WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(5000),
 });
 
 export type Config = Readonly<z.infer<typeof envSchema>>;

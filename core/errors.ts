@@ -25,6 +25,11 @@ export const ERROR_CATALOG = {
   SB_STORAGE_UNAVAILABLE: { status: 503, retriable: true },
   SB_SHUTTING_DOWN: { status: 503, retriable: true },
   SB_INTERNAL: { status: 500, retriable: true },
+  SB_LIVE_MESSAGE_INVALID: { status: 400, retriable: false },
+  SB_LIVE_FORBIDDEN: { status: 403, retriable: false },
+  SB_LIVE_TOO_MANY_SUBSCRIPTIONS: { status: 400, retriable: false },
+  SB_LIVE_SLOW_CONSUMER: { status: 408, retriable: true },
+  SB_LIVE_TOO_MANY_CONNECTIONS: { status: 429, retriable: true },
 } as const satisfies Record<string, { status: number; retriable: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -85,16 +85,3 @@ export async function unconsumedEvents(redis: Redis, prefix: string, partitions:
 export function allPartitions(partitions: number): number[] {
   return Array.from({ length: partitions }, (_, p) => p);
 }
-
-/**
- * Deltas, from the aggregator to the realtime gateway: after each batch, one JSON
- * message per project (see aggregator/delta-publisher.ts), published on this channel
- * and kept in the project's delta stream for clients that resume.
- */
-export function deltaChannel(prefix: string): string {
-  return `${prefix}:deltas`;
-}
-
-export function deltaStreamKey(prefix: string, projectId: string): string {
-  return `${prefix}:deltas:{${projectId}}`;
-}

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 
-export type KeyKind = 'write' | 'read';
+/** write: send events; read: figures, live, exports; admin: the project's settings (alert rules). */
+export type KeyKind = 'write' | 'read' | 'admin';
 
 export interface Project {
   id: string;
@@ -15,6 +16,8 @@ interface ProjectDoc {
   name: string;
   writeKeyHash: string;
   readKeyHash: string;
+  /** Absent on projects created before admin keys existed. */
+  adminKeyHash?: string;
   allowedOrigins: string[];
   createdAt: Date;
 }
@@ -22,9 +25,11 @@ interface ProjectDoc {
 export interface CreatedProject extends Project {
   writeKey: string;
   readKey: string;
+  adminKey: string;
 }
 
-const KEY_PREFIX: Record<KeyKind, string> = { write: 'sbw_', read: 'sbr_' };
+const KEY_PREFIX: Record<KeyKind, string> = { write: 'sbw_', read: 'sbr_', admin: 'sba_' };
+const HASH_FIELD = { write: 'writeKeyHash', read: 'readKeyHash', admin: 'adminKeyHash' } as const;
 /** Key checks sit on the request path: a stalled MongoDB must become a 503, not a hung request. */
 const LOOKUP_TIMEOUT_MS = 3000;
 
@@ -33,11 +38,9 @@ export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
-/** The kind a key claims by its prefix (sbw_ write, sbr_ read), or undefined. */
+/** The kind a key claims by its prefix (sbw_ write, sbr_ read, sba_ admin), or undefined. */
 export function keyKindOf(key: string): KeyKind | undefined {
-  if (key.startsWith(KEY_PREFIX.write)) return 'write';
-  if (key.startsWith(KEY_PREFIX.read)) return 'read';
-  return undefined;
+  return (Object.keys(KEY_PREFIX) as KeyKind[]).find((kind) => key.startsWith(KEY_PREFIX[kind]));
 }
 
 function newKey(kind: KeyKind): string {
@@ -60,22 +63,26 @@ export class ProjectStore {
     await this.projects.createIndexes([
       { key: { writeKeyHash: 1 }, name: 'writeKeyHash', unique: true },
       { key: { readKeyHash: 1 }, name: 'readKeyHash', unique: true },
+      // Not unique: older projects have none, and 256-bit keys do not collide.
+      { key: { adminKeyHash: 1 }, name: 'adminKeyHash' },
     ]);
   }
 
   async create(name: string, allowedOrigins: string[]): Promise<CreatedProject> {
     const writeKey = newKey('write');
     const readKey = newKey('read');
+    const adminKey = newKey('admin');
     const doc: ProjectDoc = {
       _id: randomBytes(9).toString('base64url'),
       name,
       writeKeyHash: hashKey(writeKey),
       readKeyHash: hashKey(readKey),
+      adminKeyHash: hashKey(adminKey),
       allowedOrigins,
       createdAt: new Date(),
     };
     await this.projects.insertOne(doc);
-    return { ...toProject(doc), writeKey, readKey };
+    return { ...toProject(doc), writeKey, readKey, adminKey };
   }
 
   async findById(id: string, timeoutMs = LOOKUP_TIMEOUT_MS): Promise<Project | undefined> {
@@ -86,8 +93,7 @@ export class ProjectStore {
   async findByKey(key: string): Promise<{ project: Project; kind: KeyKind } | undefined> {
     const kind = keyKindOf(key);
     if (kind === undefined) return undefined;
-    const field = kind === 'write' ? 'writeKeyHash' : 'readKeyHash';
-    const doc = await this.projects.findOne({ [field]: hashKey(key) }, { timeoutMS: LOOKUP_TIMEOUT_MS });
+    const doc = await this.projects.findOne({ [HASH_FIELD[kind]]: hashKey(key) }, { timeoutMS: LOOKUP_TIMEOUT_MS });
     return doc === null ? undefined : { project: toProject(doc), kind };
   }
 }

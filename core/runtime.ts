@@ -18,6 +18,8 @@ export interface Runtime {
   projects: ProjectStore;
   access: ProjectAccess;
   admin: AdminCredentials;
+  /** Where Redis and MongoDB are, for roles that open connections of their own. */
+  urls: StorageUrls;
 }
 
 /** A started role; stop() drains what it holds and returns when it is safe to exit. */
@@ -46,6 +48,7 @@ export async function createRuntime(config: Config, logger: Logger, urls: Storag
     projects,
     access: new ProjectAccess(projects, admin.token, config.KEY_CACHE_SECONDS * 1000, config.INGEST_RETRY_AFTER_SECONDS),
     admin,
+    urls,
   };
 }
 

@@ -7,7 +7,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { allPartitions, deltaChannel, unconsumedEvents } from '../core/event-stream.js';
+import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
+import { feedChannel, readFeed } from '../core/live-feed.js';
 import { createRedis } from '../core/redis.js';
 import { log, runK6, startBenchStack } from './bench-stack.js';
 import { findK6 } from './local-services.js';
@@ -44,12 +45,20 @@ async function main(): Promise<void> {
   try {
     const delays: number[] = [];
     let rolledUp = 0;
-    await subscriber.subscribe(deltaChannel(stack.prefix));
-    subscriber.on('message', (_channel: string, message: string) => {
-      const delta = JSON.parse(message) as { receivedAt: number; counts: Array<{ increment: number }> };
-      // The delta's oldest event: the delay of the slowest event it carries.
-      delays.push(Date.now() - delta.receivedAt);
-      for (const c of delta.counts) rolledUp += c.increment;
+    // The feed's pub/sub message only names the project; the deltas are read from its stream, in order.
+    let readSeq = 0;
+    let reading = Promise.resolve();
+    await subscriber.subscribe(feedChannel(stack.prefix));
+    subscriber.on('message', () => {
+      reading = reading.then(async () => {
+        for (const entry of await readFeed(redis, stack.prefix, stack.projectId, readSeq)) {
+          readSeq = entry.seq;
+          if (entry.type !== 'delta') continue;
+          // The delta's oldest event: the delay of the slowest event it carries.
+          delays.push(Date.now() - entry.receivedAt);
+          for (const c of entry.counts) rolledUp += c.increment;
+        }
+      });
     });
     const lagNow = async () => (await unconsumedEvents(redis, stack.prefix, allPartitions(partitions))).reduce((a, b) => a + b, 0);
     const started = Date.now();

@@ -16,6 +16,7 @@ export const log = (message: string) => console.error(`[bench] ${message}`);
 
 export interface BenchStack {
   base: string;
+  projectId: string;
   writeKey: string;
   readKey: string;
   redisUrl: string;
@@ -67,8 +68,8 @@ export async function startBenchStack(role: string, env: Record<string, string> 
     }
     const base = `http://127.0.0.1:${port}`;
     const created = await fetch(`${base}/v1/projects`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` }, body: '{"name":"bench"}' });
-    const { writeKey, readKey } = (await created.json()) as { writeKey: string; readKey: string };
-    return { base, writeKey, readKey, redisUrl: services.redisUrl, prefix, server, stop };
+    const { id: projectId, writeKey, readKey } = (await created.json()) as { id: string; writeKey: string; readKey: string };
+    return { base, projectId, writeKey, readKey, redisUrl: services.redisUrl, prefix, server, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,0 +1,254 @@
+import { randomBytes } from 'node:crypto';
+import type { Collection } from 'mongodb';
+import { ALERT_COLLECTIONS, historyMinutes, type AlertRule } from '../core/alert-rules.js';
+import { deleteHeldKey, extendHeldKey } from '../core/held-key.js';
+import { appendToFeed } from '../core/live-feed.js';
+import { LiveProjects, type LiveConsumer, type LiveProject, type LiveProjectsOptions } from '../core/live-projects.js';
+import type { LiveState } from '../core/live-state.js';
+import { countKey, dimensionKey, type LiveNeeds } from '../core/live-view.js';
+import { bucketStart, GRANULARITY_MS } from '../core/time-buckets.js';
+import type { AlertsMetrics } from './alerts-metrics.js';
+import { initialAlertState, stepAlert, type AlertState } from './alert-state.js';
+import { evaluateCondition, type Measurement } from './rule-math.js';
+import type { WebhookDeliveries } from './webhook-deliveries.js';
+
+/** A rule's state as stored: the machine's state plus what a dashboard's alerts snapshot shows. */
+export interface AlertStateDoc extends AlertState {
+  _id: string;
+  projectId: string;
+  ruleId: string;
+  name: string;
+  updatedAt: Date;
+}
+
+/** One notification (firing or resolved): the alert history, and the outbox of its deliveries. */
+export interface FiringDoc {
+  _id: string;
+  projectId: string;
+  ruleId: string;
+  state: 'firing' | 'resolved';
+  /** The message sent to dashboards and webhooks. */
+  alert: Record<string, unknown>;
+  at: Date;
+  /** Set once the dashboards' message and the webhook delivery are queued. */
+  notified: boolean;
+  expireAt: Date;
+}
+
+export interface EvaluatorOptions extends LiveProjectsOptions {
+  leaseMs: number;
+  /** How often rules are re-read from MongoDB: a new or changed rule is evaluated within this. */
+  rulesRefreshMs: number;
+  historyDays: number;
+  deliveries: WebhookDeliveries;
+  metrics: AlertsMetrics;
+}
+
+const MINUTE_MS = GRANULARITY_MS.minute;
+const TICK_MS = 1000;
+
+/**
+ * Evaluates every enabled alert rule as the live feed's deltas arrive (and each second,
+ * for conditions that change with time alone). One evaluator in the deployment works
+ * at a time, under a Redis leader lease, so each rule is stepped once; its state is
+ * stored in MongoDB before anything is sent, so a restart or a new leader continues
+ * where the last one stopped and never fires again what already fired.
+ */
+export class AlertEvaluator implements LiveConsumer {
+  private readonly live: LiveProjects;
+  private readonly rules = new Map<string, AlertRule[]>();
+  private readonly states = new Map<string, AlertState>();
+  private readonly persisting = new Map<string, Promise<void>>();
+  private readonly stateDocs: Collection<AlertStateDoc>;
+  private readonly firings: Collection<FiringDoc>;
+  private readonly rulesCollection: Collection<AlertRule>;
+  private readonly leaderKey: string;
+  private readonly leaderToken = randomBytes(12).toString('hex');
+  private leader = false;
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(private readonly options: EvaluatorOptions) {
+    const { db, prefix } = options;
+    this.stateDocs = db.collection<AlertStateDoc>(ALERT_COLLECTIONS.states);
+    this.firings = db.collection<FiringDoc>(ALERT_COLLECTIONS.firings);
+    this.rulesCollection = db.collection<AlertRule>(ALERT_COLLECTIONS.rules);
+    this.leaderKey = `${prefix}:alerts:leader`;
+    this.live = new LiveProjects(options, this);
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([
+      this.firings.createIndex({ projectId: 1, at: -1 }, { name: 'projectId_at' }),
+      this.stateDocs.createIndex({ projectId: 1 }, { name: 'projectId' }),
+    ]).catch((err: unknown) => this.options.logger.warn({ err }, 'alerts: could not create the indexes yet'));
+    await this.live.start();
+    const every = (ms: number, work: () => Promise<void>) => {
+      const run = () => void work().catch((err: unknown) => this.options.logger.warn({ err }, 'alerts: background step failed'));
+      this.timers.push(setInterval(run, ms));
+      run();
+    };
+    every(Math.max(200, Math.floor(this.options.leaseMs / 3)), () => this.holdLeadership());
+    every(this.options.rulesRefreshMs, () => (this.leader ? this.refreshRules() : Promise.resolve()));
+    every(TICK_MS, async () => {
+      for (const project of this.live.watched()) this.evaluateProject(project);
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    await this.live.stop();
+    await Promise.all(this.persisting.values());
+    if (this.leader) await deleteHeldKey(this.options.redis, this.leaderKey, this.leaderToken).catch(() => undefined);
+    this.leader = false;
+  }
+
+  /** Deletes alert history past ALERTS_HISTORY_DAYS (servers without TTL indexes). */
+  async sweepExpired(now = new Date()): Promise<void> {
+    await this.firings.deleteMany({ expireAt: { $lt: now } });
+  }
+
+  // ---- LiveConsumer ---------------------------------------------------------------
+
+  needs(projectId: string): LiveNeeds {
+    const rules = this.rules.get(projectId) ?? [];
+    const counts = rules.filter((r) => r.metric.type === 'count');
+    return {
+      minutes: Math.max(0, ...counts.map((r) => historyMinutes(r))),
+      events: new Set(counts.map((r) => (r.metric.type === 'count' ? r.metric.event : ''))),
+      dimensions: counts.some((r) => r.metric.type === 'count' && r.metric.where !== undefined),
+      activity: rules.some((r) => r.metric.type === 'activeUsersNow'),
+      retentionDays: 0,
+    };
+  }
+
+  onReady(project: LiveProject): void {
+    this.evaluateProject(project);
+  }
+
+  onFlush(project: LiveProject): void {
+    this.evaluateProject(project);
+  }
+
+  onReset(): void {}
+
+  // ---- leadership and rules -------------------------------------------------------
+
+  private async holdLeadership(): Promise<void> {
+    const { redis, leaseMs, logger } = this.options;
+    if (this.leader) {
+      if (await extendHeldKey(redis, this.leaderKey, this.leaderToken, leaseMs)) return;
+      logger.warn('alerts: lost the leader lease; another process evaluates now');
+      this.leader = false;
+      return;
+    }
+    if ((await redis.set(this.leaderKey, this.leaderToken, 'PX', leaseMs, 'NX')) !== 'OK') return;
+    // A new leader starts from the stored states: what fired stays fired.
+    this.states.clear();
+    for (const doc of await this.stateDocs.find({}).toArray()) {
+      this.states.set(doc.ruleId, { status: doc.status, since: doc.since, clearSince: doc.clearSince, firings: doc.firings, value: doc.value, evaluatedAt: doc.evaluatedAt });
+    }
+    this.leader = true;
+    logger.info({ rules: this.states.size }, 'alerts: leader; evaluating');
+    await this.refreshRules();
+    for (const firing of await this.firings.find({ notified: false }).toArray()) await this.notify(firing);
+  }
+
+  private async refreshRules(): Promise<void> {
+    const byProject = new Map<string, AlertRule[]>();
+    for (const rule of await this.rulesCollection.find({ enabled: true }).toArray()) {
+      const list = byProject.get(rule.projectId) ?? [];
+      list.push(rule);
+      byProject.set(rule.projectId, list);
+    }
+    for (const projectId of this.rules.keys()) if (!byProject.has(projectId)) this.live.unwatch(projectId);
+    const before = new Map(this.rules);
+    this.rules.clear();
+    for (const [projectId, rules] of byProject) {
+      this.rules.set(projectId, rules);
+      if (!before.has(projectId)) this.live.watch(projectId);
+      else if (needsKey(this.needs(projectId)) !== needsKey(this.live.get(projectId)!.needs)) this.live.reload(projectId, 'rules changed');
+    }
+  }
+
+  // ---- evaluation -----------------------------------------------------------------
+
+  private evaluateProject(project: LiveProject): void {
+    if (!this.leader || !project.ready || project.state === null) return;
+    const now = Date.now();
+    for (const rule of this.rules.get(project.id) ?? []) this.evaluateRule(rule, project, project.state, now);
+  }
+
+  private evaluateRule(rule: AlertRule, project: LiveProject, state: LiveState, now: number): void {
+    const measurement: Measurement = rule.metric.type === 'count' ? { series: seriesOf(state, rule, now), nowMs: now } : { gauge: project.activeNow };
+    const before = this.states.get(rule._id) ?? initialAlertState(now);
+    const { state: after, notify } = stepAlert(before, { ...evaluateCondition(rule, measurement), now, forMs: rule.forMs, resolveAfterMs: rule.resolveAfterMs });
+    this.states.set(rule._id, after);
+    this.options.metrics.evaluations.inc();
+    if (after.status === before.status && notify === undefined) return;
+    // One write at a time per rule, in order.
+    const previous = this.persisting.get(rule._id) ?? Promise.resolve();
+    const next = previous.then(() => this.persist(rule, after, notify)).catch((err: unknown) => this.options.logger.error({ err, rule: rule._id }, 'alerts: could not store a state change'));
+    this.persisting.set(rule._id, next);
+    void next.finally(() => {
+      if (this.persisting.get(rule._id) === next) this.persisting.delete(rule._id);
+    });
+  }
+
+  private async persist(rule: AlertRule, state: AlertState, notify: 'firing' | 'resolved' | undefined): Promise<void> {
+    const { redis, logger, historyDays } = this.options;
+    if (!this.leader || !(await extendHeldKey(redis, this.leaderKey, this.leaderToken, this.options.leaseMs))) return;
+    await this.stateDocs.updateOne(
+      { _id: rule._id },
+      { $set: { ...state, projectId: rule.projectId, ruleId: rule._id, name: rule.name, updatedAt: new Date() } },
+      { upsert: true },
+    );
+    if (notify === undefined) return;
+    const id = `${rule._id}:${state.firings}:${notify}`;
+    const at = new Date(state.since);
+    const alert = { id, ruleId: rule._id, name: rule.name, state: notify, value: state.value, at: at.toISOString(), firing: state.firings, metric: rule.metric, condition: conditionSummary(rule) };
+    const firing: FiringDoc = { _id: id, projectId: rule.projectId, ruleId: rule._id, state: notify, alert, at, notified: false, expireAt: new Date(at.getTime() + historyDays * GRANULARITY_MS.day) };
+    await this.firings.insertOne(firing).catch((err: { code?: number }) => {
+      if (err.code !== 11000) throw err;
+    });
+    logger.info({ rule: rule._id, project: rule.projectId, state: notify, value: state.value }, 'alert');
+    this.options.metrics.notifications.inc({ state: notify });
+    await this.notify(firing);
+  }
+
+  /** Queues the dashboards' message and the webhook; replayed for firings a dead leader left unsent. */
+  private async notify(firing: FiringDoc): Promise<void> {
+    const { redis, prefix, deliveries } = this.options;
+    await appendToFeed(redis, prefix, { type: 'alert', projectId: firing.projectId, alert: firing.alert });
+    const rule = await this.rulesCollection.findOne({ _id: firing.ruleId });
+    if (rule?.webhook !== undefined && rule.webhookSecret !== undefined) {
+      await deliveries.enqueue({ id: `${firing._id}:webhook`, projectId: firing.projectId, ruleId: firing.ruleId, url: rule.webhook.url, secret: rule.webhookSecret, payload: { type: 'alert', projectId: firing.projectId, ...firing.alert } });
+      deliveries.kick();
+    }
+    await this.firings.updateOne({ _id: firing._id }, { $set: { notified: true } });
+  }
+}
+
+function needsKey(needs: LiveNeeds): string {
+  return JSON.stringify({ ...needs, events: needs.events === undefined ? null : [...needs.events].sort() });
+}
+
+/** The rule's minute buckets from the live figures, as far back as it looks. */
+function seriesOf(state: LiveState, rule: AlertRule, now: number): Map<number, number> {
+  const series = new Map<number, number>();
+  if (rule.metric.type !== 'count') return series;
+  const { event, where } = rule.metric;
+  const filter = where === undefined ? undefined : Object.entries(where)[0]!;
+  const last = bucketStart(now, 'minute');
+  for (let b = last - (historyMinutes(rule) - 1) * MINUTE_MS; b <= last; b += MINUTE_MS) {
+    const n = state.cells.get(filter === undefined ? countKey(event, b) : dimensionKey(event, b, filter[0], filter[1]));
+    if (n !== undefined) series.set(b, n);
+  }
+  return series;
+}
+
+function conditionSummary(rule: AlertRule): Record<string, unknown> {
+  const { condition } = rule;
+  return condition.kind === 'threshold'
+    ? { kind: 'threshold', op: condition.op, value: condition.value, ...(condition.window === undefined ? {} : { window: condition.window }) }
+    : { kind: 'anomaly', window: condition.window, zScore: condition.zScore, baselineWindows: condition.baselineWindows, direction: condition.direction };
+}

@@ -1,0 +1,388 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { MongoServerError, type Collection, type Db } from 'mongodb';
+import type { Logger } from '../core/logger.js';
+
+export const DELIVERIES_COLLECTION = 'alert_deliveries';
+/** One document per (delivery, attempt, takeover): see WebhookDeliveries.claim. */
+export const DELIVERY_CLAIMS_COLLECTION = 'alert_delivery_claims';
+
+const DUPLICATE_KEY = 11000;
+const KEPT_MS = 90 * 24 * 3600 * 1000;
+/** Deliveries POSTed at once per runDue: a slow endpoint holds one lane for at most timeoutMs. */
+const CONCURRENCY = 4;
+/**
+ * A claim lasts timeoutMs plus this. It only matters when its holder died mid-attempt
+ * (the delivery waits this long to be taken over); too short, and a holder merely
+ * slow to record its outcome would see the delivery sent a second time.
+ */
+const CLAIM_MARGIN_MS = 30_000;
+/** Receivers should refuse older (or newer) timestamps: a captured request cannot be replayed later. */
+const DEFAULT_TOLERANCE_SECONDS = 300;
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
+export type DeliveryOutcome = 'delivered' | 'retry' | 'dead';
+
+export interface DeliveryAttempt {
+  at: Date;
+  /** The HTTP status, when the endpoint answered. */
+  status?: number;
+  /** Why there was no answer (timeout, connection refused, ...). */
+  error?: string;
+  ms: number;
+}
+
+export interface DeliveryDoc {
+  /** Given by the caller and deterministic (e.g. `<ruleId>:<firing>:<state>:webhook`), so enqueueing twice queues once. */
+  _id: string;
+  projectId: string;
+  ruleId: string;
+  url: string;
+  secret: string;
+  payload: Record<string, unknown>;
+  status: DeliveryStatus;
+  attempts: DeliveryAttempt[];
+  nextAttemptAt: Date;
+  /** Set while a worker holds the delivery; informational (the claims collection decides who holds it). */
+  lockedUntil: Date | null;
+  createdAt: Date;
+  deliveredAt?: Date;
+  expireAt: Date;
+}
+
+/** What the API shows: everything but the signing secret. */
+export type DeliveryView = Omit<DeliveryDoc, 'secret'>;
+
+export interface NewDelivery {
+  id: string;
+  projectId: string;
+  ruleId: string;
+  url: string;
+  secret: string;
+  payload: Record<string, unknown>;
+}
+
+export interface WebhookDeliveryOptions {
+  /** Attempts in all, the first included; after the last failed one the delivery is dead. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Per attempt, until the response headers. */
+  timeoutMs: number;
+  pollMs: number;
+}
+
+interface ClaimDoc {
+  _id: string;
+  until: Date;
+  expireAt: Date;
+}
+
+/** `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`: the timestamp is signed too, so it cannot be swapped for a fresh one. */
+export function signWebhookBody(secret: string, timestamp: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+/**
+ * For receivers: whether `header` (x-signalboard-signature) signs this raw body and
+ * timestamp (x-signalboard-timestamp, unix seconds) with `secret`, and the timestamp
+ * is within `toleranceSeconds` of `now` (ms). Compares in constant time.
+ */
+export function verifyWebhookSignature(
+  secret: string,
+  timestamp: string,
+  body: string,
+  header: string | undefined,
+  { toleranceSeconds = DEFAULT_TOLERANCE_SECONDS, now = Date.now() }: { toleranceSeconds?: number; now?: number } = {},
+): boolean {
+  if (header === undefined || !/^\d+$/.test(timestamp)) return false;
+  if (Math.abs(now / 1000 - Number(timestamp)) > toleranceSeconds) return false;
+  const expected = Buffer.from(signWebhookBody(secret, timestamp, body));
+  const given = Buffer.from(header);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * The wait after failed attempt number `attempt` (1-based): base, 2×base, 4×base, ...,
+ * at most `maxMs`. No jitter: alert deliveries are few, and a fixed schedule is one
+ * the docs can state.
+ */
+export function retryDelayMs(attempt: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** (Math.max(1, Math.floor(attempt)) - 1));
+}
+
+/**
+ * Alert webhooks as an outbox in MongoDB: `enqueue` stores a delivery, `runDue` POSTs
+ * the ones that are due, retrying with backoff until `maxAttempts`, then keeps them as
+ * dead. Delivery is at least once: receivers dedupe by `x-signalboard-delivery`.
+ */
+export class WebhookDeliveries {
+  private readonly options: Readonly<WebhookDeliveryOptions>;
+  private readonly deliveries: Collection<DeliveryDoc>;
+  private readonly claims: Collection<ClaimDoc>;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopping = false;
+
+  constructor(
+    private readonly db: Db,
+    options: WebhookDeliveryOptions,
+    private readonly logger: Logger,
+    private readonly onOutcome: (outcome: DeliveryOutcome) => void = () => undefined,
+  ) {
+    for (const name of ['maxAttempts', 'baseDelayMs', 'maxDelayMs', 'timeoutMs', 'pollMs'] as const) {
+      const value = options[name];
+      if (!Number.isInteger(value) || value < 1) throw new TypeError(`WebhookDeliveries: options.${name} must be a positive integer, got ${String(value)}`);
+    }
+    if (options.maxDelayMs < options.baseDelayMs) throw new TypeError('WebhookDeliveries: options.maxDelayMs must be at least options.baseDelayMs');
+    this.options = Object.freeze({ ...options });
+    this.deliveries = db.collection<DeliveryDoc>(DELIVERIES_COLLECTION);
+    this.claims = db.collection<ClaimDoc>(DELIVERY_CLAIMS_COLLECTION);
+  }
+
+  /** Returns whether the server expires documents itself (TTL) or needs `sweepExpired`, as AnalyticsStore.ensureIndexes. */
+  async ensureIndexes(): Promise<'ttl' | 'sweep'> {
+    await this.deliveries.createIndex({ status: 1, nextAttemptAt: 1 }, { name: 'status_due' });
+    await this.deliveries.createIndex({ projectId: 1, ruleId: 1, createdAt: -1 }, { name: 'project_rule_created' });
+    let mode: 'ttl' | 'sweep' = 'ttl';
+    for (const name of [DELIVERIES_COLLECTION, DELIVERY_CLAIMS_COLLECTION]) {
+      const collection = this.db.collection(name);
+      try {
+        await collection.createIndex({ expireAt: 1 }, { name: 'expire_ttl', expireAfterSeconds: 0 });
+      } catch (err) {
+        // FerretDB 1.x: code 238, "expireAfterSeconds is not implemented yet".
+        if ((err as { code?: number }).code !== 238) throw err;
+        mode = 'sweep';
+        await collection.createIndex({ expireAt: 1 }, { name: 'expire_at' });
+      }
+    }
+    return mode;
+  }
+
+  /** Deletes deliveries and claims past their expiry: for servers without TTL indexes. */
+  async sweepExpired(now = new Date()): Promise<number> {
+    const deliveries = await this.deliveries.deleteMany({ expireAt: { $lt: now } });
+    const claims = await this.claims.deleteMany({ expireAt: { $lt: now } });
+    return deliveries.deletedCount + claims.deletedCount;
+  }
+
+  /** Queues a delivery; one already queued under the same id is left as it is (so enqueueing again after a crash is safe). */
+  async enqueue(delivery: NewDelivery, now = new Date()): Promise<void> {
+    try {
+      await this.deliveries.insertOne({
+        _id: delivery.id,
+        projectId: delivery.projectId,
+        ruleId: delivery.ruleId,
+        url: delivery.url,
+        secret: delivery.secret,
+        payload: delivery.payload,
+        status: 'pending',
+        attempts: [],
+        nextAttemptAt: now,
+        lockedUntil: null,
+        createdAt: now,
+        expireAt: new Date(now.getTime() + KEPT_MS),
+      });
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      this.logger.debug({ delivery: delivery.id }, 'webhook delivery already queued');
+    }
+  }
+
+  /**
+   * Attempts every delivery due at `now`, at most CONCURRENCY at a time, each at most
+   * once per call; returns how many it attempted. Leases and attempt times use the
+   * clock, `now` only decides what is due.
+   */
+  async runDue(now = new Date()): Promise<number> {
+    const seen = new Set<string>();
+    const inFlight = new Set<Promise<void>>();
+    let attempted = 0;
+    try {
+      while (!this.stopping) {
+        if (inFlight.size >= CONCURRENCY) {
+          await Promise.race(inFlight);
+          continue;
+        }
+        const delivery = await this.claimNext(now, seen);
+        if (delivery === undefined) break;
+        attempted++;
+        const attempt: Promise<void> = this.attempt(delivery)
+          .catch((err: unknown) => this.logger.error({ err, delivery: delivery._id }, 'webhook delivery attempt not recorded'))
+          .finally(() => inFlight.delete(attempt));
+        inFlight.add(attempt);
+      }
+    } finally {
+      // Also when a claim failed (MongoDB unreachable): the attempts under way still finish.
+      await Promise.all(inFlight);
+    }
+    return attempted;
+  }
+
+  /** Runs runDue every pollMs until stop(). */
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.stopping = false;
+    this.timer = setInterval(() => this.kick(), this.options.pollMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Runs runDue now (a fresh firing goes out at once, not at the next poll); when a run is under way, once more after it. */
+  kick(): void {
+    if (this.stopping) return;
+    if (this.running !== undefined) {
+      this.again = true;
+      return;
+    }
+    this.again = false;
+    this.running = this.runDue()
+      .then(
+        () => undefined,
+        (err: unknown) => this.logger.error({ err }, 'webhook delivery run failed'),
+      )
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) this.kick();
+      });
+  }
+
+  /** Stops polling and claiming (runDue too, until start()); resolves when the attempts under way are recorded. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** A project's deliveries, newest first, without their secrets. */
+  async list(projectId: string, filter: { ruleId?: string; status?: DeliveryStatus; limit: number }): Promise<DeliveryView[]> {
+    return this.deliveries
+      .find(
+        { projectId, ...(filter.ruleId === undefined ? {} : { ruleId: filter.ruleId }), ...(filter.status === undefined ? {} : { status: filter.status }) },
+        { projection: { secret: 0 }, sort: { createdAt: -1, _id: -1 }, limit: filter.limit },
+      )
+      .toArray();
+  }
+
+  /** The next due delivery this worker now holds, or undefined when none is left. `seen`: ids this run already tried. */
+  private async claimNext(now: Date, seen: Set<string>): Promise<DeliveryDoc | undefined> {
+    for (;;) {
+      const candidate = await this.deliveries.findOne(
+        { status: 'pending', nextAttemptAt: { $lte: now }, lockedUntil: { $not: { $gte: new Date() } }, ...(seen.size === 0 ? {} : { _id: { $nin: [...seen] } }) },
+        { sort: { nextAttemptAt: 1 } },
+      );
+      if (candidate === null) return undefined;
+      seen.add(candidate._id);
+      const attempt = candidate.attempts.length + 1;
+      const until = await this.claim(candidate._id, attempt);
+      if (until === undefined) continue;
+      // Read again after the claim: a candidate read before another worker recorded this
+      // attempt, and claimed after that worker's claim expired, must not be sent again.
+      const held = await this.deliveries.findOne({ _id: candidate._id });
+      if (held === null || held.status !== 'pending' || held.attempts.length !== attempt - 1) continue;
+      await this.deliveries.updateOne({ _id: held._id }, { $set: { lockedUntil: until } });
+      return { ...held, lockedUntil: until };
+    }
+  }
+
+  /**
+   * Makes this worker the only one to make attempt `attempt` of a delivery; returns the
+   * claim's expiry, or undefined when another worker holds it.
+   *
+   * A claim is an insert, never an update: FerretDB 1.24 runs findOneAndUpdate and
+   * updateOne as a read, then an unconditional write of the whole document, so two
+   * workers both "win" a findOneAndUpdate (measured: 28 of 30 rounds of 4 concurrent
+   * calls), and a token written then read back can be overwritten after the read. Its
+   * unique `_id` index does hold: of concurrent inserts of one `_id`, exactly one
+   * succeeds (on MongoDB too). So only the claim's holder writes the delivery, and no
+   * update of it can be lost. A claim left by a worker that died is superseded, once
+   * expired, by the next `takeover` number, again by an insert.
+   */
+  private async claim(id: string, attempt: number): Promise<Date | undefined> {
+    const until = new Date(Date.now() + this.options.timeoutMs + CLAIM_MARGIN_MS);
+    for (let takeover = 0; ; takeover++) {
+      const _id = `${id}#${attempt}#${takeover}`;
+      try {
+        await this.claims.insertOne({ _id, until, expireAt: new Date(Date.now() + KEPT_MS) });
+        return until;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
+      const existing = await this.claims.findOne({ _id });
+      if (existing !== null && existing.until.getTime() > Date.now()) return undefined;
+    }
+  }
+
+  /** POSTs a held delivery once and records the outcome. */
+  private async attempt(delivery: DeliveryDoc): Promise<void> {
+    const body = JSON.stringify(delivery.payload);
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const at = new Date();
+    const started = performance.now();
+    const result: DeliveryAttempt = { at, ms: 0 };
+    try {
+      const res = await fetch(delivery.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Signalboard-Webhook/1',
+          'x-signalboard-delivery': delivery._id,
+          'x-signalboard-timestamp': timestamp,
+          'x-signalboard-signature': signWebhookBody(delivery.secret, timestamp, body),
+        },
+        body,
+        // A redirect is a failure, not followed: the endpoint is the URL the user configured.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+      result.status = res.status;
+      await res.body?.cancel().catch(() => undefined);
+    } catch (err) {
+      result.error = describeFailure(err, this.options.timeoutMs);
+    }
+    result.ms = Math.round(performance.now() - started);
+
+    const attempts = delivery.attempts.length + 1;
+    const log = { delivery: delivery._id, projectId: delivery.projectId, ruleId: delivery.ruleId, host: hostOf(delivery.url), attempt: attempts, status: result.status, error: result.error };
+    let outcome: DeliveryOutcome;
+    let set: Partial<DeliveryDoc>;
+    if (result.status !== undefined && result.status >= 200 && result.status < 300) {
+      outcome = 'delivered';
+      set = { status: 'delivered', deliveredAt: new Date() };
+    } else if (attempts < this.options.maxAttempts) {
+      outcome = 'retry';
+      set = { nextAttemptAt: new Date(Date.now() + retryDelayMs(attempts, this.options.baseDelayMs, this.options.maxDelayMs)) };
+    } else {
+      outcome = 'dead';
+      set = { status: 'dead' };
+    }
+    await this.deliveries.updateOne({ _id: delivery._id }, { $set: { ...set, lockedUntil: null }, $push: { attempts: result } });
+    this.onOutcome(outcome);
+    if (outcome === 'dead') this.logger.warn(log, 'webhook delivery dead after its last attempt');
+    else this.logger.debug({ ...log, outcome }, 'webhook delivery attempted');
+  }
+}
+
+function isDuplicateKey(err: unknown): boolean {
+  // FerretDB 1.24 sets the code but no codeName.
+  return err instanceof MongoServerError && err.code === DUPLICATE_KEY;
+}
+
+/** The host only: webhook URLs often carry a token in their path (Slack's do), which must not reach the logs. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
+/** A short reason for an attempt without an answer: fetch's own message ("fetch failed") says nothing. */
+function describeFailure(err: unknown, timeoutMs: number): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError') return `timeout after ${timeoutMs} ms`;
+  const { code, message } = e.cause ?? {};
+  if (code !== undefined && message?.includes(code) !== true) return message ? `${code}: ${message}` : code;
+  return message || e.message || String(err);
+}

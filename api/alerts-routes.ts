@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import type { Collection } from 'mongodb';
+import { z } from 'zod';
+import { ALERT_COLLECTIONS, alertRuleInput, type AlertRule, type AlertRuleInput } from '../core/alert-rules.js';
+import { SignalboardError } from '../core/errors.js';
+import { parseJsonBody, route, type RequestInfo } from '../core/http.js';
+import { parseParams } from '../core/params.js';
+import type { Runtime } from '../core/runtime.js';
+import type { TemplatedApp } from '../core/uws.js';
+
+const MAX_HISTORY = 1000;
+
+const historyQuery = z.object({
+  rule: z.string().min(1).optional(),
+  from: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
+  to: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
+  limit: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(1).max(MAX_HISTORY)).default(100),
+});
+
+const deliveriesQuery = z.object({
+  status: z.enum(['pending', 'delivered', 'dead']).optional(),
+  limit: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(1).max(MAX_HISTORY)).default(100),
+});
+
+/** A rule as the API shows it: never its webhook secret (shown once, when created). */
+function ruleView(rule: AlertRule, state: Record<string, unknown> | undefined) {
+  const { _id, ...rest } = rule;
+  delete rest.webhookSecret;
+  return { id: _id, ...rest, state: state === undefined ? { status: 'ok' } : { status: state.status, since: new Date(state.since as number).toISOString(), value: state.value, firings: state.firings } };
+}
+
+function ruleIdOf(req: RequestInfo): string {
+  return decodeURIComponent(req.path.split('/')[3] ?? '');
+}
+
+/**
+ * Alert rules (docs/api.md#alerts): read key to list and read, the project's admin key
+ * (or the admin token with ?project=) to create, replace and delete. Evaluation is the
+ * alerts role's; it re-reads the rules every ALERTS_RULES_REFRESH_MS.
+ */
+export function registerAlertRoutes(app: TemplatedApp, rt: Runtime): void {
+  const { db } = rt.mongo;
+  const rules: Collection<AlertRule> = db.collection<AlertRule>(ALERT_COLLECTIONS.rules);
+  const states = db.collection<{ _id: string } & Record<string, unknown>>(ALERT_COLLECTIONS.states);
+  const schema = alertRuleInput(rt.config.AGGREGATOR_DIMENSIONS === '' ? [] : rt.config.AGGREGATOR_DIMENSIONS.split(','));
+  const bodyLimit = { bodyLimit: 64 * 1024 };
+  rules.createIndex({ projectId: 1 }, { name: 'projectId' }).catch((err: unknown) => rt.logger.warn({ err }, 'could not create the alert rules index yet'));
+
+  const findRule = async (projectId: string, id: string) => {
+    const rule = await rules.findOne({ _id: id, projectId });
+    if (rule === null) throw new SignalboardError('SB_NOT_FOUND', `no alert rule ${JSON.stringify(id)} in this project`);
+    return rule;
+  };
+  const stateOf = (id: string) => states.findOne({ _id: id }).then((s) => s ?? undefined);
+  const readBody = async (req: RequestInfo): Promise<AlertRuleInput> => parseParams(schema, parseJsonBody(await req.body!));
+
+  route(app, rt.logger, 'get', '/v1/alerts', async (req, reply) => {
+    const project = await rt.access.resolve(req.headers, req.query, 'read');
+    const [found, known] = await Promise.all([rules.find({ projectId: project.id }).toArray(), states.find({ projectId: project.id }).toArray()]);
+    const byId = new Map(known.map((s) => [s._id, s]));
+    reply.json(200, { alerts: found.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).map((r) => ruleView(r, byId.get(r._id))) });
+  });
+
+  route(app, rt.logger, 'post', '/v1/alerts', async (req, reply) => {
+    const project = await rt.access.resolve(req.headers, req.query, 'admin');
+    const input = await readBody(req);
+    const count = await rules.countDocuments({ projectId: project.id });
+    if (count >= rt.config.ALERTS_MAX_RULES_PER_PROJECT) {
+      throw new SignalboardError('SB_PARAM_INVALID', `the project already has ${count} alert rules, the most allowed (ALERTS_MAX_RULES_PER_PROJECT)`);
+    }
+    const now = new Date();
+    const rule: AlertRule = { _id: `al_${randomBytes(9).toString('base64url')}`, projectId: project.id, ...input, createdAt: now, updatedAt: now };
+    if (input.webhook !== undefined) rule.webhookSecret = `whsec_${randomBytes(24).toString('base64url')}`;
+    await rules.insertOne(rule);
+    rt.logger.info({ projectId: project.id, rule: rule._id }, 'alert rule created');
+    reply.json(201, { ...ruleView(rule, undefined), ...(rule.webhookSecret === undefined ? {} : { webhookSecret: rule.webhookSecret }) });
+  }, bodyLimit);
+
+  route(app, rt.logger, 'get', '/v1/alerts/history', async (req, reply) => {
+    const project = await rt.access.resolve(req.headers, req.query, 'read');
+    const q = parseParams(historyQuery, Object.fromEntries(req.query));
+    const filter: Record<string, unknown> = { projectId: project.id };
+    if (q.rule !== undefined) filter.ruleId = q.rule;
+    if (q.from !== undefined || q.to !== undefined) filter.at = { ...(q.from === undefined ? {} : { $gte: new Date(q.from) }), ...(q.to === undefined ? {} : { $lte: new Date(q.to) }) };
+    const firings = await db.collection(ALERT_COLLECTIONS.firings).find(filter).sort({ at: -1 }).limit(q.limit).toArray();
+    reply.json(200, { firings: firings.map((f) => f.alert as Record<string, unknown>) });
+  });
+
+  route(app, rt.logger, 'get', '/v1/alerts/:id', async (req, reply) => {
+    const project = await rt.access.resolve(req.headers, req.query, 'read');
+    const rule = await findRule(project.id, ruleIdOf(req));
+    reply.json(200, ruleView(rule, await stateOf(rule._id)));
+  });
+
+  route(app, rt.logger, 'get', '/v1/alerts/:id/deliveries', async (req, reply) => {
+    const project = await rt.access.resolve(req.headers, req.query, 'read');
+    const rule = await findRule(project.id, ruleIdOf(req));
+    const q = parseParams(deliveriesQuery, Object.fromEntries(req.query));
+    const deliveries = await db
+      .collection(ALERT_COLLECTIONS.deliveries)
+      .find({ projectId: project.id, ruleId: rule._id, ...(q.status === undefined ? {} : { status: q.status }) }, { projection: { secret: 0 } })
+      .sort({ createdAt: -1 })
+      .limit(q.limit)
+      .toArray();
+    reply.json(200, { deliveries: deliveries.map(({ _id, ...d }) => ({ id: _id, ...d })) });
+  });
+
+  route(app, rt.logger, 'put', '/v1/alerts/:id', async (req, reply) => {
+    const project = await rt.access.resolve(req.headers, req.query, 'admin');
+    const existing = await findRule(project.id, ruleIdOf(req));
+    const input = await readBody(req);
+    const webhookSecret = input.webhook === undefined ? undefined : existing.webhookSecret ?? `whsec_${randomBytes(24).toString('base64url')}`;
+    const rule: AlertRule = { _id: existing._id, projectId: project.id, ...input, ...(webhookSecret === undefined ? {} : { webhookSecret }), createdAt: existing.createdAt, updatedAt: new Date() };
+    await rules.replaceOne({ _id: existing._id, projectId: project.id }, rule);
+    const secretIsNew = webhookSecret !== undefined && existing.webhookSecret === undefined;
+    reply.json(200, { ...ruleView(rule, await stateOf(rule._id)), ...(secretIsNew ? { webhookSecret } : {}) });
+  }, bodyLimit);
+
+  route(app, rt.logger, 'del', '/v1/alerts/:id', async (req, reply) => {
+    const project = await rt.access.resolve(req.headers, req.query, 'admin');
+    const rule = await findRule(project.id, ruleIdOf(req));
+    await rules.deleteOne({ _id: rule._id, projectId: project.id });
+    await states.deleteOne({ _id: rule._id });
+    rt.logger.info({ projectId: project.id, rule: rule._id }, 'alert rule deleted');
+    reply.send(204, '');
+  });
+}

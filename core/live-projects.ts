@@ -1,0 +1,236 @@
+import type { Db } from 'mongodb';
+import { countActiveNow, feedChannel, feedPosition, readFeed, type FeedEntry } from './live-feed.js';
+import { LiveState } from './live-state.js';
+import { deltaChanges, loadLiveDocs, staleCell, type LiveNeeds } from './live-view.js';
+import type { Logger } from './logger.js';
+import { createRedis, type Redis } from './redis.js';
+import { dayNumber } from './time-buckets.js';
+
+/** A watched project: its figures, where it stands in the feed, and "active users now". */
+export interface LiveProject {
+  readonly id: string;
+  needs: LiveNeeds;
+  /** Null while (re)loading. */
+  state: LiveState | null;
+  /** Settled and serving (see LiveState). */
+  ready: boolean;
+  activeNow: number;
+}
+
+export interface LiveConsumer {
+  needs(projectId: string): LiveNeeds;
+  /** The project's figures are loaded and settled: snapshots may be served. */
+  onReady(project: LiveProject): void;
+  /** One flush: the entries read (already applied to the state) and/or a new activeNow. */
+  onFlush(project: LiveProject, entries: readonly FeedEntry[], activeNowChanged: boolean): void;
+  /** The figures are being reloaded (a recompute, Redis lost the feed, a new UTC day). */
+  onReset(project: LiveProject, reason: string): void;
+}
+
+export interface LiveProjectsOptions {
+  db: Db;
+  redis: Redis;
+  redisUrl: string;
+  prefix: string;
+  flushMs: number;
+  /** How long a load waits for batches applied but not yet in the feed before serving anyway. */
+  settleTimeoutMs: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+interface Watched extends LiveProject {
+  watchers: number;
+  readSeq: number;
+  loadedDay: number;
+  loading: boolean;
+  reloadWanted: string | null;
+  settleTimer: NodeJS.Timeout | null;
+}
+
+const FULL_POLL_MS = 1000;
+const READ_COUNT = 1000;
+const RETRY_LOAD_MS = 1000;
+
+/**
+ * Follows the live feed for the projects someone watches: loads each project's figures
+ * from MongoDB, reads its feed entries every flush interval (at once when the pub/sub
+ * wake-up names it, and every second regardless, so a lost wake-up only delays), applies
+ * them and hands them to the consumer. The Redis stream, not pub/sub, is the source of
+ * truth: nothing is skipped and nothing read twice, however messages are lost.
+ */
+export class LiveProjects {
+  private readonly projects = new Map<string, Watched>();
+  private readonly dirty = new Set<string>();
+  private readonly subscriber: Redis;
+  private timer: NodeJS.Timeout | null = null;
+  private lastFullPoll = 0;
+  private stopped = false;
+  private readonly now: () => number;
+
+  constructor(private readonly options: LiveProjectsOptions, private readonly consumer: LiveConsumer) {
+    this.now = options.now ?? Date.now;
+    this.subscriber = createRedis(options.redisUrl, 'live-feed', { enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
+    this.subscriber.on('error', (err: Error) => options.logger.warn({ err: err.message }, 'live feed subscriber: redis error'));
+    this.subscriber.on('message', (_channel: string, projectId: string) => {
+      if (this.projects.has(projectId)) this.dirty.add(projectId);
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.subscriber.subscribe(feedChannel(this.options.prefix)).catch((err: unknown) => this.options.logger.warn({ err }, 'live feed: could not subscribe yet; polling'));
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    for (const p of this.projects.values()) if (p.settleTimer !== null) clearTimeout(p.settleTimer);
+    this.subscriber.disconnect();
+  }
+
+  get(projectId: string): LiveProject | undefined {
+    return this.projects.get(projectId);
+  }
+
+  watched(): Iterable<LiveProject> {
+    return this.projects.values();
+  }
+
+  /** Starts following a project (loading it on first use); pair with unwatch(). */
+  watch(projectId: string): LiveProject {
+    let p = this.projects.get(projectId);
+    if (p === undefined) {
+      p = {
+        id: projectId, needs: this.consumer.needs(projectId), state: null, ready: false, activeNow: 0,
+        watchers: 0, readSeq: 0, loadedDay: 0, loading: false, reloadWanted: null, settleTimer: null,
+      };
+      this.projects.set(projectId, p);
+      void this.load(p);
+    }
+    p.watchers++;
+    return p;
+  }
+
+  unwatch(projectId: string): void {
+    const p = this.projects.get(projectId);
+    if (p === undefined || --p.watchers > 0) return;
+    if (p.settleTimer !== null) clearTimeout(p.settleTimer);
+    this.projects.delete(projectId);
+  }
+
+  /** Reloads a project's figures (its needs changed, or they were rewritten). */
+  reload(projectId: string, reason: string): void {
+    const p = this.projects.get(projectId);
+    if (p === undefined) return;
+    p.reloadWanted = reason;
+    this.dirty.add(projectId);
+  }
+
+  private async load(p: Watched): Promise<void> {
+    if (p.loading) return;
+    p.loading = true;
+    p.state = null;
+    p.ready = false;
+    p.needs = this.consumer.needs(p.id);
+    const { db, redis, prefix, logger } = this.options;
+    try {
+      const now = this.now();
+      const position = await feedPosition(redis, prefix, p.id);
+      const docs = await loadLiveDocs(db, p.id, p.needs, now);
+      p.activeNow = p.needs.activity ? await countActiveNow(redis, prefix, p.id, now) : 0;
+      if (this.projects.get(p.id) !== p) return;
+      p.state = new LiveState(docs, position.seq, position.batches);
+      p.readSeq = position.seq;
+      p.loadedDay = dayNumber(now);
+      if (p.state.settled) this.markReady(p);
+      else {
+        p.settleTimer = setTimeout(() => {
+          if (p.ready || p.state === null) return;
+          logger.warn({ project: p.id, partitions: p.state.awaitedPartitions() }, 'live figures: batches applied but not in the feed; serving anyway');
+          p.state.settleNow();
+          this.markReady(p);
+        }, this.options.settleTimeoutMs);
+      }
+      this.dirty.add(p.id);
+    } catch (err) {
+      logger.warn({ err, project: p.id }, 'live figures: load failed; retrying');
+      setTimeout(() => {
+        if (this.projects.get(p.id) === p && !this.stopped) void this.load(p);
+      }, RETRY_LOAD_MS);
+    } finally {
+      p.loading = false;
+    }
+  }
+
+  private markReady(p: Watched): void {
+    if (p.settleTimer !== null) clearTimeout(p.settleTimer);
+    p.settleTimer = null;
+    p.ready = true;
+    this.consumer.onReady(p);
+  }
+
+  private resetAndLoad(p: Watched, reason: string): void {
+    if (p.settleTimer !== null) clearTimeout(p.settleTimer);
+    p.settleTimer = null;
+    p.reloadWanted = null;
+    p.state = null;
+    p.ready = false;
+    this.consumer.onReset(p, reason);
+    void this.load(p);
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.tick().catch((err: unknown) => this.options.logger.warn({ err }, 'live feed: flush failed')).finally(() => this.schedule());
+    }, this.options.flushMs);
+  }
+
+  private async tick(): Promise<void> {
+    const now = this.now();
+    const full = now - this.lastFullPoll >= FULL_POLL_MS;
+    if (full) this.lastFullPoll = now;
+    const due = full ? [...this.projects.values()] : [...this.dirty].map((id) => this.projects.get(id)).filter((p) => p !== undefined);
+    this.dirty.clear();
+    const { redis, prefix } = this.options;
+    await Promise.all(
+      due.map(async (p) => {
+        if (p.loading || p.state === null) return;
+        if (p.reloadWanted !== null) return this.resetAndLoad(p, p.reloadWanted);
+        if (dayNumber(now) !== p.loadedDay) return this.resetAndLoad(p, 'day');
+        const entries = await readFeed(redis, prefix, p.id, p.readSeq, READ_COUNT);
+        if (entries.length === READ_COUNT) this.dirty.add(p.id);
+        let activeNowChanged = false;
+        if (p.needs.activity && (full || entries.length > 0)) {
+          const activeNow = await countActiveNow(redis, prefix, p.id, now);
+          activeNowChanged = activeNow !== p.activeNow;
+          p.activeNow = activeNow;
+        }
+        if (full && entries.length === 0 && Number((await redis.get(`${prefix}:feedseq:{${p.id}}`)) ?? 0) < p.readSeq) {
+          return this.resetAndLoad(p, 'feed lost');
+        }
+        if (this.projects.get(p.id) !== p || p.state === null) return;
+        this.apply(p, entries, activeNowChanged);
+        if (full) p.state?.prune(staleCell(p.needs, now));
+      }),
+    );
+  }
+
+  private apply(p: Watched, entries: readonly FeedEntry[], activeNowChanged: boolean): void {
+    const state = p.state!;
+    const applied: FeedEntry[] = [];
+    for (const entry of entries) {
+      if (entry.type === 'reset') {
+        if (applied.length > 0) this.consumer.onFlush(p, applied, activeNowChanged);
+        return this.resetAndLoad(p, entry.reason);
+      }
+      if (entry.type === 'delta') state.applyDelta(entry.seq, entry.partition, entry.batch, deltaChanges(entry, p.needs));
+      else state.skip(entry.seq);
+      p.readSeq = entry.seq;
+      applied.push(entry);
+    }
+    if (!p.ready && state.settled) this.markReady(p);
+    if (applied.length > 0 || activeNowChanged) this.consumer.onFlush(p, applied, activeNowChanged);
+  }
+}

@@ -1,0 +1,216 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bucketStart } from '../core/time-buckets.js';
+import { startTestServer, testRedis, waitFor, type TestServer } from '../test/helpers.js';
+import { connectLive, deltaTotals, eventFigures, type LiveClient, type LiveMessage } from '../test/live-client.js';
+import { sendAll, waitForDrain } from '../test/pipeline-check.js';
+import type { TestEvent } from '../test/dataset.js';
+
+const MINUTE = 60_000;
+let runId = 0;
+
+/** `count` events over `names` and `users`, timestamped in the last `minutes` minutes (none in the last 10 s, so no bucket is still filling at the check). */
+function traffic(count: number, names: string[], users: number, minutes: number): TestEvent[] {
+  const now = Date.now();
+  const run = runId++;
+  return Array.from({ length: count }, (_, i) => ({
+    event: names[i % names.length]!,
+    userId: `u${i % users}`,
+    eventId: `r${run}-e${i}`,
+    timestamp: now - 10_000 - ((i * 7919) % (minutes * MINUTE)),
+    properties: { platform: 'web' },
+  }));
+}
+
+function byName(events: readonly TestEvent[]): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const e of events) totals.set(e.event, (totals.get(e.event) ?? 0) + 1);
+  return totals;
+}
+
+function sameTotals(received: Map<string, number>, sent: Map<string, number>): boolean {
+  return received.size === sent.size && [...sent].every(([name, n]) => received.get(name) === n);
+}
+
+/** The API's minute counts for the names, as "event|bucket" → count (zero buckets left out). */
+async function apiFigures(server: TestServer, readKey: string, names: string[], fromMs: number): Promise<Map<string, number>> {
+  const figures = new Map<string, number>();
+  const from = new Date(fromMs).toISOString();
+  const to = new Date().toISOString();
+  for (const name of names) {
+    const res = await fetch(`${server.url}/v1/metrics/timeseries?event=${name}&from=${from}&to=${to}&granularity=minute`, { headers: { authorization: `Bearer ${readKey}` } });
+    const { points } = (await res.json()) as { points: { t: string; count: number }[] };
+    for (const p of points) if (p.count > 0) figures.set(`${name}|${p.t}`, p.count);
+  }
+  return figures;
+}
+
+const maxSeq = (messages: readonly LiveMessage[]) => Math.max(0, ...messages.map((m) => m.seq ?? 0));
+
+describe('/v1/live gateway', () => {
+  let server: TestServer;
+  let project: { id: string; writeKey: string; readKey: string };
+  const redis = testRedis();
+  const clients: LiveClient[] = [];
+  const live = async (query: string) => {
+    const client = await connectLive(server.url, query);
+    clients.push(client);
+    return client;
+  };
+  const drain = () => waitForDrain(redis, server.config.REDIS_KEY_PREFIX, server.config.STREAM_PARTITIONS);
+
+  beforeAll(async () => {
+    server = await startTestServer({ LIVE_FLUSH_MS: '20', LIVE_AUTH_TIMEOUT_SECONDS: '1' }, ['ingest', 'aggregator', 'realtime', 'api']);
+    project = await server.createProject('live');
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.socket.terminate();
+    redis.disconnect();
+    await server?.stop();
+  });
+
+  it('sends a snapshot, then deltas that add up to exactly what was sent and to the API figures', async () => {
+    const names = ['view', 'click', 'buy'];
+    const before = traffic(120, names, 30, 40);
+    await sendAll(server.url, project.writeKey, before);
+    await drain();
+
+    const client = await live(`?key=${project.readKey}`);
+    client.send({ type: 'subscribe', channels: ['events', 'activeUsers'] });
+    await client.waitFor((m) => m.some((x) => x.type === 'snapshot' && x.channel === 'events'), 'the events snapshot');
+    const snapshot = client.messages.find((x) => x.type === 'snapshot' && x.channel === 'events')!;
+    const snapshotTotal = (snapshot.counts as { count: number }[]).reduce((a, c) => a + c.count, 0);
+    expect(snapshotTotal).toBe(before.length);
+
+    const after = traffic(300, names, 40, 40);
+    await sendAll(server.url, project.writeKey, after);
+    await client.waitFor((m) => sameTotals(deltaTotals(m), byName(after)), 'deltas adding up to the events sent');
+    await drain();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(deltaTotals(client.messages)).toEqual(byName(after));
+    const seqs = client.messages.filter((m) => m.type === 'delta').map((m) => m.seq!);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+
+    const windowStart = Date.parse(snapshot.from as string);
+    expect(eventFigures(client.messages)).toEqual(await apiFigures(server, project.readKey, names, windowStart));
+
+    // Active users: today's DAU equals the API's, "now" the distinct users of the last five minutes.
+    const today = new Date().toISOString().slice(0, 10);
+    const res = await fetch(`${server.url}/v1/metrics/active-users?window=day&from=${today}&to=${today}`, { headers: { authorization: `Bearer ${project.readKey}` } });
+    const { series } = (await res.json()) as { series: { users: number }[] };
+    const recentUsers = new Set([...before, ...after].filter((e) => e.timestamp >= Date.now() - 4 * MINUTE).map((e) => e.userId));
+    const lastGauge = () => client.messages.filter((m) => m.channel === 'activeUsers').at(-1)!;
+    await client.waitFor(() => lastGauge().dau === series[0]!.users, `the activeUsers gauge to show DAU ${series[0]!.users}`);
+    expect(lastGauge().date).toBe(today);
+    expect(lastGauge().now).toBeGreaterThanOrEqual(recentUsers.size);
+    expect(lastGauge().now).toBeLessThanOrEqual(new Set([...before, ...after].map((e) => e.userId)).size);
+  });
+
+  it('resumes from the last seq: nothing missed, nothing twice', async () => {
+    const names = ['open', 'close'];
+    const first = await live(`?key=${project.readKey}`);
+    first.send({ type: 'subscribe', channels: ['events'], filter: { events: names } });
+    await first.waitFor((m) => m.some((x) => x.type === 'snapshot'), 'the snapshot');
+    const a = traffic(150, names, 20, 20);
+    await sendAll(server.url, project.writeKey, a);
+    await first.waitFor((m) => sameTotals(deltaTotals(m), byName(a)), 'the first deltas');
+    const lastSeq = maxSeq(first.messages);
+    await first.close();
+
+    const b = traffic(200, names, 20, 20);
+    await sendAll(server.url, project.writeKey, b);
+    await drain();
+    const second = await live(`?key=${project.readKey}`);
+    second.send({ type: 'subscribe', channels: ['events'], filter: { events: names }, resume: lastSeq });
+    await second.waitFor((m) => sameTotals(deltaTotals(m), byName(b)), 'the missed deltas');
+    const c = traffic(60, names, 20, 20);
+    await sendAll(server.url, project.writeKey, c);
+    await drain();
+    await second.waitFor((m) => sameTotals(deltaTotals(m), byName([...b, ...c])), 'the missed deltas and the new ones');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(second.messages.find((m) => m.type === 'subscribed')).toMatchObject({ resumed: true, from: lastSeq });
+    expect(second.messages.some((m) => m.type === 'snapshot')).toBe(false);
+    expect(deltaTotals(second.messages)).toEqual(byName([...b, ...c]));
+    // The two connections together equal the API's figures.
+    const windowStart = Date.parse(first.messages.find((m) => m.type === 'snapshot')!.from as string);
+    expect(eventFigures([...first.messages, ...second.messages])).toEqual(await apiFigures(server, project.readKey, names, Math.max(windowStart, bucketStart(Date.now(), 'minute') - 59 * MINUTE)));
+
+    // A seq the feed never gave gets a fresh snapshot, never silence.
+    const third = await live(`?key=${project.readKey}`);
+    third.send({ type: 'subscribe', channels: ['events'], resume: lastSeq + 1_000_000 });
+    await third.waitFor((m) => m.some((x) => x.type === 'snapshot' && x.reason === 'resume-unknown-seq'), 'a snapshot for an unknown seq');
+  });
+
+  it('refuses bad keys, cross-project subscriptions and malformed messages with specific errors', async () => {
+    const other = await server.createProject('other');
+    await expect(connectLive(server.url, `?key=${project.writeKey}`)).rejects.toThrow(/401/);
+    await expect(connectLive(server.url, '?key=sb_read_nope')).rejects.toThrow(/401/);
+
+    const client = await live(`?key=${project.readKey}`);
+    client.send({ type: 'subscribe', channels: ['events'], project: other.id });
+    await client.waitFor((m) => m.some((x) => x.type === 'error'), 'the refusal');
+    expect(client.messages.find((m) => m.type === 'error')!.error).toMatchObject({ code: 'SB_LIVE_FORBIDDEN' });
+    client.send({ type: 'subscribe', channels: ['nope'] });
+    client.socket.send('{not json');
+    client.send({ type: 'subscribe', channels: ['events'], filter: { events: Array.from({ length: 101 }, (_, i) => `e${i}`) } });
+    await client.waitFor((m) => m.filter((x) => x.type === 'error').length === 4, 'four refusals');
+    const codes = client.messages.filter((m) => m.type === 'error').map((m) => (m.error as { code: string; message: string }));
+    expect(codes.map((c) => c.code)).toEqual(['SB_LIVE_FORBIDDEN', 'SB_LIVE_MESSAGE_INVALID', 'SB_LIVE_MESSAGE_INVALID', 'SB_LIVE_TOO_MANY_SUBSCRIPTIONS']);
+    expect(codes[1]!.message).toMatch(/channels\.0/);
+    expect(client.socket.readyState).toBe(client.socket.OPEN);
+
+    // The key in the first message: it decides the project, the other project's figures never arrive.
+    const byMessage = await live('');
+    byMessage.send({ type: 'auth', key: other.readKey });
+    await byMessage.waitFor((m) => m.some((x) => x.type === 'welcome'), 'the welcome');
+    expect(byMessage.messages[0]).toMatchObject({ type: 'welcome', project: other.id });
+    byMessage.send({ type: 'subscribe', channels: ['events'] });
+    await byMessage.waitFor((m) => m.some((x) => x.type === 'snapshot'), 'the snapshot');
+    await sendAll(server.url, project.writeKey, traffic(20, ['x'], 5, 1));
+    await drain();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(byMessage.messages.filter((m) => m.type === 'delta')).toEqual([]);
+
+    const silent = await live('');
+    expect(await silent.closed).toBe(4401);
+  });
+});
+
+describe('/v1/live slow consumers', () => {
+  it('closes a client that never reads with 4408, its buffer bounded', async () => {
+    const server = await startTestServer(
+      { LIVE_FLUSH_MS: '20', LIVE_SOFT_BUFFER_BYTES: '16384', LIVE_MAX_BUFFER_BYTES: '65536', LIVE_SLOW_CLOSE_SECONDS: '1' },
+      ['ingest', 'aggregator', 'realtime', 'api'],
+    );
+    const redis = testRedis();
+    let client: LiveClient | undefined;
+    try {
+      const project = await server.createProject('slow');
+      // 300 event names: a snapshot of some 25 KB.
+      await sendAll(server.url, project.writeKey, traffic(300, Array.from({ length: 300 }, (_, i) => `event_${i}`), 10, 1));
+      await waitForDrain(redis, server.config.REDIS_KEY_PREFIX, server.config.STREAM_PARTITIONS);
+      client = await connectLive(server.url, `?key=${project.readKey}`);
+      client.send({ type: 'subscribe', channels: ['events'] });
+      await client.waitFor((m) => m.some((x) => x.type === 'snapshot'), 'the first snapshot');
+      // Stop reading, and keep asking for snapshots: the kernel's buffers fill, then the gateway's.
+      (client.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+      const metric = async () => {
+        const text = await (await fetch(`${server.url}/metrics`)).text();
+        return Number(/signalboard_live_slow_consumers_total\{action="closed"\} (\d+)/.exec(text)?.[1] ?? 0);
+      };
+      for (let i = 0; i < 2000 && (await metric()) === 0; i++) {
+        for (let j = 0; j < 20; j++) client.send({ type: 'subscribe', channels: ['events'] });
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await waitFor(async () => (await metric()) === 1, 'the gateway to close the slow client');
+      (client.socket as unknown as { _socket: { resume(): void } })._socket.resume();
+      expect(await client.closed).toBe(4408);
+      const error = client.messages.find((m) => m.type === 'error');
+      expect(error?.error).toMatchObject({ code: 'SB_LIVE_SLOW_CONSUMER' });
+    } finally {
+      client?.socket.terminate();
+      redis.disconnect();
+      await server.stop();
+    }
+  });
+});

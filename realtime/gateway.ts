@@ -1,0 +1,491 @@
+import type { Db } from 'mongodb';
+import { z } from 'zod';
+import { ALERT_COLLECTIONS } from '../core/alert-rules.js';
+import type { Config } from '../core/config.js';
+import { SignalboardError } from '../core/errors.js';
+import { LIVE_FEED_KEPT, readFeed, type FeedEntry } from '../core/live-feed.js';
+import { LiveProjects, type LiveConsumer, type LiveProject } from '../core/live-projects.js';
+import type { LiveNeeds } from '../core/live-view.js';
+import type { Logger } from '../core/logger.js';
+import type { ProjectAccess } from '../core/project-access.js';
+import type { Project } from '../core/project-store.js';
+import type { Redis } from '../core/redis.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from '../core/uws.js';
+import { activeUsersMessage, CHANNELS, coalesce, PROTOCOL_VERSION, snapshotMessage, type Channel } from './live-messages.js';
+import type { RealtimeMetrics } from './realtime-metrics.js';
+
+type SocketPhase = 'auth' | 'idle' | 'waiting' | 'live' | 'lagging';
+
+interface LiveSocket {
+  project: Project | null;
+  phase: SocketPhase;
+  channels: Set<Channel>;
+  filter: Set<string> | null;
+  /** The seq a pending resume starts after; null for a snapshot. */
+  resume: number | null;
+  /** Why the next snapshot is sent (reset, gap...), shown to the client. */
+  reason: string | undefined;
+  /** The feed position the client has everything up to, while it is lagging. */
+  sentSeq: number;
+  laggingSince: number;
+  /** Bumped on every (re)subscribe, so an answer computed for an older one is dropped. */
+  generation: number;
+  closed: boolean;
+  /** end() was called: nothing more is sent. */
+  closing: boolean;
+  authTimer: NodeJS.Timeout | null;
+}
+
+type LiveWs = WebSocket<LiveSocket>;
+
+const SLOW_SWEEP_MS = 1000;
+/** Room above LIVE_MAX_BUFFER_BYTES for the error message and close frame of a slow client. */
+const CLOSE_RESERVE_BYTES = 4096;
+const ANY_TYPE = z.object({ type: z.string() });
+
+export interface GatewayDeps {
+  app: TemplatedApp;
+  config: Config;
+  logger: Logger;
+  redis: Redis;
+  redisUrl: string;
+  db: Db;
+  access: ProjectAccess;
+  metrics: RealtimeMetrics;
+}
+
+/**
+ * WebSocket /v1/live: dashboards subscribe to a project's channels and get a snapshot,
+ * then deltas, coalesced once per LIVE_FLUSH_MS and fanned out with uWS topics
+ * (`<project>/<channel>`); see docs/realtime.md for the protocol.
+ */
+export class LiveGateway implements LiveConsumer {
+  private readonly live: LiveProjects;
+  private readonly sockets = new Map<string, Set<LiveWs>>();
+  private readonly perKey = new Map<string, number>();
+  private readonly needsOfGateway: LiveNeeds;
+  private readonly subscribeMessage: z.ZodType<{ channels: Channel[]; filter?: { events?: string[] }; resume?: number; project?: string; key?: string }>;
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: GatewayDeps) {
+    const { config } = deps;
+    this.needsOfGateway = { minutes: config.LIVE_WINDOW_MINUTES, dimensions: false, activity: true, retentionDays: config.LIVE_RETENTION_DAYS };
+    this.subscribeMessage = z.object({
+      type: z.literal('subscribe'),
+      channels: z.array(z.enum(CHANNELS)).min(1, 'name at least one channel').refine((c) => new Set(c).size === c.length, 'a channel is named twice'),
+      filter: z.object({ events: z.array(z.string().min(1).max(200)).min(1).max(config.LIVE_MAX_EVENT_FILTER, `at most ${config.LIVE_MAX_EVENT_FILTER} event names (LIVE_MAX_EVENT_FILTER)`) }).strict().optional(),
+      resume: z.number().int().min(0).optional(),
+      project: z.string().optional(),
+      key: z.string().optional(),
+    });
+    this.live = new LiveProjects(
+      { db: deps.db, redis: deps.redis, redisUrl: deps.redisUrl, prefix: config.REDIS_KEY_PREFIX, flushMs: config.LIVE_FLUSH_MS, settleTimeoutMs: config.LIVE_SETTLE_TIMEOUT_MS, logger: deps.logger },
+      this,
+    );
+  }
+
+  async start(): Promise<void> {
+    this.register();
+    await this.live.start();
+    this.sweeper = setInterval(() => this.closeStuckSlowConsumers(), SLOW_SWEEP_MS);
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    for (const set of this.sockets.values()) for (const ws of set) if (!ws.getUserData().closing) ws.end(1001, 'gateway shutting down');
+    await this.live.stop();
+  }
+
+  // ---- LiveConsumer -------------------------------------------------------------
+
+  needs(): LiveNeeds {
+    return this.needsOfGateway;
+  }
+
+  onReady(project: LiveProject): void {
+    for (const ws of this.sockets.get(project.id) ?? []) if (ws.getUserData().phase === 'waiting') this.serve(ws);
+  }
+
+  onReset(project: LiveProject, reason: string): void {
+    for (const ws of this.sockets.get(project.id) ?? []) {
+      const s = ws.getUserData();
+      if (s.phase !== 'live' && s.phase !== 'lagging' && s.phase !== 'waiting') continue;
+      this.leaveTopics(ws);
+      Object.assign(s, { phase: 'waiting', resume: null, reason, generation: s.generation + 1 });
+    }
+  }
+
+  onFlush(project: LiveProject, entries: readonly FeedEntry[], activeNowChanged: boolean): void {
+    const state = project.state!;
+    const { app, metrics, config } = this.deps;
+    const now = Date.now();
+    // Sockets that fell behind stop getting live messages before this flush adds to their buffer.
+    for (const ws of this.sockets.get(project.id) ?? []) {
+      const s = ws.getUserData();
+      if (s.phase === 'live' && ws.getBufferedAmount() > config.LIVE_SOFT_BUFFER_BYTES) this.degrade(ws, entries.length === 0 ? state.seq : entries[0]!.seq - 1);
+    }
+    const feed = coalesce(entries, state.seq, now);
+    metrics.coalesced.inc(feed.merged);
+    const publish = (topic: string, channel: Channel, type: string, message: string) => {
+      const receivers = app.numSubscribers(topic);
+      if (receivers === 0) return;
+      app.publish(topic, message);
+      metrics.messages.inc({ channel, type }, receivers);
+    };
+    for (const { event, message } of feed.events) {
+      publish(`${project.id}/events`, 'events', 'delta', message);
+      publish(`${project.id}/events/${event}`, 'events', 'delta', message);
+    }
+    for (const message of feed.retention) publish(`${project.id}/retention`, 'retention', 'delta', message);
+    for (const message of feed.alerts) publish(`${project.id}/alerts`, 'alerts', 'alert', message);
+    if (feed.activityChanged || activeNowChanged) publish(`${project.id}/activeUsers`, 'activeUsers', 'delta', activeUsersMessage(state, project.activeNow, now));
+    if (feed.events.length > 0 && app.numSubscribers(`${project.id}/events`) > 0) for (const at of feed.receivedAt) metrics.delay.observe((now - at) / 1000);
+  }
+
+  // ---- sockets ------------------------------------------------------------------
+
+  private register(): void {
+    const { app, config } = this.deps;
+    app.ws<LiveSocket>('/v1/live', {
+      maxPayloadLength: config.LIVE_MAX_MESSAGE_BYTES,
+      maxBackpressure: config.LIVE_MAX_BUFFER_BYTES + CLOSE_RESERVE_BYTES,
+      closeOnBackpressureLimit: 0,
+      idleTimeout: 60,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => this.upgrade(res, req, context),
+      open: (ws) => this.opened(ws),
+      message: (ws, message) => {
+        const text = Buffer.from(message).toString('utf8');
+        void this.received(ws, text).catch((err: unknown) => this.fail(ws, err));
+      },
+      drain: (ws) => {
+        const s = ws.getUserData();
+        if (s.phase === 'lagging' && ws.getBufferedAmount() < config.LIVE_SOFT_BUFFER_BYTES / 2) this.catchUp(ws);
+      },
+      close: (ws) => this.closed(ws),
+    });
+  }
+
+  private upgrade(res: HttpResponse, req: HttpRequest, context: unknown): void {
+    const headers: Record<string, string> = {};
+    req.forEach((name, value) => {
+      headers[name] = value;
+    });
+    const query = new URLSearchParams(req.getQuery() ?? '');
+    const upgradeWith = (project: Project | null) =>
+      res.cork(() =>
+        res.upgrade<LiveSocket>(
+          { project, phase: 'auth', channels: new Set(), filter: null, resume: null, reason: undefined, sentSeq: 0, laggingSince: 0, generation: 0, closed: false, closing: false, authTimer: null },
+          headers['sec-websocket-key'] ?? '',
+          headers['sec-websocket-protocol'] ?? '',
+          headers['sec-websocket-extensions'] ?? '',
+          context as never,
+        ),
+      );
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    // Without credentials in the URL or a header the key must come in the first message.
+    if (headers.authorization === undefined && !query.has('key')) {
+      upgradeWith(null);
+      return;
+    }
+    this.deps.access.resolve(headers, query, 'read').then(
+      (project) => {
+        if (!aborted) upgradeWith(project);
+      },
+      (err: unknown) => {
+        if (aborted) return;
+        const error = this.asError(err);
+        this.deps.metrics.refused.inc({ code: error.code });
+        res.cork(() => res.writeStatus(`${error.status} ${error.code}`).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: error.toJSON() })));
+      },
+    );
+  }
+
+  private opened(ws: LiveWs): void {
+    const s = ws.getUserData();
+    this.deps.metrics.connections.inc();
+    if (s.project !== null) {
+      this.authenticated(ws, s.project);
+      return;
+    }
+    s.authTimer = setTimeout(() => {
+      if (!s.closed && s.project === null) this.closeWith(ws, new SignalboardError('SB_AUTH_MISSING', `send {"type": "auth", "key": "<readKey>"} within ${this.deps.config.LIVE_AUTH_TIMEOUT_SECONDS} s, or the key as ?key=`));
+    }, this.deps.config.LIVE_AUTH_TIMEOUT_SECONDS * 1000);
+  }
+
+  /** Counts the connection against its key, joins the project and says hello. */
+  private authenticated(ws: LiveWs, project: Project): void {
+    const s = ws.getUserData();
+    if (s.authTimer !== null) clearTimeout(s.authTimer);
+    const count = (this.perKey.get(project.id) ?? 0) + 1;
+    s.project = project;
+    s.phase = 'idle';
+    this.perKey.set(project.id, count);
+    let set = this.sockets.get(project.id);
+    if (set === undefined) this.sockets.set(project.id, (set = new Set()));
+    set.add(ws);
+    if (count > this.deps.config.LIVE_MAX_CONNECTIONS_PER_KEY) {
+      this.closeWith(ws, new SignalboardError('SB_LIVE_TOO_MANY_CONNECTIONS', `this key already has ${this.deps.config.LIVE_MAX_CONNECTIONS_PER_KEY} live connections on this gateway (LIVE_MAX_CONNECTIONS_PER_KEY)`));
+      return;
+    }
+    this.send(ws, JSON.stringify({ type: 'welcome', protocol: PROTOCOL_VERSION, project: project.id, channels: CHANNELS }));
+  }
+
+  private closed(ws: LiveWs): void {
+    const s = ws.getUserData();
+    s.closed = true;
+    if (s.authTimer !== null) clearTimeout(s.authTimer);
+    this.deps.metrics.connections.dec();
+    if (s.project === null || s.phase === 'auth') return;
+    const id = s.project.id;
+    this.perKey.set(id, (this.perKey.get(id) ?? 1) - 1);
+    if (this.perKey.get(id) === 0) this.perKey.delete(id);
+    const set = this.sockets.get(id);
+    set?.delete(ws);
+    if (set?.size === 0) this.sockets.delete(id);
+    if (s.channels.size > 0) this.live.unwatch(id);
+  }
+
+  private async received(ws: LiveWs, text: string): Promise<void> {
+    const s = ws.getUserData();
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch (err) {
+      throw new SignalboardError('SB_LIVE_MESSAGE_INVALID', `the message is not valid JSON: ${(err as Error).message}`);
+    }
+    const typed = ANY_TYPE.safeParse(message);
+    if (!typed.success) throw new SignalboardError('SB_LIVE_MESSAGE_INVALID', 'a message must be a JSON object with a "type"');
+    const { type } = typed.data;
+    const key = (message as { key?: unknown }).key;
+    if (s.project === null) {
+      if ((type !== 'auth' && type !== 'subscribe') || typeof key !== 'string') {
+        throw new SignalboardError('SB_AUTH_MISSING', 'the first message must be {"type": "auth", "key": "<readKey>"} (or a subscribe carrying "key")');
+      }
+      const project = await this.deps.access.resolve({ authorization: `Bearer ${key}` }, new URLSearchParams(typeof (message as { project?: unknown }).project === 'string' ? { project: (message as { project: string }).project } : {}), 'read');
+      if (s.closed) return;
+      if (s.project === null) this.authenticated(ws, project);
+      if (type === 'auth' || s.closed) return;
+    } else if (type === 'auth') {
+      throw new SignalboardError('SB_LIVE_MESSAGE_INVALID', 'this connection is already authenticated');
+    }
+    if (type === 'subscribe') return this.subscribe(ws, message);
+    if (type === 'unsubscribe') return this.unsubscribe(ws, message);
+    if (type === 'ping') {
+      this.send(ws, JSON.stringify({ type: 'pong', seq: this.live.get(s.project!.id)?.state?.seq ?? null, time: Date.now() }));
+      return;
+    }
+    throw new SignalboardError('SB_LIVE_MESSAGE_INVALID', `unknown message type ${JSON.stringify(type).slice(0, 50)}; expected auth, subscribe, unsubscribe or ping`);
+  }
+
+  private subscribe(ws: LiveWs, message: unknown): void {
+    const s = ws.getUserData();
+    const parsed = this.subscribeMessage.safeParse(message);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const tooMany = issue.path[0] === 'filter' && issue.code === 'too_big';
+      throw new SignalboardError(tooMany ? 'SB_LIVE_TOO_MANY_SUBSCRIPTIONS' : 'SB_LIVE_MESSAGE_INVALID', `subscribe: ${issue.path.join('.') || '(message)'}: ${issue.message}`);
+    }
+    const { channels, filter, resume, project } = parsed.data;
+    if (project !== undefined && project !== s.project!.id) {
+      throw new SignalboardError('SB_LIVE_FORBIDDEN', `this key belongs to project ${s.project!.id}; it cannot subscribe to project ${project}`);
+    }
+    this.leaveTopics(ws);
+    if (s.channels.size === 0) this.live.watch(s.project!.id);
+    Object.assign(s, {
+      channels: new Set(channels),
+      filter: filter?.events === undefined ? null : new Set(filter.events),
+      resume: resume ?? null,
+      reason: undefined,
+      phase: 'waiting',
+      generation: s.generation + 1,
+    });
+    if (this.live.get(s.project!.id)?.ready === true) this.serve(ws);
+  }
+
+  private unsubscribe(ws: LiveWs, message: unknown): void {
+    const s = ws.getUserData();
+    const parsed = z.object({ channels: z.array(z.enum(CHANNELS)).optional() }).safeParse(message);
+    if (!parsed.success) throw new SignalboardError('SB_LIVE_MESSAGE_INVALID', `unsubscribe: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`);
+    const remove = new Set(parsed.data.channels ?? s.channels);
+    this.leaveTopics(ws);
+    for (const c of remove) s.channels.delete(c);
+    if (s.channels.size === 0) {
+      this.live.unwatch(s.project!.id);
+      Object.assign(s, { phase: 'idle', generation: s.generation + 1 });
+    } else if (s.phase === 'live') {
+      this.joinTopics(ws);
+    }
+    this.send(ws, JSON.stringify({ type: 'unsubscribed', channels: [...remove] }));
+  }
+
+  /** Answers a subscription: a resume when asked and possible, else snapshots; then live. */
+  private serve(ws: LiveWs): void {
+    const s = ws.getUserData();
+    if (s.resume !== null) {
+      void this.resumeFrom(ws, s.resume, s.generation).catch((err: unknown) => this.fail(ws, err));
+      return;
+    }
+    const project = this.live.get(s.project!.id)!;
+    const state = project.state!;
+    const now = Date.now();
+    ws.cork(() => {
+      this.send(ws, JSON.stringify({ type: 'subscribed', seq: state.seq, channels: [...s.channels], resumed: false, ...(s.reason === undefined ? {} : { reason: s.reason }) }));
+      for (const channel of s.channels) {
+        if (channel === 'alerts') continue;
+        this.send(ws, snapshotMessage(channel, state, project.needs, project.activeNow, now, channel === 'events' ? s.filter : null, s.reason));
+      }
+    });
+    this.goLive(ws);
+    if (s.channels.has('alerts')) void this.sendAlertsSnapshot(ws, state.seq, s.generation).catch((err: unknown) => this.fail(ws, err));
+  }
+
+  /** Deltas after `since` from the feed, coalesced; a snapshot when they are gone or span a reset. */
+  private async resumeFrom(ws: LiveWs, since: number, generation: number): Promise<void> {
+    const s = ws.getUserData();
+    const project = this.live.get(s.project!.id)!;
+    const entries: FeedEntry[] = [];
+    let read = since;
+    const snapshotInstead = (reason: string) => {
+      Object.assign(s, { resume: null, reason });
+      this.serve(ws);
+    };
+    for (;;) {
+      const target = project.state?.seq;
+      if (target === undefined || !project.ready) return; // a reload: onReady answers
+      if (since > target) return snapshotInstead('resume-unknown-seq');
+      if (target - since > LIVE_FEED_KEPT) return snapshotInstead('resume-too-old');
+      if (read >= target) break;
+      const more = await readFeed(this.deps.redis, this.deps.config.REDIS_KEY_PREFIX, project.id, read);
+      if (s.closed || s.generation !== generation) return;
+      if (more.length === 0 || more[0]!.seq !== read + 1) return snapshotInstead('resume-too-old');
+      entries.push(...more);
+      read = more[more.length - 1]!.seq;
+    }
+    const state = project.state!;
+    // Entries past the state's position are not published yet: they come through the topics.
+    const missed = entries.filter((e) => e.seq <= state.seq);
+    if (missed.some((e) => e.type === 'reset')) return snapshotInstead('reset');
+    const feed = coalesce(missed, state.seq, Date.now());
+    ws.cork(() => {
+      this.send(ws, JSON.stringify({ type: 'subscribed', seq: state.seq, channels: [...s.channels], resumed: true, from: since }));
+      if (s.channels.has('events')) for (const { event, message } of feed.events) if (s.filter === null || s.filter.has(event)) this.send(ws, message);
+      if (s.channels.has('retention')) for (const message of feed.retention) this.send(ws, message);
+      if (s.channels.has('alerts')) for (const message of feed.alerts) this.send(ws, message);
+      if (s.channels.has('activeUsers')) this.send(ws, activeUsersMessage(state, project.activeNow, Date.now()));
+    });
+    this.goLive(ws);
+  }
+
+  private async sendAlertsSnapshot(ws: LiveWs, seq: number, generation: number): Promise<void> {
+    const s = ws.getUserData();
+    const firing = await this.deps.db
+      .collection(ALERT_COLLECTIONS.states)
+      .find({ projectId: s.project!.id, status: { $in: ['firing'] } }, { projection: { _id: 0 } })
+      .toArray();
+    if (s.closed || s.generation !== generation) return;
+    this.send(ws, JSON.stringify({ type: 'snapshot', seq, channel: 'alerts', firing }));
+  }
+
+  private goLive(ws: LiveWs): void {
+    const s = ws.getUserData();
+    if (s.closed) return;
+    Object.assign(s, { phase: 'live', resume: null, reason: undefined });
+    this.joinTopics(ws);
+  }
+
+  private topicsOf(s: LiveSocket): string[] {
+    const id = s.project!.id;
+    const topics: string[] = [];
+    for (const channel of s.channels) {
+      if (channel === 'events' && s.filter !== null) for (const event of s.filter) topics.push(`${id}/events/${event}`);
+      else topics.push(`${id}/${channel}`);
+    }
+    return topics;
+  }
+
+  private joinTopics(ws: LiveWs): void {
+    for (const topic of this.topicsOf(ws.getUserData())) ws.subscribe(topic);
+  }
+
+  private leaveTopics(ws: LiveWs): void {
+    if (ws.getUserData().closed) return;
+    for (const topic of ws.getTopics()) ws.unsubscribe(topic);
+  }
+
+  // ---- slow consumers -------------------------------------------------------------
+
+  /** Stops live messages to a socket that isn't reading; it gets one coalesced catch-up when it drains. */
+  private degrade(ws: LiveWs, sentSeq: number): void {
+    const s = ws.getUserData();
+    this.leaveTopics(ws);
+    Object.assign(s, { phase: 'lagging', sentSeq, laggingSince: Date.now(), generation: s.generation + 1 });
+    this.deps.metrics.slowConsumers.inc({ action: 'degraded' });
+  }
+
+  private catchUp(ws: LiveWs): void {
+    const s = ws.getUserData();
+    Object.assign(s, { phase: 'waiting', resume: s.sentSeq, generation: s.generation + 1 });
+    if (this.live.get(s.project!.id)?.ready === true) this.serve(ws);
+  }
+
+  private closeStuckSlowConsumers(): void {
+    const limit = Date.now() - this.deps.config.LIVE_SLOW_CLOSE_SECONDS * 1000;
+    for (const set of this.sockets.values()) {
+      for (const ws of set) {
+        const s = ws.getUserData();
+        if (s.phase === 'lagging' && s.laggingSince < limit) this.closeSlow(ws);
+      }
+    }
+  }
+
+  private closeSlow(ws: LiveWs): void {
+    this.deps.metrics.slowConsumers.inc({ action: 'closed' });
+    this.closeWith(ws, new SignalboardError('SB_LIVE_SLOW_CONSUMER', `the client did not read its messages (more than ${this.deps.config.LIVE_SOFT_BUFFER_BYTES} bytes waiting for ${this.deps.config.LIVE_SLOW_CLOSE_SECONDS} s); reconnect with resume`));
+  }
+
+  // ---- sending and errors ---------------------------------------------------------
+
+  private send(ws: LiveWs, message: string): void {
+    const s = ws.getUserData();
+    if (s.closed || s.closing) return;
+    // Past LIVE_MAX_BUFFER_BYTES the client is closed rather than sent a message it may
+    // never get; uWS's own limit is higher by CLOSE_RESERVE_BYTES so the close frame still fits.
+    if (ws.getBufferedAmount() + message.length > this.deps.config.LIVE_MAX_BUFFER_BYTES || ws.send(message) === 2) {
+      this.closeSlow(ws);
+      return;
+    }
+    const parsed = /^\{"type":"(\w+)"(?:,"seq":\d+)?(?:,"channel":"(\w+)")?/.exec(message);
+    this.deps.metrics.messages.inc({ channel: parsed?.[2] ?? 'none', type: parsed?.[1] ?? 'other' });
+  }
+
+  private asError(err: unknown): SignalboardError {
+    if (err instanceof SignalboardError) return err;
+    this.deps.logger.error({ err }, 'live gateway failure');
+    return new SignalboardError('SB_INTERNAL', 'internal error; see the server log');
+  }
+
+  /** Refuses one message: the socket stays open, except while unauthenticated. */
+  private fail(ws: LiveWs, err: unknown): void {
+    const error = this.asError(err);
+    const s = ws.getUserData();
+    this.deps.metrics.refused.inc({ code: error.code });
+    if (s.project === null || error.code === 'SB_AUTH_INVALID' || error.code === 'SB_AUTH_WRONG_KEY') {
+      this.closeWith(ws, error);
+      return;
+    }
+    this.send(ws, JSON.stringify({ type: 'error', error: error.toJSON() }));
+  }
+
+  private closeWith(ws: LiveWs, error: SignalboardError): void {
+    const s = ws.getUserData();
+    if (s.closed || s.closing) return;
+    s.closing = true;
+    this.deps.metrics.messages.inc({ channel: 'none', type: 'error' });
+    ws.send(JSON.stringify({ type: 'error', error: error.toJSON() }));
+    ws.end(error.wsCloseCode, error.code);
+  }
+}

@@ -1,0 +1,106 @@
+import type { FeedEntry } from '../core/live-feed.js';
+import type { LiveState } from '../core/live-state.js';
+import { activityKey, windowStart, type LiveNeeds } from '../core/live-view.js';
+import { dayNumber, formatDay } from '../core/time-buckets.js';
+
+/**
+ * The messages of /v1/live (docs/realtime.md), built from a project's live figures and
+ * feed entries. Pure, no I/O.
+ */
+export const CHANNELS = ['events', 'activeUsers', 'retention', 'alerts'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+export const PROTOCOL_VERSION = 1;
+
+/** Today's active users: the gauges of the activeUsers channel. */
+export function activeUsersFigures(state: LiveState, activeNow: number, now: number) {
+  const today = dayNumber(now);
+  const cell = (field: 'dau' | 'wau' | 'mau') => state.cells.get(activityKey(today, field)) ?? 0;
+  return { date: formatDay(today), now: activeNow, dau: cell('dau'), wau: cell('wau'), mau: cell('mau') };
+}
+
+/** The snapshot of one channel (alerts aside: their snapshot comes from MongoDB). */
+export function snapshotMessage(channel: Exclude<Channel, 'alerts'>, state: LiveState, needs: LiveNeeds, activeNow: number, now: number, filter: ReadonlySet<string> | null, reason?: string): string {
+  const head = { type: 'snapshot', seq: state.seq, channel, ...(reason === undefined ? {} : { reason }) };
+  if (channel === 'activeUsers') return JSON.stringify({ ...head, ...activeUsersFigures(state, activeNow, now) });
+  if (channel === 'events') {
+    const counts: { event: string; bucket: string; count: number }[] = [];
+    const first = windowStart(needs, now);
+    for (const [key, count] of state.cells) {
+      const [kind, event, bucket, dimension] = JSON.parse(key) as [string, string, number, string?];
+      if (kind !== 'c' || dimension !== undefined || bucket < first || (filter !== null && !filter.has(event))) continue;
+      counts.push({ event, bucket: new Date(bucket).toISOString(), count });
+    }
+    counts.sort((a, b) => (a.bucket === b.bucket ? (a.event < b.event ? -1 : 1) : a.bucket < b.bucket ? -1 : 1));
+    return JSON.stringify({ ...head, granularity: 'minute', from: new Date(first).toISOString(), counts });
+  }
+  const firstCohort = dayNumber(now) - needs.retentionDays + 1;
+  const cohorts = new Map<number, number[]>();
+  for (const [key, n] of state.cells) {
+    const [kind, cohort, offset] = JSON.parse(key) as [string, number, number];
+    if (kind !== 'r' || cohort < firstCohort) continue;
+    const row = cohorts.get(cohort) ?? [];
+    row[offset] = n;
+    cohorts.set(cohort, row);
+  }
+  return JSON.stringify({
+    ...head,
+    period: 'day',
+    from: formatDay(firstCohort),
+    cohorts: [...cohorts].sort(([a], [b]) => a - b).map(([cohort, row]) => ({ cohort: formatDay(cohort), size: row[0] ?? 0, retained: Array.from(row, (n) => n ?? 0) })),
+  });
+}
+
+export interface CoalescedFeed {
+  /** One delta per (event, minute bucket), increments summed. */
+  events: { event: string; message: string }[];
+  /** One delta per (cohort, offset). */
+  retention: string[];
+  /** Alert messages, one per entry: they are not summed. */
+  alerts: string[];
+  /** Some delta changed today's active users. */
+  activityChanged: boolean;
+  /** Changes carried by the entries, and how many of them were merged away. */
+  changes: number;
+  merged: number;
+  /** receivedAt of each delta, for the delay metric. */
+  receivedAt: number[];
+}
+
+/** Coalesces a run of feed entries into at most one message per figure; every message carries `seq`. */
+export function coalesce(entries: readonly FeedEntry[], seq: number, now: number): CoalescedFeed {
+  const events = new Map<string, { event: string; bucket: string; increment: number }>();
+  const retention = new Map<string, { cohort: string; offset: number; increment: number }>();
+  const out: CoalescedFeed = { events: [], retention: [], alerts: [], activityChanged: false, changes: 0, merged: 0, receivedAt: [] };
+  const today = formatDay(dayNumber(now));
+  for (const entry of entries) {
+    if (entry.type === 'alert') out.alerts.push(JSON.stringify({ type: 'alert', seq: entry.seq, channel: 'alerts', ...entry.alert }));
+    if (entry.type !== 'delta') continue;
+    out.receivedAt.push(entry.receivedAt);
+    for (const c of entry.counts) {
+      const key = `${c.bucket}|${c.event}`;
+      const known = events.get(key);
+      if (known === undefined) events.set(key, { event: c.event, bucket: c.bucket, increment: c.increment });
+      else known.increment += c.increment;
+    }
+    for (const r of entry.retention) {
+      const key = `${r.cohort}|${r.offset}`;
+      const known = retention.get(key);
+      if (known === undefined) retention.set(key, { ...r });
+      else known.increment += r.increment;
+    }
+    if (entry.activeUsers.some((a) => a.date === today)) out.activityChanged = true;
+    out.changes += entry.counts.length + entry.retention.length;
+  }
+  for (const { event, bucket, increment } of events.values()) {
+    out.events.push({ event, message: JSON.stringify({ type: 'delta', seq, channel: 'events', event, bucket, increment }) });
+  }
+  for (const r of retention.values()) out.retention.push(JSON.stringify({ type: 'delta', seq, channel: 'retention', ...r }));
+  out.merged = out.changes - events.size - retention.size;
+  return out;
+}
+
+/** The activeUsers gauge delta: the new values, not increments. */
+export function activeUsersMessage(state: LiveState, activeNow: number, now: number): string {
+  return JSON.stringify({ type: 'delta', seq: state.seq, channel: 'activeUsers', ...activeUsersFigures(state, activeNow, now) });
+}

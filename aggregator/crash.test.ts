@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker, type Worker } from '../test/aggregator-workers.js';
 import { generateDataset } from '../test/dataset.js';
 import { startTestServer, testRedis, type TestServer } from '../test/helpers.js';
+import { connectLive, deltaTotals, type LiveMessage } from '../test/live-client.js';
 import { expectFiguresMatchRecount, sendAll, waitForDrain } from '../test/pipeline-check.js';
 
 const DAY = 86_400_000;
@@ -12,7 +13,8 @@ const PARTITIONS = 4;
  * random moments from outside and at every step boundary from inside (failpoints:
  * after the raw insert, between collections' writes, between the MongoDB writes and
  * the commit, between the MongoDB and the Redis commit), and restarted. The figures
- * must still equal the brute-force recount.
+ * must still equal the brute-force recount, and a dashboard's deltas must add up to
+ * exactly the events sent.
  */
 describe('aggregator workers killed with SIGKILL at random points', () => {
   let server: TestServer;
@@ -20,7 +22,7 @@ describe('aggregator workers killed with SIGKILL at random points', () => {
   let killed = 0;
 
   beforeAll(async () => {
-    server = await startTestServer({ STREAM_PARTITIONS: String(PARTITIONS), AGGREGATOR_LEASE_MS: '1000' }, ['ingest', 'api']);
+    server = await startTestServer({ STREAM_PARTITIONS: String(PARTITIONS), AGGREGATOR_LEASE_MS: '1000', LIVE_FLUSH_MS: '20' }, ['ingest', 'realtime', 'api']);
   });
   afterAll(async () => {
     for (const w of workers) w.child.kill('SIGKILL');
@@ -30,6 +32,10 @@ describe('aggregator workers killed with SIGKILL at random points', () => {
   it('counts every event exactly once', async () => {
     const project = await server.createProject('crash');
     const dataset = generateDataset(11, 600, 42, Math.floor(Date.now() / DAY) - 1);
+    // A dashboard watching throughout: replayed batches must not reach it twice.
+    const dashboard = await connectLive(server.url, `?key=${project.readKey}`);
+    dashboard.send({ type: 'subscribe', channels: ['events'] });
+    await dashboard.waitFor((m) => m.some((x) => x.type === 'snapshot'), 'the snapshot');
     const crashy = { SB_FAILPOINTS: 'after-insert:0.1,mid-apply:0.04,before-commit:0.15,after-commit:0.1', AGGREGATOR_LEASE_MS: '1000', AGGREGATOR_BATCH_ENTRIES: '5' };
     let sending = true;
     const keepTwoRunning = (async () => {
@@ -66,5 +72,14 @@ describe('aggregator workers killed with SIGKILL at random points', () => {
     redis.disconnect();
     expect(killed).toBeGreaterThanOrEqual(5);
     await expectFiguresMatchRecount(server.url, project.readKey, dataset);
+    // Deltas carry minute counts, and minute rollups are kept EXPIRY_MINUTE_DAYS (14): compare the last 13 days.
+    const since = (Math.floor(Date.now() / DAY) - 13) * DAY;
+    const recent = new Map<string, number>();
+    for (const e of new Map(dataset.sends.map((e) => [e.eventId, e])).values()) if (e.timestamp >= since) recent.set(e.event, (recent.get(e.event) ?? 0) + 1);
+    const received = (messages: readonly LiveMessage[]) => deltaTotals(messages.filter((m) => Date.parse(String(m.bucket)) >= since));
+    await dashboard.waitFor((m) => JSON.stringify([...received(m)].sort()) === JSON.stringify([...recent].sort()), `deltas adding up to ${JSON.stringify([...recent])}`);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(received(dashboard.messages)).toEqual(recent);
+    dashboard.socket.terminate();
   }, 300_000);
 });

@@ -424,10 +424,12 @@ export class LiveGateway implements LiveConsumer {
     this.leaveTopics(ws);
     Object.assign(s, { phase: 'lagging', sentSeq, laggingSince: Date.now(), generation: s.generation + 1 });
     this.deps.metrics.slowConsumers.inc({ action: 'degraded' });
+    this.deps.logger.debug({ project: s.project!.id, sentSeq, buffered: ws.getBufferedAmount() }, 'live: slow socket; live messages stopped until it drains');
   }
 
   private catchUp(ws: LiveWs): void {
     const s = ws.getUserData();
+    this.deps.logger.debug({ project: s.project!.id, sentSeq: s.sentSeq }, 'live: slow socket drained; catching up');
     Object.assign(s, { phase: 'waiting', resume: s.sentSeq, generation: s.generation + 1 });
     if (this.live.get(s.project!.id)?.ready === true) this.serve(ws);
   }

@@ -58,6 +58,7 @@ const envSchema = z.object({
   LIVE_MAX_CONNECTIONS_PER_KEY: int(1, 1_000_000).default(20_000),
   LIVE_MAX_MESSAGE_BYTES: int(256, 1024 * 1024).default(16 * 1024),
   LIVE_MAX_EVENT_FILTER: int(1, 10_000).default(100),
+  LIVE_MAX_SUBSCRIBES_PER_MINUTE: int(1, 100_000).default(60),
   LIVE_SOFT_BUFFER_BYTES: int(1024, 64 * 1024 * 1024).default(256 * 1024),
   LIVE_MAX_BUFFER_BYTES: int(4096, 256 * 1024 * 1024).default(4 * 1024 * 1024),
   LIVE_SLOW_CLOSE_SECONDS: int(1, 3600).default(30),

@@ -59,7 +59,7 @@ describe('/v1/live gateway', () => {
   const drain = () => waitForDrain(redis, server.config.REDIS_KEY_PREFIX, server.config.STREAM_PARTITIONS);
 
   beforeAll(async () => {
-    server = await startTestServer({ LIVE_FLUSH_MS: '20', LIVE_AUTH_TIMEOUT_SECONDS: '1' }, ['ingest', 'aggregator', 'realtime', 'api']);
+    server = await startTestServer({ LIVE_FLUSH_MS: '20', LIVE_AUTH_TIMEOUT_SECONDS: '1', LIVE_MAX_SUBSCRIBES_PER_MINUTE: '6' }, ['ingest', 'aggregator', 'realtime', 'api']);
     project = await server.createProject('live');
   });
 
@@ -173,13 +173,19 @@ describe('/v1/live gateway', () => {
 
     const silent = await live('');
     expect(await silent.closed).toBe(4401);
+
+    // Each subscribe costs a snapshot: more than LIVE_MAX_SUBSCRIBES_PER_MINUTE are refused.
+    const eager = await live(`?key=${project.readKey}`);
+    for (let i = 0; i < 7; i++) eager.send({ type: 'subscribe', channels: ['activeUsers'] });
+    await eager.waitFor((m) => m.some((x) => x.type === 'error'), 'the refusal of the seventh subscribe');
+    expect(eager.messages.filter((m) => m.type === 'error').map((m) => (m.error as { code: string }).code)).toEqual(['SB_LIVE_TOO_MANY_SUBSCRIPTIONS']);
   });
 });
 
 describe('/v1/live slow consumers', () => {
   it('closes a client that never reads with 4408, its buffer bounded', async () => {
     const server = await startTestServer(
-      { LIVE_FLUSH_MS: '20', LIVE_SOFT_BUFFER_BYTES: '16384', LIVE_MAX_BUFFER_BYTES: '65536', LIVE_SLOW_CLOSE_SECONDS: '1' },
+      { LIVE_FLUSH_MS: '20', LIVE_SOFT_BUFFER_BYTES: '16384', LIVE_MAX_BUFFER_BYTES: '65536', LIVE_SLOW_CLOSE_SECONDS: '1', LIVE_MAX_SUBSCRIBES_PER_MINUTE: '100000' },
       ['ingest', 'aggregator', 'realtime', 'api'],
     );
     const redis = testRedis();

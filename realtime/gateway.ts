@@ -33,6 +33,9 @@ interface LiveSocket {
   closed: boolean;
   /** end() was called: nothing more is sent. */
   closing: boolean;
+  /** Subscribes in the current minute: each costs a snapshot, so they are limited. */
+  subscribes: number;
+  subscribesMinute: number;
   authTimer: NodeJS.Timeout | null;
 }
 
@@ -175,7 +178,7 @@ export class LiveGateway implements LiveConsumer {
     const upgradeWith = (project: Project | null) =>
       res.cork(() =>
         res.upgrade<LiveSocket>(
-          { project, phase: 'auth', channels: new Set(), filter: null, resume: null, reason: undefined, sentSeq: 0, laggingSince: 0, generation: 0, closed: false, closing: false, authTimer: null },
+          { project, phase: 'auth', channels: new Set(), filter: null, resume: null, reason: undefined, sentSeq: 0, laggingSince: 0, generation: 0, closed: false, closing: false, subscribes: 0, subscribesMinute: 0, authTimer: null },
           headers['sec-websocket-key'] ?? '',
           headers['sec-websocket-protocol'] ?? '',
           headers['sec-websocket-extensions'] ?? '',
@@ -283,6 +286,11 @@ export class LiveGateway implements LiveConsumer {
 
   private subscribe(ws: LiveWs, message: unknown): void {
     const s = ws.getUserData();
+    const minute = Math.floor(Date.now() / 60_000);
+    if (s.subscribesMinute !== minute) Object.assign(s, { subscribes: 0, subscribesMinute: minute });
+    if (++s.subscribes > this.deps.config.LIVE_MAX_SUBSCRIBES_PER_MINUTE) {
+      throw new SignalboardError('SB_LIVE_TOO_MANY_SUBSCRIPTIONS', `more than ${this.deps.config.LIVE_MAX_SUBSCRIBES_PER_MINUTE} subscribe messages this minute (LIVE_MAX_SUBSCRIBES_PER_MINUTE); keep one subscription and resume after reconnects`);
+    }
     const parsed = this.subscribeMessage.safeParse(message);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;

@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runRecompute } from '../aggregator/index.js';
+import { createLogger } from '../core/logger.js';
+import { closeRuntime, createRuntime } from '../core/runtime.js';
 import { bucketStart } from '../core/time-buckets.js';
 import { startTestServer, testRedis, waitFor, type TestServer } from '../test/helpers.js';
 import { connectLive, deltaTotals, eventFigures, type LiveClient, type LiveMessage } from '../test/live-client.js';
@@ -139,6 +142,30 @@ describe('/v1/live gateway', () => {
     const third = await live(`?key=${project.readKey}`);
     third.send({ type: 'subscribe', channels: ['events'], resume: lastSeq + 1_000_000 });
     await third.waitFor((m) => m.some((x) => x.type === 'snapshot' && x.reason === 'resume-unknown-seq'), 'a snapshot for an unknown seq');
+  });
+
+  it('sends fresh snapshots after a recompute rewrote the figures', async () => {
+    await sendAll(server.url, project.writeKey, traffic(50, ['fix'], 10, 10));
+    await drain();
+    const client = await live(`?key=${project.readKey}`);
+    client.send({ type: 'subscribe', channels: ['events', 'activeUsers'] });
+    await client.waitFor((m) => m.filter((x) => x.type === 'snapshot').length === 2, 'the snapshots');
+    // Damage a minute document behind the gateway's back; the recompute repairs it and tells the gateways.
+    await server.running.runtime.mongo.db.collection('counts_minute').updateMany({ projectId: project.id }, { $inc: { count: 1000 } });
+    const today = Math.floor(Date.now() / 86_400_000);
+    // As `signalboard recompute` does: in a process of its own.
+    const { config } = server;
+    const cli = await createRuntime(config, createLogger('silent'), { redisUrl: config.REDIS_URL!, mongoUrl: config.MONGODB_URL! });
+    try {
+      await runRecompute(cli, { projectId: project.id, fromDay: today, toDay: today });
+    } finally {
+      await closeRuntime(cli);
+    }
+    await client.waitFor((m) => m.filter((x) => x.type === 'snapshot' && x.reason === 'recompute').length === 2, 'snapshots after the recompute');
+    const after = client.messages.slice(client.messages.findIndex((m) => m.reason === 'recompute'));
+    const names = [...new Set((after.find((m) => m.channel === 'events')!.counts as { event: string }[]).map((c) => c.event))];
+    expect(names.length).toBeGreaterThan(0);
+    expect(eventFigures(after)).toEqual(await apiFigures(server, project.readKey, names, Date.parse(after.find((m) => m.channel === 'events')!.from as string)));
   });
 
   it('refuses bad keys, cross-project subscriptions and malformed messages with specific errors', async () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db, Document } from 'mongodb';
 import { COLLECTIONS, COUNT_COLLECTION, type RawEventDoc, type UserDoc } from '../core/collections.js';
 import { SignalboardError } from '../core/errors.js';
-import { appendToFeed } from '../core/live-feed.js';
+import { appendToFeed, raiseAppendedBatches } from '../core/live-feed.js';
 import type { Logger } from '../core/logger.js';
 import type { Redis } from '../core/redis.js';
 import { dayNumber, dayToDate, formatDay, GRANULARITY_MS, weekNumber, weekStartDay } from '../core/time-buckets.js';
@@ -58,8 +58,8 @@ export async function recompute(runnerDeps: RunnerDeps, db: Db, options: Recompu
     throw new SignalboardError('SB_PARAM_INVALID', `--from ${formatDay(request.fromDay)}: raw events older than EXPIRY_RAW_DAYS (${runnerDeps.settings.expiryDays.raw}) have expired; the earliest day that can be rebuilt is ${formatDay(earliest)}`);
   }
   const held = await holdAllPartitions(redis, prefix, options, logger);
+  const seqs = new Map<number, number>();
   try {
-    const seqs = new Map<number, number>();
     for (const lease of held.leases) seqs.set(lease.partition, (await new PartitionRunner(runnerDeps, lease).settle()).seq);
     logger.info({ partitions: seqs.size }, 'recompute: every partition settled; rebuilding');
     // Before every write: still holding every partition, in Redis and in MongoDB.
@@ -73,7 +73,8 @@ export async function recompute(runnerDeps: RunnerDeps, db: Db, options: Recompu
     return { ...report, ms: Date.now() - started };
   } finally {
     // The figures changed without deltas (also when stopped halfway): live dashboards reload them.
-    await appendToFeed(redis, prefix, { type: 'reset', projectId: request.projectId, reason: 'recompute' })
+    await raiseAppendedBatches(redis, prefix, request.projectId, seqs)
+      .then(() => appendToFeed(redis, prefix, { type: 'reset', projectId: request.projectId, reason: 'recompute' }))
       .catch((err: unknown) => logger.warn({ err }, 'recompute: could not tell the live gateways; they show the old figures until reloaded'));
     await held.release();
   }

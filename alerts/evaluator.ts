@@ -46,6 +46,8 @@ export interface EvaluatorOptions extends LiveProjectsOptions {
 
 const MINUTE_MS = GRANULARITY_MS.minute;
 const TICK_MS = 1000;
+/** An unsent notification this old was not being sent by a persist under way. */
+const UNSENT_GRACE_MS = 30_000;
 
 /**
  * Evaluates every enabled alert rule as the live feed's deltas arrive (and each second,
@@ -88,7 +90,11 @@ export class AlertEvaluator implements LiveConsumer {
       run();
     };
     every(Math.max(200, Math.floor(this.options.leaseMs / 3)), () => this.holdLeadership());
-    every(this.options.rulesRefreshMs, () => (this.leader ? this.refreshRules() : Promise.resolve()));
+    every(this.options.rulesRefreshMs, async () => {
+      if (!this.leader) return;
+      await this.refreshRules();
+      await this.resendUnnotified();
+    });
     every(TICK_MS, async () => {
       for (const project of this.live.watched()) this.evaluateProject(project);
     });
@@ -179,40 +185,65 @@ export class AlertEvaluator implements LiveConsumer {
   }
 
   private evaluateRule(rule: AlertRule, project: LiveProject, state: LiveState, now: number): void {
+    // A change of this rule is being stored: its next evaluation comes after.
+    if (this.persisting.has(rule._id)) return;
     const measurement: Measurement = rule.metric.type === 'count' ? { series: seriesOf(state, rule, now), nowMs: now } : { gauge: project.activeNow };
     const before = this.states.get(rule._id) ?? initialAlertState(now);
     const { state: after, notify } = stepAlert(before, { ...evaluateCondition(rule, measurement), now, forMs: rule.forMs, resolveAfterMs: rule.resolveAfterMs });
-    this.states.set(rule._id, after);
     this.options.metrics.evaluations.inc();
-    if (after.status === before.status && notify === undefined) return;
-    // One write at a time per rule, in order.
-    const previous = this.persisting.get(rule._id) ?? Promise.resolve();
-    const next = previous.then(() => this.persist(rule, after, notify)).catch((err: unknown) => this.options.logger.error({ err, rule: rule._id }, 'alerts: could not store a state change'));
-    this.persisting.set(rule._id, next);
-    void next.finally(() => {
-      if (this.persisting.get(rule._id) === next) this.persisting.delete(rule._id);
-    });
+    if (after.status === before.status && notify === undefined) {
+      this.states.set(rule._id, after);
+      return;
+    }
+    // The new state counts only once stored; if storing fails, the next evaluation tries again.
+    const stored = this.persist(rule, after, notify)
+      .then((done) => {
+        if (done) this.states.set(rule._id, after);
+      })
+      .catch((err: unknown) => this.options.logger.error({ err, rule: rule._id }, 'alerts: could not store a state change; retrying'))
+      .finally(() => this.persisting.delete(rule._id));
+    this.persisting.set(rule._id, stored);
   }
 
-  private async persist(rule: AlertRule, state: AlertState, notify: 'firing' | 'resolved' | undefined): Promise<void> {
+  /** Stores a state change, and for a notification its history record first (the outbox), then sends it. False when not stored. */
+  private async persist(rule: AlertRule, state: AlertState, notify: 'firing' | 'resolved' | undefined): Promise<boolean> {
     const { redis, logger, historyDays } = this.options;
-    if (!this.leader || !(await extendHeldKey(redis, this.leaderKey, this.leaderToken, this.options.leaseMs))) return;
+    if (!this.leader || !(await extendHeldKey(redis, this.leaderKey, this.leaderToken, this.options.leaseMs))) return false;
+    // Deleted or disabled since the rules were read: nothing to store.
+    if ((await this.rulesCollection.countDocuments({ _id: rule._id, enabled: true }, { limit: 1 })) === 0) return false;
+    let firing: FiringDoc | null = null;
+    if (notify !== undefined) {
+      const id = `${rule._id}:${state.firings}:${notify}`;
+      const at = new Date(state.since);
+      const alert = { id, ruleId: rule._id, name: rule.name, state: notify, value: state.value, at: at.toISOString(), firing: state.firings, metric: rule.metric, condition: conditionSummary(rule) };
+      firing = { _id: id, projectId: rule.projectId, ruleId: rule._id, state: notify, alert, at, notified: false, expireAt: new Date(at.getTime() + historyDays * GRANULARITY_MS.day) };
+      const inserted = await this.firings.insertOne(firing).then(
+        () => true,
+        (err: { code?: number }) => {
+          if (err.code !== 11000) throw err;
+          return false;
+        },
+      );
+      // An earlier attempt stored it (and maybe sent it).
+      if (!inserted) firing = await this.firings.findOne({ _id: id });
+    }
     await this.stateDocs.updateOne(
       { _id: rule._id },
       { $set: { ...state, projectId: rule.projectId, ruleId: rule._id, name: rule.name, updatedAt: new Date() } },
       { upsert: true },
     );
-    if (notify === undefined) return;
-    const id = `${rule._id}:${state.firings}:${notify}`;
-    const at = new Date(state.since);
-    const alert = { id, ruleId: rule._id, name: rule.name, state: notify, value: state.value, at: at.toISOString(), firing: state.firings, metric: rule.metric, condition: conditionSummary(rule) };
-    const firing: FiringDoc = { _id: id, projectId: rule.projectId, ruleId: rule._id, state: notify, alert, at, notified: false, expireAt: new Date(at.getTime() + historyDays * GRANULARITY_MS.day) };
-    await this.firings.insertOne(firing).catch((err: { code?: number }) => {
-      if (err.code !== 11000) throw err;
-    });
-    logger.info({ rule: rule._id, project: rule.projectId, state: notify, value: state.value }, 'alert');
-    this.options.metrics.notifications.inc({ state: notify });
-    await this.notify(firing);
+    if (firing !== null && !firing.notified) {
+      logger.info({ rule: rule._id, project: rule.projectId, state: firing.state, value: state.value }, 'alert');
+      this.options.metrics.notifications.inc({ state: firing.state });
+      await this.notify(firing);
+    }
+    return true;
+  }
+
+  /** Sends what a failed attempt or a dead leader left unsent (not the ones being sent right now). */
+  private async resendUnnotified(): Promise<void> {
+    const stale = new Date(Date.now() - UNSENT_GRACE_MS);
+    for (const firing of await this.firings.find({ notified: false, at: { $lt: stale } }).toArray()) await this.notify(firing);
   }
 
   /** Queues the dashboards' message and the webhook; replayed for firings a dead leader left unsent. */

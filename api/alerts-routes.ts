@@ -22,15 +22,30 @@ const deliveriesQuery = z.object({
   limit: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(1).max(MAX_HISTORY)).default(100),
 });
 
-/** A rule as the API shows it: never its webhook secret (shown once, when created). */
-function ruleView(rule: AlertRule, state: Record<string, unknown> | undefined) {
+/** A webhook URL's origin only: paths of chat webhooks carry their credentials, and read keys sit in dashboards. */
+function maskUrl(url: string): string {
+  const { origin, pathname, search } = new URL(url);
+  return pathname === '/' && search === '' ? origin : `${origin}/…`;
+}
+
+/**
+ * A rule as the API shows it: never its webhook secret (shown once, when created); the
+ * webhook URL masked except in the answer to the write that set it.
+ */
+function ruleView(rule: AlertRule, state: Record<string, unknown> | undefined, fullUrl = false) {
   const { _id, ...rest } = rule;
   delete rest.webhookSecret;
+  if (rest.webhook !== undefined && !fullUrl) rest.webhook = { url: maskUrl(rest.webhook.url) };
   return { id: _id, ...rest, state: state === undefined ? { status: 'ok' } : { status: state.status, since: new Date(state.since as number).toISOString(), value: state.value, firings: state.firings } };
 }
 
 function ruleIdOf(req: RequestInfo): string {
-  return decodeURIComponent(req.path.split('/')[3] ?? '');
+  const segment = req.path.split('/')[3] ?? '';
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new SignalboardError('SB_NOT_FOUND', `no alert rule ${JSON.stringify(segment)} (bad %-escape)`);
+  }
 }
 
 /**
@@ -73,7 +88,7 @@ export function registerAlertRoutes(app: TemplatedApp, rt: Runtime): void {
     if (input.webhook !== undefined) rule.webhookSecret = `whsec_${randomBytes(24).toString('base64url')}`;
     await rules.insertOne(rule);
     rt.logger.info({ projectId: project.id, rule: rule._id }, 'alert rule created');
-    reply.json(201, { ...ruleView(rule, undefined), ...(rule.webhookSecret === undefined ? {} : { webhookSecret: rule.webhookSecret }) });
+    reply.json(201, { ...ruleView(rule, undefined, true), ...(rule.webhookSecret === undefined ? {} : { webhookSecret: rule.webhookSecret }) });
   }, bodyLimit);
 
   route(app, rt.logger, 'get', '/v1/alerts/history', async (req, reply) => {
@@ -102,7 +117,7 @@ export function registerAlertRoutes(app: TemplatedApp, rt: Runtime): void {
       .sort({ createdAt: -1 })
       .limit(q.limit)
       .toArray();
-    reply.json(200, { deliveries: deliveries.map(({ _id, ...d }) => ({ id: _id, ...d })) });
+    reply.json(200, { deliveries: deliveries.map(({ _id, url, ...d }) => ({ id: _id, url: maskUrl(url as string), ...d })) });
   });
 
   route(app, rt.logger, 'put', '/v1/alerts/:id', async (req, reply) => {
@@ -112,8 +127,10 @@ export function registerAlertRoutes(app: TemplatedApp, rt: Runtime): void {
     const webhookSecret = input.webhook === undefined ? undefined : existing.webhookSecret ?? `whsec_${randomBytes(24).toString('base64url')}`;
     const rule: AlertRule = { _id: existing._id, projectId: project.id, ...input, ...(webhookSecret === undefined ? {} : { webhookSecret }), createdAt: existing.createdAt, updatedAt: new Date() };
     await rules.replaceOne({ _id: existing._id, projectId: project.id }, rule);
+    // A disabled rule is not evaluated: it must not stay "firing" on dashboards.
+    if (!rule.enabled) await states.deleteOne({ _id: rule._id });
     const secretIsNew = webhookSecret !== undefined && existing.webhookSecret === undefined;
-    reply.json(200, { ...ruleView(rule, await stateOf(rule._id)), ...(secretIsNew ? { webhookSecret } : {}) });
+    reply.json(200, { ...ruleView(rule, await stateOf(rule._id), true), ...(secretIsNew ? { webhookSecret } : {}) });
   }, bodyLimit);
 
   route(app, rt.logger, 'del', '/v1/alerts/:id', async (req, reply) => {

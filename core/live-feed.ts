@@ -11,6 +11,8 @@ import type { Redis } from './redis.js';
  *   <prefix>:feedbatch:{P}  hash partition → last aggregator batch appended (a replayed
  *                            batch is not appended twice; gateways loading state use it)
  *   <prefix>:activenow:{P}  sorted set distinctId → last activity (ms): "active now"
+ *   <prefix>:feedepoch:{P}  set with the first entry: a new value means the feed was
+ *                            lost (Redis lost its data) and its seqs start again
  * and one pub/sub channel `<prefix>:feed` whose messages are project ids: a wake-up
  * call only (a gateway that misses one still reads the stream on its next poll).
  */
@@ -87,16 +89,37 @@ export function feedKeys(prefix: string, projectId: string) {
     stream: `${prefix}:feed:${tag}`,
     batches: `${prefix}:feedbatch:${tag}`,
     activeNow: `${prefix}:activenow:${tag}`,
+    epoch: `${prefix}:feedepoch:${tag}`,
   };
 }
 
 /**
- * KEYS: seq, stream, batches, activeNow.
+ * KEYS: seq, stream, batches, activeNow, epoch.
  * ARGV: channel, projectId, entry JSON without seq, kept, partition ('' when not a batch),
  * batch, now (ms), then distinctId/time pairs for "active now".
  * Returns the seq given, or 0 when the batch was appended before (a replay).
+ * Scripts are not rolled back when a command fails, so it only reads until XADD has
+ * succeeded: a failed append marks nothing as done.
  */
 const APPEND_LUA = `
+if ARGV[5] ~= '' then
+  local last = tonumber(redis.call('HGET', KEYS[3], ARGV[5]) or '0')
+  if tonumber(ARGV[6]) <= last then return 0 end
+end
+local seq = tonumber(redis.call('GET', KEYS[1]) or '0') + 1
+local top = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
+if top then
+  local topSeq = tonumber(string.match(top[1], '^(%d+)'))
+  if topSeq >= seq then seq = topSeq + 1 end
+end
+local entry = '{"seq":' .. seq .. ',' .. string.sub(ARGV[3], 2)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], seq .. '-0', 'd', entry)
+redis.call('SET', KEYS[1], seq)
+if redis.call('EXISTS', KEYS[5]) == 0 then
+  local t = redis.call('TIME')
+  redis.call('SET', KEYS[5], t[1] .. string.format('%06d', t[2]))
+end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[3], ARGV[5], ARGV[6]) end
 if #ARGV > 7 then
   for i = 8, #ARGV, 1000 do
     local args = {}
@@ -109,23 +132,15 @@ if #ARGV > 7 then
   redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. (tonumber(ARGV[7]) - ${ACTIVE_NOW_MS}))
   redis.call('PEXPIRE', KEYS[4], ${2 * ACTIVE_NOW_MS})
 end
-if ARGV[5] ~= '' then
-  local last = tonumber(redis.call('HGET', KEYS[3], ARGV[5]) or '0')
-  if tonumber(ARGV[6]) <= last then return 0 end
-  redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
-end
-local seq = redis.call('INCR', KEYS[1])
-local entry = '{"seq":' .. seq .. ',' .. string.sub(ARGV[3], 2)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], seq .. '-0', 'd', entry)
 redis.call('PUBLISH', ARGV[1], ARGV[2])
 return seq`;
 
 type FeedRedis = Redis & {
-  sbFeedAppend(seqKey: string, stream: string, batches: string, activeNow: string, ...args: (string | number)[]): Promise<number>;
+  sbFeedAppend(seqKey: string, stream: string, batches: string, activeNow: string, epoch: string, ...args: (string | number)[]): Promise<number>;
 };
 
 function withAppend(redis: Redis): FeedRedis {
-  if (!('sbFeedAppend' in redis)) redis.defineCommand('sbFeedAppend', { numberOfKeys: 4, lua: APPEND_LUA });
+  if (!('sbFeedAppend' in redis)) redis.defineCommand('sbFeedAppend', { numberOfKeys: 5, lua: APPEND_LUA });
   return redis as FeedRedis;
 }
 
@@ -146,9 +161,21 @@ export async function appendToFeed(
   const pairs: (string | number)[] = [];
   for (const [distinctId, at] of activity) pairs.push(distinctId, at);
   return withAppend(redis).sbFeedAppend(
-    keys.seq, keys.stream, keys.batches, keys.activeNow,
+    keys.seq, keys.stream, keys.batches, keys.activeNow, keys.epoch,
     feedChannel(prefix), entry.projectId, JSON.stringify(entry), LIVE_FEED_KEPT, ...batch, now, ...pairs,
   );
+}
+
+/**
+ * Records batches as appended without a delta: a recompute's documents carry their
+ * partition's last batch, and loads wait for the feed to have carried that batch.
+ * Only for a caller that holds the partitions (nothing else appends meanwhile).
+ */
+export async function raiseAppendedBatches(redis: Redis, prefix: string, projectId: string, batches: ReadonlyMap<number, number>): Promise<void> {
+  const key = feedKeys(prefix, projectId).batches;
+  const current = await redis.hgetall(key);
+  const raised = [...batches].filter(([partition, batch]) => batch > Number(current[String(partition)] ?? 0));
+  if (raised.length > 0) await redis.hset(key, Object.fromEntries(raised));
 }
 
 /** Up to `count` entries after `afterSeq`, oldest first. */
@@ -157,11 +184,32 @@ export async function readFeed(redis: Redis, prefix: string, projectId: string, 
   return rows.map(([, fields]) => JSON.parse(fields[1]!) as FeedEntry);
 }
 
-/** The project's last seq and, per partition, the last batch appended: where a state load starts. */
-export async function feedPosition(redis: Redis, prefix: string, projectId: string): Promise<{ seq: number; batches: Map<number, number> }> {
+export interface FeedPosition {
+  seq: number;
+  /** Partition → the last batch appended. */
+  batches: Map<number, number>;
+  /** Null before the first entry. */
+  epoch: string | null;
+}
+
+/** KEYS: seq, batches, epoch. One script, so an append can't land between the reads. */
+const POSITION_LUA = `return {redis.call('GET', KEYS[1]) or '0', redis.call('HGETALL', KEYS[2]), redis.call('GET', KEYS[3]) or ''}`;
+
+/** Where a state load starts: the last seq, the batches appended and the epoch, read atomically. */
+export async function feedPosition(redis: Redis, prefix: string, projectId: string): Promise<FeedPosition> {
   const keys = feedKeys(prefix, projectId);
-  const [seq, batches] = await Promise.all([redis.get(keys.seq), redis.hgetall(keys.batches)]);
-  return { seq: Number(seq ?? 0), batches: new Map(Object.entries(batches).map(([p, b]) => [Number(p), Number(b)])) };
+  // (MULTI would do, but ioredis's auto-pipelining breaks on it.)
+  const [seq, flat, epoch] = (await redis.eval(POSITION_LUA, 3, keys.seq, keys.batches, keys.epoch)) as [string, string[], string];
+  const batches = new Map<number, number>();
+  for (let i = 0; i + 1 < flat.length; i += 2) batches.set(Number(flat[i]), Number(flat[i + 1]));
+  return { seq: Number(seq), batches, epoch: epoch === '' ? null : epoch };
+}
+
+/** The feed's epoch and last seq: a changed epoch or a seq gone back means the feed was lost. */
+export async function feedHead(redis: Redis, prefix: string, projectId: string): Promise<{ seq: number; epoch: string | null }> {
+  const keys = feedKeys(prefix, projectId);
+  const [seq, epoch] = await redis.mget(keys.seq, keys.epoch);
+  return { seq: Number(seq ?? 0), epoch: epoch ?? null };
 }
 
 /** Distinct users active in the last five minutes. */

@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { countActiveNow, feedChannel, feedPosition, readFeed, type FeedEntry } from './live-feed.js';
+import { countActiveNow, feedChannel, feedHead, feedPosition, readFeed, type FeedEntry } from './live-feed.js';
 import { LiveState } from './live-state.js';
 import { deltaChanges, loadLiveDocs, staleCell, type LiveNeeds } from './live-view.js';
 import type { Logger } from './logger.js';
@@ -15,6 +15,8 @@ export interface LiveProject {
   /** Settled and serving (see LiveState). */
   ready: boolean;
   activeNow: number;
+  /** The feed's epoch when loaded (see core/live-feed.ts); null while it had no entry. */
+  epoch: string | null;
 }
 
 export interface LiveConsumer {
@@ -102,7 +104,7 @@ export class LiveProjects {
     let p = this.projects.get(projectId);
     if (p === undefined) {
       p = {
-        id: projectId, needs: this.consumer.needs(projectId), state: null, ready: false, activeNow: 0,
+        id: projectId, needs: this.consumer.needs(projectId), state: null, ready: false, activeNow: 0, epoch: null,
         watchers: 0, readSeq: 0, loadedDay: 0, loading: false, reloadWanted: null, settleTimer: null,
       };
       this.projects.set(projectId, p);
@@ -142,6 +144,7 @@ export class LiveProjects {
       if (this.projects.get(p.id) !== p) return;
       p.state = new LiveState(docs, position.seq, position.batches);
       p.readSeq = position.seq;
+      p.epoch = position.epoch;
       p.loadedDay = dayNumber(now);
       if (p.state.settled) this.markReady(p);
       else {
@@ -194,11 +197,18 @@ export class LiveProjects {
     const due = full ? [...this.projects.values()] : [...this.dirty].map((id) => this.projects.get(id)).filter((p) => p !== undefined);
     this.dirty.clear();
     const { redis, prefix } = this.options;
-    await Promise.all(
+    // Settled, not all: one project's failure must not let the next tick start while others still read.
+    await Promise.allSettled(
       due.map(async (p) => {
         if (p.loading || p.state === null) return;
         if (p.reloadWanted !== null) return this.resetAndLoad(p, p.reloadWanted);
         if (dayNumber(now) !== p.loadedDay) return this.resetAndLoad(p, 'day');
+        if (full) {
+          // Redis lost the feed: a new epoch, or seqs gone back. The figures are reloaded.
+          const head = await feedHead(redis, prefix, p.id);
+          if (head.seq < p.readSeq || (p.epoch !== null && head.epoch !== p.epoch)) return this.resetAndLoad(p, 'feed lost');
+          p.epoch ??= head.epoch;
+        }
         const entries = await readFeed(redis, prefix, p.id, p.readSeq, READ_COUNT);
         if (entries.length === READ_COUNT) this.dirty.add(p.id);
         let activeNowChanged = false;
@@ -206,9 +216,6 @@ export class LiveProjects {
           const activeNow = await countActiveNow(redis, prefix, p.id, now);
           activeNowChanged = activeNow !== p.activeNow;
           p.activeNow = activeNow;
-        }
-        if (full && entries.length === 0 && Number((await redis.get(`${prefix}:feedseq:{${p.id}}`)) ?? 0) < p.readSeq) {
-          return this.resetAndLoad(p, 'feed lost');
         }
         if (this.projects.get(p.id) !== p || p.state === null) return;
         this.apply(p, entries, activeNowChanged);
@@ -219,6 +226,8 @@ export class LiveProjects {
 
   private apply(p: Watched, entries: readonly FeedEntry[], activeNowChanged: boolean): void {
     const state = p.state!;
+    // Entries trimmed away before we read them (far behind): a hole, so reload.
+    if (entries.length > 0 && entries[0]!.seq !== p.readSeq + 1) return this.resetAndLoad(p, 'feed gap');
     const applied: FeedEntry[] = [];
     for (const entry of entries) {
       if (entry.type === 'reset') {
@@ -230,7 +239,8 @@ export class LiveProjects {
       p.readSeq = entry.seq;
       applied.push(entry);
     }
-    if (!p.ready && state.settled) this.markReady(p);
+    // Publish first: sockets served when the figures settle get a snapshot that already holds these entries.
     if (applied.length > 0 || activeNowChanged) this.consumer.onFlush(p, applied, activeNowChanged);
+    if (!p.ready && state.settled) this.markReady(p);
   }
 }

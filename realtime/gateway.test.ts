@@ -168,6 +168,24 @@ describe('/v1/live gateway', () => {
     expect(eventFigures(after)).toEqual(await apiFigures(server, project.readKey, names, Date.parse(after.find((m) => m.channel === 'events')!.from as string)));
   });
 
+  it('sends fresh snapshots when Redis loses the feed, and refuses resuming into the new one', async () => {
+    const client = await live(`?key=${project.readKey}`);
+    client.send({ type: 'subscribe', channels: ['events'] });
+    await client.waitFor((m) => m.some((x) => x.type === 'sync'), 'the first sync');
+    const { epoch, seq } = client.messages.find((m) => m.type === 'subscribed')! as { epoch: string; seq: number };
+    expect(epoch).toMatch(/^\d+$/);
+    // What a Redis restart without persistence does to the feed.
+    const prefix = server.config.REDIS_KEY_PREFIX;
+    await redis.del(...['feedseq', 'feed', 'feedbatch', 'feedepoch'].map((k) => `${prefix}:${k}:{${project.id}}`));
+    await client.waitFor((m) => m.some((x) => x.type === 'snapshot' && x.reason === 'feed lost'), 'a snapshot after the feed was lost');
+    await sendAll(server.url, project.writeKey, traffic(5, ['after_loss'], 5, 1));
+    await drain();
+    const resumed = await live(`?key=${project.readKey}`);
+    resumed.send({ type: 'subscribe', channels: ['events'], resume: Math.min(seq, 1), epoch });
+    await resumed.waitFor((m) => m.some((x) => x.type === 'snapshot'), 'a snapshot instead of a resume');
+    expect(resumed.messages.find((m) => m.type === 'snapshot')!.reason).toBe('resume-unknown-seq');
+  });
+
   it('refuses bad keys, cross-project subscriptions and malformed messages with specific errors', async () => {
     const other = await server.createProject('other');
     await expect(connectLive(server.url, `?key=${project.writeKey}`)).rejects.toThrow(/401/);
@@ -193,8 +211,16 @@ describe('/v1/live gateway', () => {
     expect(byMessage.messages[0]).toMatchObject({ type: 'welcome', project: other.id });
     byMessage.send({ type: 'subscribe', channels: ['events'] });
     await byMessage.waitFor((m) => m.some((x) => x.type === 'snapshot'), 'the snapshot');
+    // A socket that unsubscribes what it never subscribed must not stop the project for the others.
+    const watcher = await live(`?key=${project.readKey}`);
+    watcher.send({ type: 'subscribe', channels: ['events'], filter: { events: ['x'] } });
+    await watcher.waitFor((m) => m.some((x) => x.type === 'snapshot'), 'the watcher snapshot');
+    client.send({ type: 'unsubscribe' });
+    client.send({ type: 'unsubscribe' });
+    await client.waitFor((m) => m.filter((x) => x.type === 'unsubscribed').length === 2, 'two unsubscribes');
     await sendAll(server.url, project.writeKey, traffic(20, ['x'], 5, 1));
     await drain();
+    await watcher.waitFor((m) => deltaTotals(m).get('x') === 20, "the watcher's deltas");
     await new Promise((r) => setTimeout(r, 200));
     expect(byMessage.messages.filter((m) => m.type === 'delta')).toEqual([]);
 

@@ -11,7 +11,7 @@ import type { ProjectAccess } from '../core/project-access.js';
 import type { Project } from '../core/project-store.js';
 import type { Redis } from '../core/redis.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from '../core/uws.js';
-import { activeUsersMessage, CHANNELS, coalesce, PROTOCOL_VERSION, snapshotMessage, type Channel } from './live-messages.js';
+import { activeUsersMessage, CHANNELS, coalesce, PROTOCOL_VERSION, snapshotMessage, syncMessage, type Channel } from './live-messages.js';
 import type { RealtimeMetrics } from './realtime-metrics.js';
 
 type SocketPhase = 'auth' | 'idle' | 'waiting' | 'live' | 'lagging';
@@ -23,6 +23,8 @@ interface LiveSocket {
   filter: Set<string> | null;
   /** The seq a pending resume starts after; null for a snapshot. */
   resume: number | null;
+  /** The feed epoch the client's seq belongs to, when it said (a different one: the feed was lost). */
+  resumeEpoch: string | null;
   /** Why the next snapshot is sent (reset, gap...), shown to the client. */
   reason: string | undefined;
   /** The feed position the client has everything up to, while it is lagging. */
@@ -67,7 +69,7 @@ export class LiveGateway implements LiveConsumer {
   private readonly sockets = new Map<string, Set<LiveWs>>();
   private readonly perKey = new Map<string, number>();
   private readonly needsOfGateway: LiveNeeds;
-  private readonly subscribeMessage: z.ZodType<{ channels: Channel[]; filter?: { events?: string[] }; resume?: number; project?: string; key?: string }>;
+  private readonly subscribeMessage: z.ZodType<{ channels: Channel[]; filter?: { events?: string[] }; resume?: number; epoch?: string; project?: string; key?: string }>;
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: GatewayDeps) {
@@ -78,6 +80,7 @@ export class LiveGateway implements LiveConsumer {
       channels: z.array(z.enum(CHANNELS)).min(1, 'name at least one channel').refine((c) => new Set(c).size === c.length, 'a channel is named twice'),
       filter: z.object({ events: z.array(z.string().min(1).max(200)).min(1).max(config.LIVE_MAX_EVENT_FILTER, `at most ${config.LIVE_MAX_EVENT_FILTER} event names (LIVE_MAX_EVENT_FILTER)`) }).strict().optional(),
       resume: z.number().int().min(0).optional(),
+      epoch: z.string().max(100).optional(),
       project: z.string().optional(),
       key: z.string().optional(),
     });
@@ -129,7 +132,7 @@ export class LiveGateway implements LiveConsumer {
     }
     const feed = coalesce(entries, state.seq, now);
     metrics.coalesced.inc(feed.merged);
-    const publish = (topic: string, channel: Channel, type: string, message: string) => {
+    const publish = (topic: string, channel: Channel | 'sync', type: string, message: string) => {
       const receivers = app.numSubscribers(topic);
       if (receivers === 0) return;
       app.publish(topic, message);
@@ -142,6 +145,8 @@ export class LiveGateway implements LiveConsumer {
     for (const message of feed.retention) publish(`${project.id}/retention`, 'retention', 'delta', message);
     for (const message of feed.alerts) publish(`${project.id}/alerts`, 'alerts', 'alert', message);
     if (feed.activityChanged || activeNowChanged) publish(`${project.id}/activeUsers`, 'activeUsers', 'delta', activeUsersMessage(state, project.activeNow, now));
+    // Ends the flush: a client that lost the connection mid-flush resumes from the last sync it got.
+    publish(`${project.id}/sync`, 'sync', 'sync', syncMessage(state.seq));
     if (feed.events.length > 0 && app.numSubscribers(`${project.id}/events`) > 0) for (const at of feed.receivedAt) metrics.delay.observe((now - at) / 1000);
   }
 
@@ -178,7 +183,7 @@ export class LiveGateway implements LiveConsumer {
     const upgradeWith = (project: Project | null) =>
       res.cork(() =>
         res.upgrade<LiveSocket>(
-          { project, phase: 'auth', channels: new Set(), filter: null, resume: null, reason: undefined, sentSeq: 0, laggingSince: 0, generation: 0, closed: false, closing: false, subscribes: 0, subscribesMinute: 0, authTimer: null },
+          { project, phase: 'auth', channels: new Set(), filter: null, resume: null, resumeEpoch: null, reason: undefined, sentSeq: 0, laggingSince: 0, generation: 0, closed: false, closing: false, subscribes: 0, subscribesMinute: 0, authTimer: null },
           headers['sec-websocket-key'] ?? '',
           headers['sec-websocket-protocol'] ?? '',
           headers['sec-websocket-extensions'] ?? '',
@@ -278,7 +283,7 @@ export class LiveGateway implements LiveConsumer {
     if (type === 'subscribe') return this.subscribe(ws, message);
     if (type === 'unsubscribe') return this.unsubscribe(ws, message);
     if (type === 'ping') {
-      this.send(ws, JSON.stringify({ type: 'pong', seq: this.live.get(s.project!.id)?.state?.seq ?? null, time: Date.now() }));
+      this.send(ws, JSON.stringify({ type: 'pong', seq: this.positionOf(ws), time: Date.now() }));
       return;
     }
     throw new SignalboardError('SB_LIVE_MESSAGE_INVALID', `unknown message type ${JSON.stringify(type).slice(0, 50)}; expected auth, subscribe, unsubscribe or ping`);
@@ -297,7 +302,7 @@ export class LiveGateway implements LiveConsumer {
       const tooMany = issue.path[0] === 'filter' && issue.code === 'too_big';
       throw new SignalboardError(tooMany ? 'SB_LIVE_TOO_MANY_SUBSCRIPTIONS' : 'SB_LIVE_MESSAGE_INVALID', `subscribe: ${issue.path.join('.') || '(message)'}: ${issue.message}`);
     }
-    const { channels, filter, resume, project } = parsed.data;
+    const { channels, filter, resume, epoch, project } = parsed.data;
     if (project !== undefined && project !== s.project!.id) {
       throw new SignalboardError('SB_LIVE_FORBIDDEN', `this key belongs to project ${s.project!.id}; it cannot subscribe to project ${project}`);
     }
@@ -307,6 +312,7 @@ export class LiveGateway implements LiveConsumer {
       channels: new Set(channels),
       filter: filter?.events === undefined ? null : new Set(filter.events),
       resume: resume ?? null,
+      resumeEpoch: epoch ?? null,
       reason: undefined,
       phase: 'waiting',
       generation: s.generation + 1,
@@ -319,9 +325,10 @@ export class LiveGateway implements LiveConsumer {
     const parsed = z.object({ channels: z.array(z.enum(CHANNELS)).optional() }).safeParse(message);
     if (!parsed.success) throw new SignalboardError('SB_LIVE_MESSAGE_INVALID', `unsubscribe: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`);
     const remove = new Set(parsed.data.channels ?? s.channels);
+    const watching = s.channels.size > 0;
     this.leaveTopics(ws);
     for (const c of remove) s.channels.delete(c);
-    if (s.channels.size === 0) {
+    if (watching && s.channels.size === 0) {
       this.live.unwatch(s.project!.id);
       Object.assign(s, { phase: 'idle', generation: s.generation + 1 });
     } else if (s.phase === 'live') {
@@ -341,11 +348,12 @@ export class LiveGateway implements LiveConsumer {
     const state = project.state!;
     const now = Date.now();
     ws.cork(() => {
-      this.send(ws, JSON.stringify({ type: 'subscribed', seq: state.seq, channels: [...s.channels], resumed: false, ...(s.reason === undefined ? {} : { reason: s.reason }) }));
+      this.send(ws, JSON.stringify({ type: 'subscribed', seq: state.seq, epoch: project.epoch, channels: [...s.channels], resumed: false, ...(s.reason === undefined ? {} : { reason: s.reason }) }));
       for (const channel of s.channels) {
         if (channel === 'alerts') continue;
         this.send(ws, snapshotMessage(channel, state, project.needs, project.activeNow, now, channel === 'events' ? s.filter : null, s.reason));
       }
+      this.send(ws, syncMessage(state.seq));
     });
     this.goLive(ws);
     if (s.channels.has('alerts')) void this.sendAlertsSnapshot(ws, state.seq, s.generation).catch((err: unknown) => this.fail(ws, err));
@@ -364,7 +372,7 @@ export class LiveGateway implements LiveConsumer {
     for (;;) {
       const target = project.state?.seq;
       if (target === undefined || !project.ready) return; // a reload: onReady answers
-      if (since > target) return snapshotInstead('resume-unknown-seq');
+      if (since > target || (s.resumeEpoch !== null && s.resumeEpoch !== project.epoch)) return snapshotInstead('resume-unknown-seq');
       if (target - since > LIVE_FEED_KEPT) return snapshotInstead('resume-too-old');
       if (read >= target) break;
       const more = await readFeed(this.deps.redis, this.deps.config.REDIS_KEY_PREFIX, project.id, read);
@@ -379,11 +387,12 @@ export class LiveGateway implements LiveConsumer {
     if (missed.some((e) => e.type === 'reset')) return snapshotInstead('reset');
     const feed = coalesce(missed, state.seq, Date.now());
     ws.cork(() => {
-      this.send(ws, JSON.stringify({ type: 'subscribed', seq: state.seq, channels: [...s.channels], resumed: true, from: since }));
+      this.send(ws, JSON.stringify({ type: 'subscribed', seq: state.seq, epoch: project.epoch, channels: [...s.channels], resumed: true, from: since }));
       if (s.channels.has('events')) for (const { event, message } of feed.events) if (s.filter === null || s.filter.has(event)) this.send(ws, message);
       if (s.channels.has('retention')) for (const message of feed.retention) this.send(ws, message);
       if (s.channels.has('alerts')) for (const message of feed.alerts) this.send(ws, message);
       if (s.channels.has('activeUsers')) this.send(ws, activeUsersMessage(state, project.activeNow, Date.now()));
+      this.send(ws, syncMessage(state.seq));
     });
     this.goLive(ws);
   }
@@ -405,9 +414,16 @@ export class LiveGateway implements LiveConsumer {
     this.joinTopics(ws);
   }
 
+  /** What the socket has been sent up to: never a seq whose messages it did not get. */
+  private positionOf(ws: LiveWs): number | null {
+    const s = ws.getUserData();
+    if (s.phase === 'lagging') return s.sentSeq;
+    return s.phase === 'live' ? (this.live.get(s.project!.id)?.state?.seq ?? null) : null;
+  }
+
   private topicsOf(s: LiveSocket): string[] {
     const id = s.project!.id;
-    const topics: string[] = [];
+    const topics: string[] = [`${id}/sync`];
     for (const channel of s.channels) {
       if (channel === 'events' && s.filter !== null) for (const event of s.filter) topics.push(`${id}/events/${event}`);
       else topics.push(`${id}/${channel}`);
@@ -438,7 +454,7 @@ export class LiveGateway implements LiveConsumer {
   private catchUp(ws: LiveWs): void {
     const s = ws.getUserData();
     this.deps.logger.debug({ project: s.project!.id, sentSeq: s.sentSeq }, 'live: slow socket drained; catching up');
-    Object.assign(s, { phase: 'waiting', resume: s.sentSeq, generation: s.generation + 1 });
+    Object.assign(s, { phase: 'waiting', resume: s.sentSeq, resumeEpoch: null, generation: s.generation + 1 });
     if (this.live.get(s.project!.id)?.ready === true) this.serve(ws);
   }
 
@@ -464,7 +480,9 @@ export class LiveGateway implements LiveConsumer {
     if (s.closed || s.closing) return;
     // Past LIVE_MAX_BUFFER_BYTES the client is closed rather than sent a message it may
     // never get; uWS's own limit is higher by CLOSE_RESERVE_BYTES so the close frame still fits.
-    if (ws.getBufferedAmount() + message.length > this.deps.config.LIVE_MAX_BUFFER_BYTES || ws.send(message) === 2) {
+    // One message larger than the limit (a big snapshot) may go when nothing else waits.
+    const buffered = ws.getBufferedAmount();
+    if ((buffered > 0 && buffered + message.length > this.deps.config.LIVE_MAX_BUFFER_BYTES) || ws.send(message) === 2) {
       this.closeSlow(ws);
       return;
     }

@@ -100,6 +100,11 @@ export function coalesce(entries: readonly FeedEntry[], seq: number, now: number
   return out;
 }
 
+/** Ends a flush (and a snapshot or resume answer): everything up to `seq` has been sent. */
+export function syncMessage(seq: number): string {
+  return JSON.stringify({ type: 'sync', seq });
+}
+
 /** The activeUsers gauge delta: the new values, not increments. */
 export function activeUsersMessage(state: LiveState, activeNow: number, now: number): string {
   return JSON.stringify({ type: 'delta', seq: state.seq, channel: 'activeUsers', ...activeUsersFigures(state, activeNow, now) });

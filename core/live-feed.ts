@@ -139,8 +139,17 @@ type FeedRedis = Redis & {
   sbFeedAppend(seqKey: string, stream: string, batches: string, activeNow: string, epoch: string, ...args: (string | number)[]): Promise<number>;
 };
 
-function withAppend(redis: Redis): FeedRedis {
+/**
+ * Defines the append script on a client. Call it when the client is created: ioredis
+ * copies scripts into a pipeline when the pipeline starts, so defining one while an
+ * auto-pipeline is pending crashes the process ("results[i] is not iterable").
+ */
+export function defineFeedScripts(redis: Redis): void {
   if (!('sbFeedAppend' in redis)) redis.defineCommand('sbFeedAppend', { numberOfKeys: 5, lua: APPEND_LUA });
+}
+
+function withAppend(redis: Redis): FeedRedis {
+  if (!('sbFeedAppend' in redis)) throw new Error('defineFeedScripts(redis) was not called when the client was created');
   return redis as FeedRedis;
 }
 

@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { Config } from './config.js';
 import { resolveAdminToken, type AdminCredentials } from './credentials.js';
+import { defineFeedScripts } from './live-feed.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
 import { createMongo, type Mongo } from './mongo.js';
@@ -36,6 +37,7 @@ export async function createRuntime(config: Config, logger: Logger, urls: Storag
   const admin = await resolveAdminToken(config.ADMIN_TOKEN, config.DATA_DIR);
   const redis = createRedis(urls.redisUrl, 'main', { enableAutoPipelining: true, commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS });
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
+  defineFeedScripts(redis);
   const mongo = createMongo(urls.mongoUrl, 'signalboard', logger);
   const projects = new ProjectStore(mongo.db);
   projects.ensureIndexes().catch((err: unknown) => logger.warn({ err }, 'could not create the projects indexes yet'));

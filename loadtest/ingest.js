@@ -4,6 +4,7 @@
 // request), VUS, RATE, DURATION.
 import http from 'k6/http';
 import { Counter } from 'k6/metrics';
+import { eventBodies } from './event-bodies.js';
 
 const BATCH = Number(__ENV.BATCH || 50);
 const URL = `${__ENV.BASE_URL}/v1/events`;
@@ -23,22 +24,8 @@ export const options = {
   },
 };
 
-// Bodies are built once per VU: building JSON in k6's JavaScript would otherwise
-// cost more CPU than the server spends on it, on the same two cores.
-const bodies = [];
-for (let b = 0; b < 64; b++) {
-  const events = [];
-  for (let i = 0; i < BATCH; i++) {
-    const user = (b * BATCH + i) % 5000;
-    events.push({
-      event: EVENT_NAMES[(b + i) % EVENT_NAMES.length],
-      userId: `user-${user}`,
-      properties: { path: `/page/${i % 40}`, plan: user % 3 === 0 ? 'pro' : 'free', amount: i * 3 },
-      context: { platform: user % 2 === 0 ? 'web' : 'ios', appVersion: '4.2.0' },
-    });
-  }
-  bodies.push(JSON.stringify(events));
-}
+// Built once per VU (see event-bodies.js).
+const bodies = eventBodies(BATCH, EVENT_NAMES);
 let next = 0;
 
 export default function () {

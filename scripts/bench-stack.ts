@@ -48,7 +48,8 @@ export async function startBenchStack(role: string, env: Record<string, string> 
       RATE_LIMIT_EVENTS: '0',
       ...env,
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    // The server's log goes to stderr: stdout carries the benchmark's JSON report.
+    stdio: ['ignore', 2, 'inherit'],
   });
   const stop = async () => {
     await stopChild(server);

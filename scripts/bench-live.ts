@@ -1,0 +1,336 @@
+/**
+ * npm run bench:live — DASHBOARDS (1,000) dashboards on WebSocket /v1/live while k6 posts
+ * EVENTS_PER_SECOND (10,000) for DURATION (60s); prints the event-sent to delta-received
+ * delay measured by the dashboards (probe events, see loadtest/live.js), how many
+ * dashboards connected and stayed, the messages they got, and the CPU of Signalboard
+ * (`all`), k6, Redis and the MongoDB-compatible store, all on the same machine.
+ * Passed on to k6 when set: BATCH (50), RAMP (seconds to connect every dashboard), SETTLE,
+ * TAIL, CHANNELS, EVENT_NAMES, PROBE_INTERVAL_MS; and AGGREGATOR_WRITE_CONCURRENCY (1).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import WebSocket from 'ws';
+import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
+import { feedChannel, readFeed } from '../core/live-feed.js';
+import { createRedis } from '../core/redis.js';
+import { log, startBenchStack } from './bench-stack.js';
+import { findK6 } from './local-services.js';
+
+/** Open files each process needs beyond one per dashboard: HTTP, Redis, MongoDB, files. */
+const SPARE_FILES = 1024;
+
+/** Ticks (user + system) a process has used so far, from /proc; children it has waited for with `children`. */
+function cpuTicks(pid: number | 'self', children = false): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return children ? Number(fields[13]) + Number(fields[14]) : Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+const TICKS_PER_SECOND = 100;
+
+function rssMegabytes(pid: number): number {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+    return line === undefined ? 0 : Math.round(Number(line.split(/\s+/)[1]) / 1024);
+  } catch {
+    return 0;
+  }
+}
+
+/** The processes listening on a local TCP port (the store and Redis the stack uses, not any other). */
+function pidsListeningOn(port: number): number[] {
+  const found = spawnSync('ss', ['-Hltnp', `sport = :${port}`], { encoding: 'utf8' });
+  return [...new Set([...(found.stdout ?? '').matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))];
+}
+
+/** Ticks the whole machine has been busy (all but idle and iowait), summed over its cores. */
+function machineBusyTicks(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return fields.slice(0, 8).reduce((a, b) => a + b, 0) - fields[3]! - fields[4]!;
+}
+
+/** The hard limit on open files (the second figure of `Max open files`). */
+function openFilesLimit(): number {
+  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'))!;
+  const hard = line.slice('Max open files'.length).trim().split(/\s+/)[1]!;
+  return hard === 'unlimited' ? Infinity : Number(hard);
+}
+
+/**
+ * Every dashboard is one socket in k6 and one in Signalboard. Node and Go programs raise
+ * their soft open-files limit to the hard one at start-up, so only the hard limit counts;
+ * an unprivileged process cannot raise it (here: root in a container without
+ * CAP_SYS_RESOURCE, `ulimit -Hn` 20000).
+ */
+function checkOpenFiles(needed: number): void {
+  const hard = openFilesLimit();
+  if (hard < needed) {
+    throw new Error(
+      `${needed} open files are needed (DASHBOARDS + ${SPARE_FILES}) but the hard limit is ${hard}: ` +
+        'raise it where allowed (`ulimit -Hn 65536` as root, `docker run --ulimit nofile=65536:65536`, LimitNOFILE= in systemd) or lower DASHBOARDS',
+    );
+  }
+}
+
+/** The counters of a Prometheus text exposition, summed over label sets matching `labels`. */
+function metricSum(text: string, name: string, labels = ''): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ') || !line.includes(labels)) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+interface K6Run {
+  pid: number;
+  done: Promise<Record<string, unknown>>;
+}
+
+/** Like runK6 in bench-stack.ts, but hands back the pid so k6's own CPU and memory can be sampled. */
+function startK6(k6: string, script: string, env: Record<string, string>): K6Run {
+  const child = spawn(k6, ['run', '--quiet', '--no-usage-report', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  const done = new Promise<Record<string, unknown>>((resolve, reject) => {
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`k6 exited with ${code}`));
+      else resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>);
+    });
+  });
+  return { pid: child.pid!, done };
+}
+
+const round2 = (n: number) => Number(n.toFixed(2));
+
+function quantile(sorted: number[], q: number): number | null {
+  return sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+/** Sent time of a probe event, from its name `probe_<epoch ms>_<n>` (loadtest/live.js). */
+const probeSentAt = (event: string) => Number(event.split('_')[1]);
+
+/**
+ * When each probe's delta reached the project's Redis feed (what the gateways read), as
+ * seen by this process: the delay of ingest and the aggregator.
+ */
+async function watchFeed(redisUrl: string, prefix: string, projectId: string): Promise<{ seen: Map<string, number>; stop(): void }> {
+  const subscriber = createRedis(redisUrl, 'bench-live-feed', { enableOfflineQueue: true });
+  const reader = createRedis(redisUrl, 'bench-live-feed-read', { enableOfflineQueue: true });
+  const seen = new Map<string, number>();
+  let readSeq = 0;
+  let reading = Promise.resolve();
+  await subscriber.subscribe(feedChannel(prefix));
+  subscriber.on('message', () => {
+    reading = reading
+      .then(async () => {
+        for (const entry of await readFeed(reader, prefix, projectId, readSeq)) {
+          readSeq = entry.seq;
+          if (entry.type !== 'delta') continue;
+          for (const c of entry.counts) if (c.event.startsWith('probe_') && !seen.has(c.event)) seen.set(c.event, Date.now());
+        }
+      })
+      .catch((err: unknown) => log(`reading the feed failed: ${String(err)}`));
+  });
+  return {
+    seen,
+    stop: () => {
+      subscriber.disconnect();
+      reader.disconnect();
+    },
+  };
+}
+
+/**
+ * One more dashboard, in this process rather than in k6: when each probe's delta reaches
+ * it. Against watchFeed's times, per probe, that is what the gateway adds (read the feed,
+ * wait for the flush, fan out) without k6's own backlog; it is one socket among N.
+ */
+async function observe(base: string, readKey: string): Promise<{ arrived: Map<string, number>; closeCode: () => number | null; close(): void }> {
+  const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/v1/live?key=${encodeURIComponent(readKey)}`);
+  const arrived = new Map<string, number>();
+  let closeCode: number | null = null;
+  socket.on('message', (data: Buffer) => {
+    const at = Date.now();
+    const text = data.toString();
+    if (!text.startsWith('{"type":"delta"')) return;
+    const { event } = JSON.parse(text) as { event?: string };
+    if (event?.startsWith('probe_') === true) arrived.set(event, at);
+  });
+  socket.on('close', (code: number) => (closeCode = code));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  socket.send(JSON.stringify({ type: 'subscribe', channels: ['events'] }));
+  return { arrived, closeCode: () => closeCode, close: () => socket.close() };
+}
+
+function percentiles(values: number[]) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { p50: quantile(sorted, 0.5), p95: quantile(sorted, 0.95), p99: quantile(sorted, 0.99), max: quantile(sorted, 1), count: sorted.length };
+}
+
+async function main(): Promise<void> {
+  const dashboards = Number(process.env.DASHBOARDS ?? 1000);
+  const eventsPerSecond = Number(process.env.EVENTS_PER_SECOND ?? 10_000);
+  const duration = process.env.DURATION ?? '60s';
+  checkOpenFiles(dashboards + SPARE_FILES);
+
+  const k6 = findK6(log);
+  const stack = await startBenchStack('all', {
+    LIVE_MAX_CONNECTIONS_PER_KEY: String(dashboards * 2),
+    AGGREGATOR_WRITE_CONCURRENCY: process.env.AGGREGATOR_WRITE_CONCURRENCY ?? '1',
+  });
+  const redis = createRedis(stack.redisUrl, 'bench-live', { enableOfflineQueue: true });
+  let feed: Awaited<ReturnType<typeof watchFeed>> | undefined;
+  let observer: Awaited<ReturnType<typeof observe>> | undefined;
+  try {
+    feed = await watchFeed(stack.redisUrl, stack.prefix, stack.projectId);
+    observer = await observe(stack.base, stack.readKey);
+    const serverPid = stack.server.pid!;
+    const storePids = pidsListeningOn(Number(new URL(process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27017').port || 27017));
+    const redisPids = pidsListeningOn(Number(new URL(stack.redisUrl).port || 6379));
+    const sum = (pids: number[]) => pids.reduce((total, pid) => total + cpuTicks(pid), 0);
+    // bench: this script (the feed watcher, the samplers); machine: every process on the box.
+    const serviceTicks = () => ({ signalboard: cpuTicks(serverPid), store: sum(storePids), redis: sum(redisPids), bench: cpuTicks('self'), machine: machineBusyTicks() });
+    const metrics = async () => (await fetch(`${stack.base}/metrics`)).text();
+
+    log(`k6: ${dashboards} dashboards, ${eventsPerSecond} events/s for ${duration}`);
+    const started = Date.now();
+    const childTicksBefore = cpuTicks('self', true);
+    const run = startK6(k6, 'loadtest/live.js', {
+      BASE_URL: stack.base,
+      WRITE_KEY: stack.writeKey,
+      READ_KEY: stack.readKey,
+      DASHBOARDS: String(dashboards),
+      EVENTS_PER_SECOND: String(eventsPerSecond),
+      DURATION: duration,
+      ...Object.fromEntries(['BATCH', 'RAMP', 'TAIL', 'SETTLE', 'CHANNELS', 'EVENT_NAMES', 'PROBE_INTERVAL_MS'].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]!]]))),
+    });
+    const ticks = () => ({ ...serviceTicks(), k6: cpuTicks(run.pid) });
+    const first = ticks();
+    // Every 5 s: cores each process used since the last sample, open sockets, aggregator backlog.
+    const timeline: Array<{ t: number; cores: Record<string, number>; liveConnections: number; backlogEvents: number }> = [];
+    const peakRss = { signalboard: 0, k6: 0 };
+    let last = { at: started, ticks: first };
+    let peakConnections = 0;
+    const sampler = setInterval(() => {
+      const now = Date.now();
+      const current = ticks();
+      const seconds = (now - last.at) / 1000;
+      const cores = Object.fromEntries(Object.entries(current).map(([k, v]) => [k, round2((v - last.ticks[k as keyof typeof current]) / TICKS_PER_SECOND / seconds)]));
+      last = { at: now, ticks: current };
+      peakRss.signalboard = Math.max(peakRss.signalboard, rssMegabytes(serverPid));
+      peakRss.k6 = Math.max(peakRss.k6, rssMegabytes(run.pid));
+      void Promise.all([metrics(), unconsumedEvents(redis, stack.prefix, allPartitions(16))]).then(
+        ([text, lag]) => {
+          // Less the observer's socket: the dashboards k6 holds open.
+          const open = metricSum(text, 'signalboard_live_connections') - 1;
+          peakConnections = Math.max(peakConnections, open);
+          timeline.push({ t: Math.round((now - started) / 1000), cores, liveConnections: open, backlogEvents: lag.reduce((a, b) => a + b, 0) });
+        },
+        (err: unknown) => log(`sample failed: ${String(err)}`),
+      );
+    }, 5000);
+
+    // A crashed server makes the rest of the run meaningless: stop k6 and say so.
+    let serverExit: string | null = null;
+    const onServerExit = (code: number | null, signal: string | null) => {
+      serverExit = `Signalboard exited during the run (code ${code}, signal ${signal}); its output above says why`;
+      log(serverExit);
+      process.kill(run.pid, 'SIGINT');
+    };
+    stack.server.once('exit', onServerExit);
+    let summary: Record<string, unknown>;
+    try {
+      summary = await run.done.catch((err: unknown) => {
+        throw new Error(serverExit ?? String(err));
+      });
+    } finally {
+      clearInterval(sampler);
+      stack.server.off('exit', onServerExit);
+    }
+    const wall = (Date.now() - started) / 1000;
+    const end = serviceTicks();
+    // k6 has exited and been waited for: its whole CPU time is in this process's children's.
+    const k6Seconds = (cpuTicks('self', true) - childTicksBefore) / TICKS_PER_SECOND;
+    const used = (k: keyof typeof end) => round2((end[k] - first[k]) / TICKS_PER_SECOND);
+    const cpuSeconds = { signalboard: used('signalboard'), k6: round2(k6Seconds), store: used('store'), redis: used('redis'), bench: used('bench'), machine: used('machine') };
+    const text = await metrics();
+    const delayCount = metricSum(text, 'signalboard_live_delay_seconds_count');
+    const loadSeconds = Number(summary.loadSeconds);
+    const subscribed = Number(summary.subscribed);
+    const { seen } = feed;
+    const feedDelays = [...seen].map(([event, at]) => at - probeSentAt(event));
+    const gatewayAdds = [...observer.arrived].flatMap(([event, at]) => (seen.has(event) ? [at - seen.get(event)!] : []));
+    console.log(
+      JSON.stringify(
+        {
+          benchmark: 'live',
+          dashboards: {
+            requested: dashboards,
+            connected: summary.connected,
+            subscribed,
+            heldToTheEnd: summary.held,
+            peakOnServer: peakConnections,
+            rampSeconds: summary.rampSeconds,
+            subscribeMs: summary.subscribeMs,
+          },
+          events: {
+            offeredPerSecond: eventsPerSecond,
+            acceptedPerSecond: summary.eventsPerSecond,
+            requestsRefused: summary.requestsRefused,
+            k6DroppedIterations: summary.droppedIterations,
+            ingestLatencyMs: summary.ingestLatencyMs,
+          },
+          // From the probe's POST to the delta's frame read by the dashboard's socket;
+          // handled: to the dashboard's JavaScript running, later when k6's event loop lags.
+          delayMs: summary.delayMs,
+          delayHandledMs: summary.delayHandledMs,
+          // Sent to the probe's delta in the Redis feed (ingest + aggregator), then from the
+          // feed to the observer socket in this process (the gateway), per probe.
+          feedDelayMs: percentiles(feedDelays),
+          gatewayAddsMs: percentiles(gatewayAdds),
+          observerCloseCode: observer.closeCode(),
+          probes: { sent: summary.probesSent, deliveries: summary.probeDeliveries, expected: summary.probeDeliveriesExpected },
+          messagesReceived: summary.messagesReceived,
+          messagesPerDashboardPerSecond: subscribed > 0 ? round2(Number(summary.messagesReceived) / subscribed / loadSeconds) : 0,
+          errors: { connectFailed: summary.connectFailed, socket: summary.socketErrors, server: summary.serverErrors, unexpectedCloses: summary.unexpectedCloses },
+          gateway: {
+            messagesSent: metricSum(text, 'signalboard_live_messages_sent_total'),
+            slowConsumersDegraded: metricSum(text, 'signalboard_live_slow_consumers_total', 'action="degraded"'),
+            slowConsumersClosed: metricSum(text, 'signalboard_live_slow_consumers_total', 'action="closed"'),
+            refused: metricSum(text, 'signalboard_live_refused_total'),
+            // The gateway's own view: oldest event of a flush, receivedAt to publish.
+            deltasWithin250ms: delayCount > 0 ? round2(metricSum(text, 'signalboard_live_delay_seconds_bucket', 'le="0.25"') / delayCount) : null,
+            deltasWithin1s: delayCount > 0 ? round2(metricSum(text, 'signalboard_live_delay_seconds_bucket', 'le="1"') / delayCount) : null,
+          },
+          backlogEventsAtEnd: (await unconsumedEvents(redis, stack.prefix, allPartitions(16))).reduce((a, b) => a + b, 0),
+          // Over the whole k6 run (VU start-up, ramp, load, tail): CPU seconds and average cores;
+          // machine minus the others is what else ran on the box meanwhile.
+          k6RunSeconds: round2(wall),
+          cpuSeconds,
+          cpuCores: Object.fromEntries(Object.entries(cpuSeconds).map(([k, v]) => [k, round2(v / wall)])),
+          peakRssMb: peakRss,
+          openFilesLimit: openFilesLimit(),
+          timeline,
+        },
+        null,
+        2,
+      ),
+    );
+  } finally {
+    observer?.close();
+    feed?.stop();
+    redis.disconnect();
+    await stack.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -127,7 +127,7 @@ describe('alerts', () => {
     expect(await history(id)).toEqual(['firing']);
   });
 
-  it('fires and resolves with hysteresis in time, and fires an anomaly on a spike over its baseline', async () => {
+  it('fires and resolves with hysteresis in time, and an anomaly fires on a spike over its baseline and resolves when it passes', async () => {
     const quiet = (await api('POST', '/v1/alerts', project.adminKey, {
       name: 'no heartbeat', metric: { type: 'count', event: 'heartbeat' }, condition: { kind: 'threshold', op: '<', value: 1, window: '1m' }, resolveAfter: '1s',
     })).body.id as string;
@@ -141,7 +141,7 @@ describe('alerts', () => {
     while (Date.now() % 60_000 > 40_000) await new Promise((r) => setTimeout(r, 500));
     const minute = bucketStart(Date.now(), 'minute');
     const spike = (await api('POST', '/v1/alerts', project.adminKey, {
-      name: 'signup spike', metric: { type: 'count', event: 'signup' }, condition: { kind: 'anomaly', window: '1m', baselineWindows: 3, zScore: 3, minVolume: 2, direction: 'up' },
+      name: 'signup spike', metric: { type: 'count', event: 'signup' }, condition: { kind: 'anomaly', window: '1m', baselineWindows: 3, zScore: 3, minVolume: 2, direction: 'up' }, resolveAfter: '0s',
     })).body.id as string;
     for (const [back, n] of [[3, 4], [2, 5], [1, 6]] as const) await send('signup', n, minute - back * 60_000 + 1000);
     await new Promise((r) => setTimeout(r, 1500));
@@ -151,8 +151,11 @@ describe('alerts', () => {
     const fired = dashboard.messages.find((m) => m.type === 'alert' && m.ruleId === spike)!;
     // It fires on the first flush that takes z past 3, whatever part of the spike has arrived by then.
     expect(fired.value as number).toBeGreaterThanOrEqual(3);
-    expect(await history(spike)).toEqual(['firing']);
-  });
+    // When the minute turns, the spike is baseline and the current window quiet: resolved.
+    await dashboard.waitFor(() => alertsOf(spike).length === 2, 'the anomaly resolving', 80_000);
+    expect(alertsOf(spike)).toEqual(['firing', 'resolved']);
+    expect(await history(spike)).toEqual(['resolved', 'firing']);
+  }, 150_000);
 
   it('runs once with two processes, and a restart or a new leader does not fire again', async () => {
     const before = dashboard.messages.filter((m) => m.type === 'alert').length;
@@ -167,7 +170,7 @@ describe('alerts', () => {
     await new Promise((r) => setTimeout(r, 4000));
     const states = ((await api('GET', '/v1/alerts', project.readKey)).body.alerts as { name: string; state: { status: string; firings: number } }[]);
     expect(states.find((a) => a.name === 'checkouts')!.state.firings).toBe(1);
-    expect(states.find((a) => a.name === 'signup spike')!.state.firings).toBe(1);
+    expect(states.find((a) => a.name === 'signup spike')!.state).toMatchObject({ status: 'resolved', firings: 1 });
     expect(hooks.received.length).toBe(webhooksBefore);
     const relisten = await connectLive(base, `?key=${project.readKey}`);
     relisten.send({ type: 'subscribe', channels: ['alerts'], resume: Math.max(...dashboard.messages.map((m) => m.seq ?? 0)) });

@@ -172,10 +172,6 @@ export const openApiDocument = {
         responses: { 200: { description: '{"points": [{"t", "count"}]}' }, 400: errorResponse('Bad parameter'), 401: errorResponse('Bad key') },
       },
     },
-  },
-  'x-websockets': {
-    '/v1/ingest': 'Ingest over a WebSocket: see docs/api.md#websocket-ingest',
-    '/v1/live': 'Live figures and alerts over a WebSocket (read key): see docs/realtime.md',
     '/v1/alerts': {
       get: { summary: 'List alert rules with their state', security: [{ readKey: [] }, { adminToken: [] }], responses: { 200: { description: '{"alerts": [...]}' } } },
       post: {
@@ -196,6 +192,10 @@ export const openApiDocument = {
     '/v1/alerts/{id}/deliveries': {
       get: { summary: "A rule's webhook deliveries with their attempts (?status=pending|delivered|dead&limit=)", security: [{ readKey: [] }, { adminToken: [] }], responses: { 200: { description: '{"deliveries": [...]}' } } },
     },
+  },
+  'x-websockets': {
+    '/v1/ingest': 'Ingest over a WebSocket: see docs/api.md#websocket-ingest',
+    '/v1/live': 'Live figures and alerts over a WebSocket (read key): see docs/realtime.md',
   },
 } as const;
 

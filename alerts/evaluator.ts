@@ -191,7 +191,8 @@ export class AlertEvaluator implements LiveConsumer {
     const before = this.states.get(rule._id) ?? initialAlertState(now);
     const { state: after, notify } = stepAlert(before, { ...evaluateCondition(rule, measurement), now, forMs: rule.forMs, resolveAfterMs: rule.resolveAfterMs });
     this.options.metrics.evaluations.inc();
-    if (after.status === before.status && notify === undefined) {
+    // Stored: a new status, and the start (or end) of a clear period, so a restart keeps the resolveAfter clock.
+    if (after.status === before.status && after.clearSince === before.clearSince && notify === undefined) {
       this.states.set(rule._id, after);
       return;
     }

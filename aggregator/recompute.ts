@@ -74,6 +74,7 @@ export async function recompute(runnerDeps: RunnerDeps, db: Db, options: Recompu
   } finally {
     // The figures changed without deltas (also when stopped halfway): live dashboards reload them.
     await raiseAppendedBatches(redis, prefix, request.projectId, seqs)
+      .catch((err: unknown) => logger.warn({ err }, 'recompute: could not record the batches as appended; live figures load more slowly'))
       .then(() => appendToFeed(redis, prefix, { type: 'reset', projectId: request.projectId, reason: 'recompute' }))
       .catch((err: unknown) => logger.warn({ err }, 'recompute: could not tell the live gateways; they show the old figures until reloaded'));
     await held.release();

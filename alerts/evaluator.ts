@@ -67,6 +67,7 @@ export class AlertEvaluator implements LiveConsumer {
   private readonly leaderKey: string;
   private readonly leaderToken = randomBytes(12).toString('hex');
   private leader = false;
+  private resending = false;
   private timers: NodeJS.Timeout[] = [];
 
   constructor(private readonly options: EvaluatorOptions) {
@@ -156,7 +157,7 @@ export class AlertEvaluator implements LiveConsumer {
     this.leader = true;
     logger.info({ rules: this.states.size }, 'alerts: leader; evaluating');
     await this.refreshRules();
-    for (const firing of await this.firings.find({ notified: false }).toArray()) await this.notify(firing);
+    await this.resendUnnotified(true);
   }
 
   private async refreshRules(): Promise<void> {
@@ -166,6 +167,10 @@ export class AlertEvaluator implements LiveConsumer {
       list.push(rule);
       byProject.set(rule.projectId, list);
     }
+    // States of rules deleted or disabled meanwhile (also one an in-flight store wrote back) go.
+    const enabled = new Set([...byProject.values()].flat().map((r) => r._id));
+    for (const id of this.states.keys()) if (!enabled.has(id)) this.states.delete(id);
+    await this.stateDocs.deleteMany({ ruleId: { $nin: [...enabled] } });
     for (const projectId of this.rules.keys()) if (!byProject.has(projectId)) this.live.unwatch(projectId);
     const before = new Map(this.rules);
     this.rules.clear();
@@ -206,7 +211,11 @@ export class AlertEvaluator implements LiveConsumer {
     this.persisting.set(rule._id, stored);
   }
 
-  /** Stores a state change, and for a notification its history record first (the outbox), then sends it. False when not stored. */
+  /**
+   * Stores a state change (for a notification, its history record first: the outbox),
+   * then sends. Storing the state is the commit point: true once it is stored, whatever
+   * the sending does (what failed to go out is resent by resendUnnotified).
+   */
   private async persist(rule: AlertRule, state: AlertState, notify: 'firing' | 'resolved' | undefined): Promise<boolean> {
     const { redis, logger, historyDays } = this.options;
     if (!this.leader || !(await extendHeldKey(redis, this.leaderKey, this.leaderToken, this.options.leaseMs))) return false;
@@ -236,15 +245,32 @@ export class AlertEvaluator implements LiveConsumer {
     if (firing !== null && !firing.notified) {
       logger.info({ rule: rule._id, project: rule.projectId, state: firing.state, value: state.value }, 'alert');
       this.options.metrics.notifications.inc({ state: firing.state });
-      await this.notify(firing);
+      await this.notify(firing).catch((err: unknown) => logger.warn({ err, alert: firing._id }, 'alerts: sending failed; resent shortly'));
     }
     return true;
   }
 
-  /** Sends what a failed attempt or a dead leader left unsent (not the ones being sent right now). */
-  private async resendUnnotified(): Promise<void> {
-    const stale = new Date(Date.now() - UNSENT_GRACE_MS);
-    for (const firing of await this.firings.find({ notified: false, at: { $lt: stale } }).toArray()) await this.notify(firing);
+  /**
+   * Sends, oldest first, what a failed send or a dead leader left unsent, except what a
+   * store under way may still send (younger than the grace period, unless taking over).
+   * A record whose state change was never stored (the process died between the two
+   * writes) never happened: it is deleted, not sent.
+   */
+  private async resendUnnotified(all = false): Promise<void> {
+    if (this.resending) return;
+    this.resending = true;
+    try {
+      const filter = all ? { notified: false } : { notified: false, at: { $lt: new Date(Date.now() - UNSENT_GRACE_MS) } };
+      for (const firing of await this.firings.find(filter).sort({ at: 1 }).toArray()) {
+        const stored = await this.stateDocs.findOne({ _id: firing.ruleId });
+        const number = firing.alert.firing as number;
+        const happened = stored !== null && (stored.firings > number || (stored.firings === number && (firing.state === 'firing' || stored.status !== 'firing')));
+        if (happened) await this.notify(firing);
+        else await this.firings.deleteOne({ _id: firing._id, notified: false });
+      }
+    } finally {
+      this.resending = false;
+    }
   }
 
   /** Queues the dashboards' message and the webhook; replayed for firings a dead leader left unsent. */

@@ -101,17 +101,25 @@ export function feedKeys(prefix: string, projectId: string) {
  * Scripts are not rolled back when a command fails, so it only reads until XADD has
  * succeeded: a failed append marks nothing as done.
  */
-const APPEND_LUA = `
+/** Lua: the feed's last seq, KEYS[1] the counter and KEYS[2] the stream: the counter, or the stream's top if the counter was lost. */
+const LAST_SEQ_LUA = `
+local function lastSeq(seqKey, stream)
+  local seq = tonumber(redis.call('GET', seqKey) or '0')
+  local top = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)[1]
+  if top then
+    local topSeq = tonumber(string.match(top[1], '^(%d+)'))
+    if topSeq > seq then seq = topSeq end
+  end
+  return seq
+end
+`;
+
+const APPEND_LUA = `${LAST_SEQ_LUA}
 if ARGV[5] ~= '' then
   local last = tonumber(redis.call('HGET', KEYS[3], ARGV[5]) or '0')
   if tonumber(ARGV[6]) <= last then return 0 end
 end
-local seq = tonumber(redis.call('GET', KEYS[1]) or '0') + 1
-local top = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
-if top then
-  local topSeq = tonumber(string.match(top[1], '^(%d+)'))
-  if topSeq >= seq then seq = topSeq + 1 end
-end
+local seq = lastSeq(KEYS[1], KEYS[2]) + 1
 local entry = '{"seq":' .. seq .. ',' .. string.sub(ARGV[3], 2)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], seq .. '-0', 'd', entry)
 redis.call('SET', KEYS[1], seq)
@@ -181,11 +189,17 @@ export async function appendToFeed(
  * Only for a caller that holds the partitions (nothing else appends meanwhile).
  */
 export async function raiseAppendedBatches(redis: Redis, prefix: string, projectId: string, batches: ReadonlyMap<number, number>): Promise<void> {
-  const key = feedKeys(prefix, projectId).batches;
-  const current = await redis.hgetall(key);
-  const raised = [...batches].filter(([partition, batch]) => batch > Number(current[String(partition)] ?? 0));
-  if (raised.length > 0) await redis.hset(key, Object.fromEntries(raised));
+  if (batches.size === 0) return;
+  const pairs = [...batches].flatMap(([partition, batch]) => [String(partition), String(batch)]);
+  await redis.eval(RAISE_LUA, 1, feedKeys(prefix, projectId).batches, ...pairs);
 }
+
+/** KEYS[1] the batches hash; ARGV partition/batch pairs. Only ever raises a mark. */
+const RAISE_LUA = `
+for i = 1, #ARGV, 2 do
+  if tonumber(ARGV[i + 1]) > tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0') then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+return 1`;
 
 /** Up to `count` entries after `afterSeq`, oldest first. */
 export async function readFeed(redis: Redis, prefix: string, projectId: string, afterSeq: number, count = 1000): Promise<FeedEntry[]> {
@@ -201,14 +215,14 @@ export interface FeedPosition {
   epoch: string | null;
 }
 
-/** KEYS: seq, batches, epoch. One script, so an append can't land between the reads. */
-const POSITION_LUA = `return {redis.call('GET', KEYS[1]) or '0', redis.call('HGETALL', KEYS[2]), redis.call('GET', KEYS[3]) or ''}`;
+/** KEYS: seq, stream, batches, epoch. One script, so an append can't land between the reads. */
+const POSITION_LUA = `${LAST_SEQ_LUA}
+return {tostring(lastSeq(KEYS[1], KEYS[2])), redis.call('HGETALL', KEYS[3]), redis.call('GET', KEYS[4]) or ''}`;
 
 /** Where a state load starts: the last seq, the batches appended and the epoch, read atomically. */
 export async function feedPosition(redis: Redis, prefix: string, projectId: string): Promise<FeedPosition> {
   const keys = feedKeys(prefix, projectId);
-  // (MULTI would do, but ioredis's auto-pipelining breaks on it.)
-  const [seq, flat, epoch] = (await redis.eval(POSITION_LUA, 3, keys.seq, keys.batches, keys.epoch)) as [string, string[], string];
+  const [seq, flat, epoch] = (await redis.eval(POSITION_LUA, 4, keys.seq, keys.stream, keys.batches, keys.epoch)) as [string, string[], string];
   const batches = new Map<number, number>();
   for (let i = 0; i + 1 < flat.length; i += 2) batches.set(Number(flat[i]), Number(flat[i + 1]));
   return { seq: Number(seq), batches, epoch: epoch === '' ? null : epoch };
@@ -217,9 +231,13 @@ export async function feedPosition(redis: Redis, prefix: string, projectId: stri
 /** The feed's epoch and last seq: a changed epoch or a seq gone back means the feed was lost. */
 export async function feedHead(redis: Redis, prefix: string, projectId: string): Promise<{ seq: number; epoch: string | null }> {
   const keys = feedKeys(prefix, projectId);
-  const [seq, epoch] = await redis.mget(keys.seq, keys.epoch);
-  return { seq: Number(seq ?? 0), epoch: epoch ?? null };
+  const [seq, epoch] = (await redis.eval(HEAD_LUA, 3, keys.seq, keys.stream, keys.epoch)) as [string, string];
+  return { seq: Number(seq), epoch: epoch === '' ? null : epoch };
 }
+
+/** KEYS: seq, stream, epoch. */
+const HEAD_LUA = `${LAST_SEQ_LUA}
+return {tostring(lastSeq(KEYS[1], KEYS[2])), redis.call('GET', KEYS[3]) or ''}`;
 
 /** Distinct users active in the last five minutes. */
 export function countActiveNow(redis: Redis, prefix: string, projectId: string, now = Date.now()): Promise<number> {

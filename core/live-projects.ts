@@ -146,6 +146,8 @@ export class LiveProjects {
       p.readSeq = position.seq;
       p.epoch = position.epoch;
       p.loadedDay = dayNumber(now);
+      // An empty feed (new, or lost with Redis's data) will never carry the loaded batches.
+      if (position.seq === 0) p.state.settleNow();
       if (p.state.settled) this.markReady(p);
       else {
         p.settleTimer = setTimeout(() => {
@@ -198,7 +200,7 @@ export class LiveProjects {
     this.dirty.clear();
     const { redis, prefix } = this.options;
     // Settled, not all: one project's failure must not let the next tick start while others still read.
-    await Promise.allSettled(
+    const results = await Promise.allSettled(
       due.map(async (p) => {
         if (p.loading || p.state === null) return;
         if (p.reloadWanted !== null) return this.resetAndLoad(p, p.reloadWanted);
@@ -206,6 +208,7 @@ export class LiveProjects {
         if (full) {
           // Redis lost the feed: a new epoch, or seqs gone back. The figures are reloaded.
           const head = await feedHead(redis, prefix, p.id);
+          if (this.projects.get(p.id) !== p || p.state === null) return;
           if (head.seq < p.readSeq || (p.epoch !== null && head.epoch !== p.epoch)) return this.resetAndLoad(p, 'feed lost');
           p.epoch ??= head.epoch;
         }
@@ -222,6 +225,9 @@ export class LiveProjects {
         if (full) p.state?.prune(staleCell(p.needs, now));
       }),
     );
+    for (const [i, result] of results.entries()) {
+      if (result.status === 'rejected') this.options.logger.warn({ err: result.reason, project: due[i]!.id }, 'live feed: reading a project failed; retrying');
+    }
   }
 
   private apply(p: Watched, entries: readonly FeedEntry[], activeNowChanged: boolean): void {

@@ -179,6 +179,13 @@ describe('/v1/live gateway', () => {
     const prefix = server.config.REDIS_KEY_PREFIX;
     await redis.del(...['feedseq', 'feed', 'feedbatch', 'feedepoch'].map((k) => `${prefix}:${k}:{${project.id}}`));
     await client.waitFor((m) => m.some((x) => x.type === 'snapshot' && x.reason === 'feed lost'), 'a snapshot after the feed was lost');
+    // The feed is empty now: its epoch is null, and a client can resume with it.
+    const early = await live(`?key=${project.readKey}`);
+    early.send({ type: 'subscribe', channels: ['events'] });
+    await early.waitFor((m) => m.some((x) => x.type === 'sync'), 'the sync on the empty feed');
+    expect(early.messages.find((m) => m.type === 'subscribed')).toMatchObject({ seq: 0, epoch: null });
+    early.send({ type: 'subscribe', channels: ['events'], resume: 0, epoch: null });
+    await early.waitFor((m) => m.some((x) => x.type === 'subscribed' && x.resumed === true), 'a resume on the empty feed');
     await sendAll(server.url, project.writeKey, traffic(5, ['after_loss'], 5, 1));
     await drain();
     const resumed = await live(`?key=${project.readKey}`);
@@ -246,12 +253,16 @@ describe('/v1/live slow consumers', () => {
     let client: LiveClient | undefined;
     try {
       const project = await server.createProject('slow');
-      // 300 event names: a snapshot of some 25 KB.
-      await sendAll(server.url, project.writeKey, traffic(300, Array.from({ length: 300 }, (_, i) => `event_${i}`), 10, 1));
+      // 1,000 event names: a snapshot of some 85 KB, more than LIVE_MAX_BUFFER_BYTES.
+      await sendAll(server.url, project.writeKey, traffic(1000, Array.from({ length: 1000 }, (_, i) => `event_${i}`), 10, 1));
       await waitForDrain(redis, server.config.REDIS_KEY_PREFIX, server.config.STREAM_PARTITIONS);
       client = await connectLive(server.url, `?key=${project.readKey}`);
       client.send({ type: 'subscribe', channels: ['events'] });
-      await client.waitFor((m) => m.some((x) => x.type === 'snapshot'), 'the first snapshot');
+      await client.waitFor((m) => m.some((x) => x.type === 'sync'), 'the first snapshot and its sync');
+      // A client that reads gets a snapshot larger than the buffer limit whole.
+      const first = client.messages.find((m) => m.type === 'snapshot')!;
+      expect(JSON.stringify(first).length).toBeGreaterThan(65536);
+      expect((first.counts as unknown[]).length).toBe(1000);
       // Stop reading, and keep asking for snapshots: the kernel's buffers fill, then the gateway's.
       (client.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
       const metric = async () => {

@@ -23,8 +23,8 @@ interface LiveSocket {
   filter: Set<string> | null;
   /** The seq a pending resume starts after; null for a snapshot. */
   resume: number | null;
-  /** The feed epoch the client's seq belongs to, when it said (a different one: the feed was lost). */
-  resumeEpoch: string | null;
+  /** The feed epoch the client's seq belongs to (null: the feed was empty), when it said; a different one: the feed was lost. */
+  resumeEpoch: string | null | undefined;
   /** Why the next snapshot is sent (reset, gap...), shown to the client. */
   reason: string | undefined;
   /** The feed position the client has everything up to, while it is lagging. */
@@ -44,8 +44,8 @@ interface LiveSocket {
 type LiveWs = WebSocket<LiveSocket>;
 
 const SLOW_SWEEP_MS = 1000;
-/** Room above LIVE_MAX_BUFFER_BYTES for the error message and close frame of a slow client. */
-const CLOSE_RESERVE_BYTES = 4096;
+const UWS_BACKPRESSURE_CEILING = 64 * 1024 * 1024;
+const RESUME_AHEAD_WAIT_MS = 2000;
 const ANY_TYPE = z.object({ type: z.string() });
 
 export interface GatewayDeps {
@@ -69,7 +69,7 @@ export class LiveGateway implements LiveConsumer {
   private readonly sockets = new Map<string, Set<LiveWs>>();
   private readonly perKey = new Map<string, number>();
   private readonly needsOfGateway: LiveNeeds;
-  private readonly subscribeMessage: z.ZodType<{ channels: Channel[]; filter?: { events?: string[] }; resume?: number; epoch?: string; project?: string; key?: string }>;
+  private readonly subscribeMessage: z.ZodType<{ channels: Channel[]; filter?: { events?: string[] }; resume?: number; epoch?: string | null; project?: string; key?: string }>;
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: GatewayDeps) {
@@ -80,7 +80,7 @@ export class LiveGateway implements LiveConsumer {
       channels: z.array(z.enum(CHANNELS)).min(1, 'name at least one channel').refine((c) => new Set(c).size === c.length, 'a channel is named twice'),
       filter: z.object({ events: z.array(z.string().min(1).max(200)).min(1).max(config.LIVE_MAX_EVENT_FILTER, `at most ${config.LIVE_MAX_EVENT_FILTER} event names (LIVE_MAX_EVENT_FILTER)`) }).strict().optional(),
       resume: z.number().int().min(0).optional(),
-      epoch: z.string().max(100).optional(),
+      epoch: z.string().max(100).nullable().optional(),
       project: z.string().optional(),
       key: z.string().optional(),
     });
@@ -156,8 +156,10 @@ export class LiveGateway implements LiveConsumer {
     const { app, config } = this.deps;
     app.ws<LiveSocket>('/v1/live', {
       maxPayloadLength: config.LIVE_MAX_MESSAGE_BYTES,
-      maxBackpressure: config.LIVE_MAX_BUFFER_BYTES + CLOSE_RESERVE_BYTES,
-      closeOnBackpressureLimit: 0,
+      // The limits are kept here (send, sendAnswer, the flush's check); uWS's own, far
+      // above them, only stops a runaway socket, by closing it rather than dropping messages.
+      maxBackpressure: Math.max(4 * config.LIVE_MAX_BUFFER_BYTES, UWS_BACKPRESSURE_CEILING),
+      closeOnBackpressureLimit: 1,
       idleTimeout: 60,
       sendPingsAutomatically: true,
       upgrade: (res, req, context) => this.upgrade(res, req, context),
@@ -183,7 +185,7 @@ export class LiveGateway implements LiveConsumer {
     const upgradeWith = (project: Project | null) =>
       res.cork(() =>
         res.upgrade<LiveSocket>(
-          { project, phase: 'auth', channels: new Set(), filter: null, resume: null, resumeEpoch: null, reason: undefined, sentSeq: 0, laggingSince: 0, generation: 0, closed: false, closing: false, subscribes: 0, subscribesMinute: 0, authTimer: null },
+          { project, phase: 'auth', channels: new Set(), filter: null, resume: null, resumeEpoch: undefined, reason: undefined, sentSeq: 0, laggingSince: 0, generation: 0, closed: false, closing: false, subscribes: 0, subscribesMinute: 0, authTimer: null },
           headers['sec-websocket-key'] ?? '',
           headers['sec-websocket-protocol'] ?? '',
           headers['sec-websocket-extensions'] ?? '',
@@ -312,7 +314,7 @@ export class LiveGateway implements LiveConsumer {
       channels: new Set(channels),
       filter: filter?.events === undefined ? null : new Set(filter.events),
       resume: resume ?? null,
-      resumeEpoch: epoch ?? null,
+      resumeEpoch: epoch,
       reason: undefined,
       phase: 'waiting',
       generation: s.generation + 1,
@@ -347,14 +349,12 @@ export class LiveGateway implements LiveConsumer {
     const project = this.live.get(s.project!.id)!;
     const state = project.state!;
     const now = Date.now();
-    ws.cork(() => {
-      this.send(ws, JSON.stringify({ type: 'subscribed', seq: state.seq, epoch: project.epoch, channels: [...s.channels], resumed: false, ...(s.reason === undefined ? {} : { reason: s.reason }) }));
-      for (const channel of s.channels) {
-        if (channel === 'alerts') continue;
-        this.send(ws, snapshotMessage(channel, state, project.needs, project.activeNow, now, channel === 'events' ? s.filter : null, s.reason));
-      }
-      this.send(ws, syncMessage(state.seq));
-    });
+    const answer = [JSON.stringify({ type: 'subscribed', seq: state.seq, epoch: project.epoch, channels: [...s.channels], resumed: false, ...(s.reason === undefined ? {} : { reason: s.reason }) })];
+    for (const channel of s.channels) {
+      if (channel !== 'alerts') answer.push(snapshotMessage(channel, state, project.needs, project.activeNow, now, channel === 'events' ? s.filter : null, s.reason));
+    }
+    answer.push(syncMessage(state.seq));
+    if (!this.sendAnswer(ws, answer)) return;
     this.goLive(ws);
     if (s.channels.has('alerts')) void this.sendAlertsSnapshot(ws, state.seq, s.generation).catch((err: unknown) => this.fail(ws, err));
   }
@@ -369,10 +369,18 @@ export class LiveGateway implements LiveConsumer {
       Object.assign(s, { resume: null, reason });
       this.serve(ws);
     };
+    const epochKnown = s.resumeEpoch === undefined || s.resumeEpoch === project.epoch || (s.resumeEpoch === null && since === 0);
+    if (!epochKnown) return snapshotInstead('resume-unknown-seq');
+    // A seq just ahead of this gateway (the client came from a faster one): wait for it briefly.
+    const aheadUntil = Date.now() + RESUME_AHEAD_WAIT_MS;
+    while (project.state !== null && since > project.state.seq && Date.now() < aheadUntil) {
+      await new Promise((resolve) => setTimeout(resolve, this.deps.config.LIVE_FLUSH_MS));
+      if (s.closed || s.generation !== generation) return;
+    }
     for (;;) {
       const target = project.state?.seq;
       if (target === undefined || !project.ready) return; // a reload: onReady answers
-      if (since > target || (s.resumeEpoch !== null && s.resumeEpoch !== project.epoch)) return snapshotInstead('resume-unknown-seq');
+      if (since > target) return snapshotInstead('resume-unknown-seq');
       if (target - since > LIVE_FEED_KEPT) return snapshotInstead('resume-too-old');
       if (read >= target) break;
       const more = await readFeed(this.deps.redis, this.deps.config.REDIS_KEY_PREFIX, project.id, read);
@@ -386,14 +394,13 @@ export class LiveGateway implements LiveConsumer {
     const missed = entries.filter((e) => e.seq <= state.seq);
     if (missed.some((e) => e.type === 'reset')) return snapshotInstead('reset');
     const feed = coalesce(missed, state.seq, Date.now());
-    ws.cork(() => {
-      this.send(ws, JSON.stringify({ type: 'subscribed', seq: state.seq, epoch: project.epoch, channels: [...s.channels], resumed: true, from: since }));
-      if (s.channels.has('events')) for (const { event, message } of feed.events) if (s.filter === null || s.filter.has(event)) this.send(ws, message);
-      if (s.channels.has('retention')) for (const message of feed.retention) this.send(ws, message);
-      if (s.channels.has('alerts')) for (const message of feed.alerts) this.send(ws, message);
-      if (s.channels.has('activeUsers')) this.send(ws, activeUsersMessage(state, project.activeNow, Date.now()));
-      this.send(ws, syncMessage(state.seq));
-    });
+    const answer = [JSON.stringify({ type: 'subscribed', seq: state.seq, epoch: project.epoch, channels: [...s.channels], resumed: true, from: since })];
+    if (s.channels.has('events')) for (const { event, message } of feed.events) if (s.filter === null || s.filter.has(event)) answer.push(message);
+    if (s.channels.has('retention')) answer.push(...feed.retention);
+    if (s.channels.has('alerts')) answer.push(...feed.alerts);
+    if (s.channels.has('activeUsers')) answer.push(activeUsersMessage(state, project.activeNow, Date.now()));
+    answer.push(syncMessage(state.seq));
+    if (!this.sendAnswer(ws, answer)) return;
     this.goLive(ws);
   }
 
@@ -454,7 +461,7 @@ export class LiveGateway implements LiveConsumer {
   private catchUp(ws: LiveWs): void {
     const s = ws.getUserData();
     this.deps.logger.debug({ project: s.project!.id, sentSeq: s.sentSeq }, 'live: slow socket drained; catching up');
-    Object.assign(s, { phase: 'waiting', resume: s.sentSeq, resumeEpoch: null, generation: s.generation + 1 });
+    Object.assign(s, { phase: 'waiting', resume: s.sentSeq, resumeEpoch: undefined, generation: s.generation + 1 });
     if (this.live.get(s.project!.id)?.ready === true) this.serve(ws);
   }
 
@@ -479,13 +486,36 @@ export class LiveGateway implements LiveConsumer {
     const s = ws.getUserData();
     if (s.closed || s.closing) return;
     // Past LIVE_MAX_BUFFER_BYTES the client is closed rather than sent a message it may
-    // never get; uWS's own limit is higher by CLOSE_RESERVE_BYTES so the close frame still fits.
-    // One message larger than the limit (a big snapshot) may go when nothing else waits.
-    const buffered = ws.getBufferedAmount();
-    if ((buffered > 0 && buffered + message.length > this.deps.config.LIVE_MAX_BUFFER_BYTES) || ws.send(message) === 2) {
+    // never get; uWS's own limit is far higher, so the close frame still fits.
+    if (ws.getBufferedAmount() + message.length > this.deps.config.LIVE_MAX_BUFFER_BYTES || ws.send(message) === 2) {
       this.closeSlow(ws);
       return;
     }
+    this.countSent(message);
+  }
+
+  /**
+   * Sends one answer (snapshots, a catch-up) whole: the buffer is checked once before it,
+   * so a snapshot larger than LIVE_MAX_BUFFER_BYTES still goes out. False when the socket
+   * was closed as slow instead.
+   */
+  private sendAnswer(ws: LiveWs, messages: readonly string[]): boolean {
+    const s = ws.getUserData();
+    if (s.closed || s.closing) return false;
+    if (ws.getBufferedAmount() > this.deps.config.LIVE_MAX_BUFFER_BYTES) {
+      this.closeSlow(ws);
+      return false;
+    }
+    ws.cork(() => {
+      for (const message of messages) {
+        ws.send(message);
+        this.countSent(message);
+      }
+    });
+    return true;
+  }
+
+  private countSent(message: string): void {
     const parsed = /^\{"type":"(\w+)"(?:,"seq":\d+)?(?:,"channel":"(\w+)")?/.exec(message);
     this.deps.metrics.messages.inc({ channel: parsed?.[2] ?? 'none', type: parsed?.[1] ?? 'other' });
   }

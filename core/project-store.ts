@@ -47,6 +47,14 @@ function newKey(kind: KeyKind): string {
   return KEY_PREFIX[kind] + randomBytes(32).toString('base64url');
 }
 
+/** 72 random bits, never starting with "-" or "_": an id like "-x2…" reads as an option on command lines. */
+export function newProjectId(): string {
+  for (;;) {
+    const id = randomBytes(9).toString('base64url');
+    if (/^[A-Za-z0-9]/.test(id)) return id;
+  }
+}
+
 function toProject(doc: ProjectDoc): Project {
   return { id: doc._id, name: doc.name, allowedOrigins: doc.allowedOrigins };
 }
@@ -73,7 +81,7 @@ export class ProjectStore {
     const readKey = newKey('read');
     const adminKey = newKey('admin');
     const doc: ProjectDoc = {
-      _id: randomBytes(9).toString('base64url'),
+      _id: newProjectId(),
       name,
       writeKeyHash: hashKey(writeKey),
       readKeyHash: hashKey(readKey),

@@ -2,7 +2,7 @@ import type { StampedEvent } from '../core/event-stream.js';
 import { appendToFeed, type FeedActivity, type FeedCount, type FeedRetention } from '../core/live-feed.js';
 import type { Redis } from '../core/redis.js';
 import { formatDay, dayNumber } from '../core/time-buckets.js';
-import type { BatchPlan } from './batch-plan.js';
+import { distinctIdOf, type BatchPlan } from './batch-plan.js';
 
 interface ProjectDelta {
   counts: FeedCount[];
@@ -34,7 +34,7 @@ export class DeltaPublisher {
     for (const event of events) {
       const e = entry(event.projectId);
       e.receivedAt = Math.min(e.receivedAt, event.receivedAt);
-      const distinctId = (event.userId ?? event.anonymousId)!;
+      const distinctId = distinctIdOf(event);
       const at = Math.min(event.timestamp, event.receivedAt);
       if (at > (e.active.get(distinctId) ?? -Infinity)) e.active.set(distinctId, at);
     }

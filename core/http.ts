@@ -1,4 +1,4 @@
-import type { HttpRequest, HttpResponse, TemplatedApp } from './uws.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t } from './uws.js';
 import { isStorageUnreachable, SignalboardError, StorageUnavailableError } from './errors.js';
 import type { Logger } from './logger.js';
 
@@ -141,18 +141,46 @@ export function handler(logger: Logger, fn: Handler, options: RouteOptions = {})
   };
 }
 
-function replyWithError(logger: Logger, reply: Reply, req: RequestInfo, err: unknown): void {
-  if (err instanceof SignalboardError) {
-    reply.error(err);
-    return;
-  }
-  if (isStorageUnreachable(err)) {
+/** Answers a failed request; returns the error it sent. */
+function replyWithError(logger: Logger, reply: Reply, req: RequestInfo, err: unknown): SignalboardError {
+  let error: SignalboardError;
+  if (err instanceof SignalboardError) error = err;
+  else if (isStorageUnreachable(err)) {
     logger.warn({ err: (err as Error).message, path: req.path }, 'storage unreachable');
-    reply.error(new StorageUnavailableError('storage is unreachable; try again shortly', STORAGE_RETRY_AFTER_SECONDS));
-    return;
+    error = new StorageUnavailableError('storage is unreachable; try again shortly', STORAGE_RETRY_AFTER_SECONDS);
+  } else {
+    logger.error({ err, method: req.method, path: req.path }, 'request failed');
+    error = new SignalboardError('SB_INTERNAL', 'internal error; see the server log');
   }
-  logger.error({ err, method: req.method, path: req.path }, 'request failed');
-  reply.error(new SignalboardError('SB_INTERNAL', 'internal error; see the server log'));
+  reply.error(error);
+  return error;
+}
+
+/**
+ * The `upgrade` handler of a WebSocket route whose admission is decided asynchronously
+ * (a key checked in MongoDB): the socket gets the data `decide` resolves to, or the
+ * request is answered with the error it throws, as any route's would be. Nothing is
+ * done once the client went away.
+ */
+export function upgradeWebSocket<T>(
+  logger: Logger,
+  decide: (req: RequestInfo) => T | Promise<T>,
+  onRefused: (err: SignalboardError) => void = () => undefined,
+): (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => void {
+  return (res, req, context) => {
+    const reply = new Reply(res);
+    const info = copyRequest(res, req, {});
+    Promise.resolve()
+      .then(() => decide(info))
+      .then(
+        (data) => {
+          if (reply.aborted) return;
+          const { headers } = info;
+          res.cork(() => res.upgrade<T>(data, headers['sec-websocket-key'] ?? '', headers['sec-websocket-protocol'] ?? '', headers['sec-websocket-extensions'] ?? '', context));
+        },
+        (err: unknown) => onRefused(replyWithError(logger, reply, info, err)),
+      );
+  };
 }
 
 export type Method = 'get' | 'post' | 'del' | 'put' | 'patch' | 'options' | 'any';

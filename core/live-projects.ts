@@ -43,11 +43,10 @@ export interface LiveProjectsOptions {
 
 interface Watched extends LiveProject {
   watchers: number;
-  readSeq: number;
   loadedDay: number;
   loading: boolean;
   reloadWanted: string | null;
-  settleTimer: NodeJS.Timeout | null;
+  settleTimer: NodeJS.Timeout | undefined;
 }
 
 const FULL_POLL_MS = 1000;
@@ -87,7 +86,7 @@ export class LiveProjects {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
-    for (const p of this.projects.values()) if (p.settleTimer !== null) clearTimeout(p.settleTimer);
+    for (const p of this.projects.values()) clearTimeout(p.settleTimer);
     this.subscriber.disconnect();
   }
 
@@ -105,7 +104,7 @@ export class LiveProjects {
     if (p === undefined) {
       p = {
         id: projectId, needs: this.consumer.needs(projectId), state: null, ready: false, activeNow: 0, epoch: null,
-        watchers: 0, readSeq: 0, loadedDay: 0, loading: false, reloadWanted: null, settleTimer: null,
+        watchers: 0, loadedDay: 0, loading: false, reloadWanted: null, settleTimer: undefined,
       };
       this.projects.set(projectId, p);
       void this.load(p);
@@ -117,7 +116,7 @@ export class LiveProjects {
   unwatch(projectId: string): void {
     const p = this.projects.get(projectId);
     if (p === undefined || --p.watchers > 0) return;
-    if (p.settleTimer !== null) clearTimeout(p.settleTimer);
+    clearTimeout(p.settleTimer);
     this.projects.delete(projectId);
   }
 
@@ -143,7 +142,6 @@ export class LiveProjects {
       p.activeNow = p.needs.activity ? await countActiveNow(redis, prefix, p.id, now) : 0;
       if (this.projects.get(p.id) !== p) return;
       p.state = new LiveState(docs, position.seq, position.batches);
-      p.readSeq = position.seq;
       p.epoch = position.epoch;
       p.loadedDay = dayNumber(now);
       // An empty feed (new, or lost with Redis's data) will never carry the loaded batches.
@@ -169,15 +167,15 @@ export class LiveProjects {
   }
 
   private markReady(p: Watched): void {
-    if (p.settleTimer !== null) clearTimeout(p.settleTimer);
-    p.settleTimer = null;
+    clearTimeout(p.settleTimer);
+    p.settleTimer = undefined;
     p.ready = true;
     this.consumer.onReady(p);
   }
 
   private resetAndLoad(p: Watched, reason: string): void {
-    if (p.settleTimer !== null) clearTimeout(p.settleTimer);
-    p.settleTimer = null;
+    clearTimeout(p.settleTimer);
+    p.settleTimer = undefined;
     p.reloadWanted = null;
     p.state = null;
     p.ready = false;
@@ -209,10 +207,10 @@ export class LiveProjects {
           // Redis lost the feed: a new epoch, or seqs gone back. The figures are reloaded.
           const head = await feedHead(redis, prefix, p.id);
           if (this.projects.get(p.id) !== p || p.state === null) return;
-          if (head.seq < p.readSeq || (p.epoch !== null && head.epoch !== p.epoch)) return this.resetAndLoad(p, 'feed lost');
+          if (head.seq < p.state.seq || (p.epoch !== null && head.epoch !== p.epoch)) return this.resetAndLoad(p, 'feed lost');
           p.epoch ??= head.epoch;
         }
-        const entries = await readFeed(redis, prefix, p.id, p.readSeq, READ_COUNT);
+        const entries = await readFeed(redis, prefix, p.id, p.state.seq, READ_COUNT);
         if (entries.length === READ_COUNT) this.dirty.add(p.id);
         let activeNowChanged = false;
         if (p.needs.activity && (full || entries.length > 0)) {
@@ -233,7 +231,7 @@ export class LiveProjects {
   private apply(p: Watched, entries: readonly FeedEntry[], activeNowChanged: boolean): void {
     const state = p.state!;
     // Entries trimmed away before we read them (far behind): a hole, so reload.
-    if (entries.length > 0 && entries[0]!.seq !== p.readSeq + 1) return this.resetAndLoad(p, 'feed gap');
+    if (entries.length > 0 && entries[0]!.seq !== state.seq + 1) return this.resetAndLoad(p, 'feed gap');
     const applied: FeedEntry[] = [];
     for (const entry of entries) {
       if (entry.type === 'reset') {
@@ -242,7 +240,6 @@ export class LiveProjects {
       }
       if (entry.type === 'delta') state.applyDelta(entry.seq, entry.partition, entry.batch, deltaChanges(entry, p.needs));
       else state.skip(entry.seq);
-      p.readSeq = entry.seq;
       applied.push(entry);
     }
     // Publish first: sockets served when the figures settle get a snapshot that already holds these entries.

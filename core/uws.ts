@@ -2,7 +2,7 @@ import uWS from 'uWebSockets.js';
 import { SignalboardError } from './errors.js';
 
 export { uWS };
-export type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+export type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket, us_socket_context_t } from 'uWebSockets.js';
 
 /**
  * The uWebSockets.js build silently swaps in a slow JavaScript implementation when its

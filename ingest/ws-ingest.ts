@@ -1,7 +1,7 @@
 import { SignalboardError } from '../core/errors.js';
 import type { Project } from '../core/project-store.js';
 import type { WebSocket } from '../core/uws.js';
-import { clientAddress } from '../core/http.js';
+import { clientAddress, upgradeWebSocket } from '../core/http.js';
 import { eventsFromJson } from './body-parser.js';
 import { checkOrigin, type IngestTransportDeps } from './http-ingest.js';
 
@@ -88,45 +88,11 @@ export function registerWsIngest({ app, logger, access, service, metrics, maxBod
     sendPingsAutomatically: true,
     maxBackpressure: 1024 * 1024,
     closeOnBackpressureLimit: 1, // typed as a number, read as a flag
-    upgrade: (res, req, context) => {
-      const headers: Record<string, string> = {};
-      req.forEach((name, value) => {
-        headers[name] = value;
-      });
-      const query = new URLSearchParams(req.getQuery() ?? '');
-      const remoteAddress = clientAddress(headers, Buffer.from(res.getRemoteAddressAsText()).toString(), trustProxy);
-      let aborted = false;
-      res.onAborted(() => {
-        aborted = true;
-      });
-      access.resolve(headers, query, 'write').then(
-        (project) => {
-          checkOrigin(project, headers.origin);
-          return project;
-        },
-      ).then(
-        (project) => {
-          if (aborted) return;
-          res.cork(() => {
-            res.upgrade<IngestSocket>(
-              { project, userAgent: headers['user-agent'], remoteAddress, closed: false, pending: 0 },
-              headers['sec-websocket-key'] ?? '',
-              headers['sec-websocket-protocol'] ?? '',
-              headers['sec-websocket-extensions'] ?? '',
-              context,
-            );
-          });
-        },
-        (err: unknown) => {
-          if (aborted) return;
-          const error = err instanceof SignalboardError ? err : new SignalboardError('SB_INTERNAL', 'internal error; see the server log');
-          if (!(err instanceof SignalboardError)) logger.error({ err }, 'ws ingest upgrade failed');
-          res.cork(() => {
-            res.writeStatus(`${error.status} ${error.code}`).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: error.toJSON() }));
-          });
-        },
-      );
-    },
+    upgrade: upgradeWebSocket<IngestSocket>(logger, async ({ headers, query, remoteAddress }) => {
+      const project = await access.resolve(headers, query, 'write');
+      checkOrigin(project, headers.origin);
+      return { project, userAgent: headers['user-agent'], remoteAddress: clientAddress(headers, remoteAddress, trustProxy), closed: false, pending: 0 };
+    }),
     message: (ws, message) => {
       // The message buffer is only valid during this callback, so decode it now.
       const text = Buffer.from(message).toString('utf8');

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ALERT_COLLECTIONS } from '../core/alert-rules.js';
 import type { Config } from '../core/config.js';
 import { SignalboardError } from '../core/errors.js';
+import { upgradeWebSocket, type RequestInfo } from '../core/http.js';
 import { LIVE_FEED_KEPT, readFeed, type FeedEntry } from '../core/live-feed.js';
 import { LiveProjects, type LiveConsumer, type LiveProject } from '../core/live-projects.js';
 import type { LiveNeeds } from '../core/live-view.js';
@@ -10,7 +11,7 @@ import type { Logger } from '../core/logger.js';
 import type { ProjectAccess } from '../core/project-access.js';
 import type { Project } from '../core/project-store.js';
 import type { Redis } from '../core/redis.js';
-import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from '../core/uws.js';
+import type { TemplatedApp, WebSocket } from '../core/uws.js';
 import { activeUsersMessage, CHANNELS, coalesce, PROTOCOL_VERSION, snapshotMessage, syncMessage, type Channel } from './live-messages.js';
 import type { RealtimeMetrics } from './realtime-metrics.js';
 
@@ -44,6 +45,11 @@ interface LiveSocket {
 type LiveWs = WebSocket<LiveSocket>;
 
 const SLOW_SWEEP_MS = 1000;
+/** uWS topics: `<project>/<channel>`, and `<project>/events/<name>` for filtered event subscriptions. */
+function topicOf(projectId: string, channel: Channel | 'sync', event?: string): string {
+  return event === undefined ? `${projectId}/${channel}` : `${projectId}/${channel}/${event}`;
+}
+
 const UWS_BACKPRESSURE_CEILING = 64 * 1024 * 1024;
 const RESUME_AHEAD_WAIT_MS = 2000;
 const ANY_TYPE = z.object({ type: z.string() });
@@ -139,15 +145,15 @@ export class LiveGateway implements LiveConsumer {
       metrics.messages.inc({ channel, type }, receivers);
     };
     for (const { event, message } of feed.events) {
-      publish(`${project.id}/events`, 'events', 'delta', message);
-      publish(`${project.id}/events/${event}`, 'events', 'delta', message);
+      publish(topicOf(project.id, 'events'), 'events', 'delta', message);
+      publish(topicOf(project.id, 'events', event), 'events', 'delta', message);
     }
-    for (const message of feed.retention) publish(`${project.id}/retention`, 'retention', 'delta', message);
-    for (const message of feed.alerts) publish(`${project.id}/alerts`, 'alerts', 'alert', message);
-    if (feed.activityChanged || activeNowChanged) publish(`${project.id}/activeUsers`, 'activeUsers', 'delta', activeUsersMessage(state, project.activeNow, now));
+    for (const message of feed.retention) publish(topicOf(project.id, 'retention'), 'retention', 'delta', message);
+    for (const message of feed.alerts) publish(topicOf(project.id, 'alerts'), 'alerts', 'alert', message);
+    if (feed.activityChanged || activeNowChanged) publish(topicOf(project.id, 'activeUsers'), 'activeUsers', 'delta', activeUsersMessage(state, project.activeNow, now));
     // Ends the flush: a client that lost the connection mid-flush resumes from the last sync it got.
-    publish(`${project.id}/sync`, 'sync', 'sync', syncMessage(state.seq));
-    if (feed.events.length > 0 && app.numSubscribers(`${project.id}/events`) > 0) for (const at of feed.receivedAt) metrics.delay.observe((now - at) / 1000);
+    publish(topicOf(project.id, 'sync'), 'sync', 'sync', syncMessage(state.seq));
+    if (feed.events.length > 0 && app.numSubscribers(topicOf(project.id, 'events')) > 0) for (const at of feed.receivedAt) metrics.delay.observe((now - at) / 1000);
   }
 
   // ---- sockets ------------------------------------------------------------------
@@ -162,7 +168,7 @@ export class LiveGateway implements LiveConsumer {
       closeOnBackpressureLimit: 1,
       idleTimeout: 60,
       sendPingsAutomatically: true,
-      upgrade: (res, req, context) => this.upgrade(res, req, context),
+      upgrade: upgradeWebSocket<LiveSocket>(this.deps.logger, (req) => this.admit(req), (err) => this.deps.metrics.refused.inc({ code: err.code })),
       open: (ws) => this.opened(ws),
       message: (ws, message) => {
         const text = Buffer.from(message).toString('utf8');
@@ -176,42 +182,13 @@ export class LiveGateway implements LiveConsumer {
     });
   }
 
-  private upgrade(res: HttpResponse, req: HttpRequest, context: unknown): void {
-    const headers: Record<string, string> = {};
-    req.forEach((name, value) => {
-      headers[name] = value;
-    });
-    const query = new URLSearchParams(req.getQuery() ?? '');
-    const upgradeWith = (project: Project | null) =>
-      res.cork(() =>
-        res.upgrade<LiveSocket>(
-          { project, phase: 'auth', channels: new Set(), filter: null, resume: null, resumeEpoch: undefined, reason: undefined, sentSeq: 0, laggingSince: 0, generation: 0, closed: false, closing: false, subscribes: 0, subscribesMinute: 0, authTimer: null },
-          headers['sec-websocket-key'] ?? '',
-          headers['sec-websocket-protocol'] ?? '',
-          headers['sec-websocket-extensions'] ?? '',
-          context as never,
-        ),
-      );
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    // Without credentials in the URL or a header the key must come in the first message.
-    if (headers.authorization === undefined && !query.has('key')) {
-      upgradeWith(null);
-      return;
-    }
-    this.deps.access.resolve(headers, query, 'read').then(
-      (project) => {
-        if (!aborted) upgradeWith(project);
-      },
-      (err: unknown) => {
-        if (aborted) return;
-        const error = this.asError(err);
-        this.deps.metrics.refused.inc({ code: error.code });
-        res.cork(() => res.writeStatus(`${error.status} ${error.code}`).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: error.toJSON() })));
-      },
-    );
+  /** Checks a key given in the URL or a header; without one, the first message must carry it. */
+  private async admit({ headers, query }: RequestInfo): Promise<LiveSocket> {
+    const project = headers.authorization === undefined && !query.has('key') ? null : await this.deps.access.resolve(headers, query, 'read');
+    return {
+      project, phase: 'auth', channels: new Set(), filter: null, resume: null, resumeEpoch: undefined, reason: undefined, sentSeq: 0, laggingSince: 0,
+      generation: 0, closed: false, closing: false, subscribes: 0, subscribesMinute: 0, authTimer: null,
+    };
   }
 
   private opened(ws: LiveWs): void {
@@ -430,10 +407,10 @@ export class LiveGateway implements LiveConsumer {
 
   private topicsOf(s: LiveSocket): string[] {
     const id = s.project!.id;
-    const topics: string[] = [`${id}/sync`];
+    const topics = [topicOf(id, 'sync')];
     for (const channel of s.channels) {
-      if (channel === 'events' && s.filter !== null) for (const event of s.filter) topics.push(`${id}/events/${event}`);
-      else topics.push(`${id}/${channel}`);
+      if (channel === 'events' && s.filter !== null) for (const event of s.filter) topics.push(topicOf(id, 'events', event));
+      else topics.push(topicOf(id, channel));
     }
     return topics;
   }

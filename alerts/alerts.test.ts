@@ -57,8 +57,8 @@ describe('alerts', () => {
     const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${key}` }, body: body === undefined ? undefined : JSON.stringify(body) });
     return { status: res.status, body: (res.status === 204 ? null : await res.json()) as Record<string, unknown> };
   };
-  const send = (name: string, count: number, at = Date.now()) =>
-    sendAll(base, project.writeKey, Array.from({ length: count }, (_, i) => ({ event: name, userId: `u${i}`, eventId: `a${event++}`, timestamp: at, properties: { platform: 'web' } })));
+  const send = (name: string, count: number, at = Date.now(), platform = 'web') =>
+    sendAll(base, project.writeKey, Array.from({ length: count }, (_, i) => ({ event: name, userId: `u${i}`, eventId: `a${event++}`, timestamp: at, properties: { platform } })));
   const alertsOf = (ruleId: string) => dashboard.messages.filter((m) => m.type === 'alert' && m.ruleId === ruleId).map((m) => m.state);
   const history = async (ruleId: string) => ((await api('GET', `/v1/alerts/history?rule=${ruleId}`, project.readKey)).body.firings as { state: string }[]).map((f) => f.state);
 
@@ -125,6 +125,19 @@ describe('alerts', () => {
     expect(deliveries[0]).toMatchObject({ status: 'delivered', attempts: [expect.objectContaining({ status: 500 }), expect.objectContaining({ status: 200 })] });
     expect(deliveries[0]!.secret).toBeUndefined();
     expect(await history(id)).toEqual(['firing']);
+  });
+
+  it('counts only the events whose dimension matches a filtered rule', async () => {
+    const ios = (await api('POST', '/v1/alerts', project.adminKey, {
+      name: 'ios taps', metric: { type: 'count', event: 'tap', where: { platform: 'ios' } }, condition: { kind: 'threshold', op: '>', value: 2, window: '5m' },
+    })).body.id as string;
+    await new Promise((r) => setTimeout(r, 500));
+    await send('tap', 5, Date.now(), 'web');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(alertsOf(ios)).toEqual([]);
+    await send('tap', 3, Date.now(), 'ios');
+    await dashboard.waitFor(() => alertsOf(ios).length === 1, 'the filtered rule firing');
+    expect(dashboard.messages.find((m) => m.type === 'alert' && m.ruleId === ios)).toMatchObject({ state: 'firing', value: 3 });
   });
 
   it('fires and resolves with hysteresis in time, and an anomaly fires on a spike over its baseline and resolves when it passes', async () => {

@@ -27,12 +27,14 @@ export interface LiveNeeds {
 }
 
 export const countKey = (event: string, bucketMs: number) => JSON.stringify(['c', event, bucketMs]);
-export const dimensionKey = (event: string, bucketMs: number, dimension: string, value: string) =>
-  JSON.stringify(['c', event, bucketMs, `${dimension}.${escapeKey(value)}`]);
+/** `dimValue` as rollups and deltas store it: "dimension.value", the value escaped. */
+const storedDimensionKey = (event: string, bucketMs: number, dimValue: string) => JSON.stringify(['c', event, bucketMs, dimValue]);
+export const dimensionKey = (event: string, bucketMs: number, dimension: string, value: string) => storedDimensionKey(event, bucketMs, `${dimension}.${escapeKey(value)}`);
 export const activityKey = (day: number, field: 'dau' | 'wau' | 'mau') => JSON.stringify(['a', day, field]);
 export const retentionKey = (cohortDay: number, offset: number) => JSON.stringify(['r', cohortDay, offset]);
 
-const countDocId = (event: string, bucketMs: number) => JSON.stringify(['c', event, bucketMs]);
+// A minute document's identity is its count cell's key.
+const countDocId = countKey;
 const activityDocId = (day: number) => JSON.stringify(['a', day]);
 const retentionDocId = (cohortDay: number) => JSON.stringify(['r', cohortDay]);
 
@@ -63,7 +65,7 @@ export async function loadLiveDocs(db: Db, projectId: string, needs: LiveNeeds, 
           const cells: [string, number][] = [[countKey(d.event, t), d.count]];
           if (needs.dimensions) {
             for (const [dimension, values] of Object.entries(d.by ?? {})) {
-              for (const [value, n] of Object.entries(values)) cells.push([JSON.stringify(['c', d.event, t, `${dimension}.${value}`]), n]);
+              for (const [value, n] of Object.entries(values)) cells.push([storedDimensionKey(d.event, t, `${dimension}.${value}`), n]);
             }
           }
           docs.push({ doc: countDocId(d.event, t), ...markOf(d.wm), cells });
@@ -103,7 +105,7 @@ export function deltaChanges(entry: DeltaEntry, needs: LiveNeeds): DocChange[] {
       if (needs.events !== undefined && !needs.events.has(c.event)) continue;
       const t = Date.parse(c.bucket);
       const cells: [string, number][] = [[countKey(c.event, t), c.increment]];
-      if (needs.dimensions && c.by !== undefined) for (const [dimValue, n] of Object.entries(c.by)) cells.push([JSON.stringify(['c', c.event, t, dimValue]), n]);
+      if (needs.dimensions && c.by !== undefined) for (const [dimValue, n] of Object.entries(c.by)) cells.push([storedDimensionKey(c.event, t, dimValue), n]);
       changes.push({ doc: countDocId(c.event, t), cells });
     }
   }

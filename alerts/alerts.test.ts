@@ -120,7 +120,10 @@ describe('alerts', () => {
     expect(hooks.received.map((r) => [r.answered, r.valid, r.body.ruleId, r.body.state])).toEqual([[500, true, id, 'firing'], [200, true, id, 'firing']]);
     const { text, timestamp } = hooks.received[0]!;
     expect(verifyWebhookSignature('wrong-secret', timestamp, text, signWebhookBody(hooks.secret.value, timestamp, text))).toBe(false);
-    const deliveries = (await api('GET', `/v1/alerts/${id}/deliveries`, project.readKey)).body.deliveries as { status: string; attempts: unknown[]; secret?: string }[];
+    // The receiver answers before the outcome is recorded: wait for the record, not the request.
+    const deliveriesOf = async () => (await api('GET', `/v1/alerts/${id}/deliveries`, project.readKey)).body.deliveries as { status: string; attempts: unknown[]; secret?: string }[];
+    await waitFor(async () => (await deliveriesOf())[0]?.status !== 'pending', 'the delivery recorded as done');
+    const deliveries = await deliveriesOf();
     expect(deliveries).toHaveLength(1);
     expect(deliveries[0]).toMatchObject({ status: 'delivered', attempts: [expect.objectContaining({ status: 500 }), expect.objectContaining({ status: 200 })] });
     expect(deliveries[0]!.secret).toBeUndefined();

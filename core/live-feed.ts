@@ -201,9 +201,9 @@ for i = 1, #ARGV, 2 do
 end
 return 1`;
 
-/** Up to `count` entries after `afterSeq`, oldest first. */
-export async function readFeed(redis: Redis, prefix: string, projectId: string, afterSeq: number, count = 1000): Promise<FeedEntry[]> {
-  const rows = (await redis.xrange(feedKeys(prefix, projectId).stream, `(${afterSeq}-0`, '+', 'COUNT', count)) as [string, string[]][];
+/** Up to `count` entries after `afterSeq` (and up to `toSeq`, when given), oldest first. */
+export async function readFeed(redis: Redis, prefix: string, projectId: string, afterSeq: number, count = 1000, toSeq?: number): Promise<FeedEntry[]> {
+  const rows = (await redis.xrange(feedKeys(prefix, projectId).stream, `(${afterSeq}-0`, toSeq === undefined ? '+' : `${toSeq}-0`, 'COUNT', count)) as [string, string[]][];
   return rows.map(([, fields]) => JSON.parse(fields[1]!) as FeedEntry);
 }
 

@@ -1,4 +1,4 @@
-import uWS from 'uWebSockets.js';
+import uWS, { type WebSocket } from 'uWebSockets.js';
 import { SignalboardError } from './errors.js';
 
 export { uWS };
@@ -22,4 +22,21 @@ export function assertNativeUws(allowFallback: boolean): void {
       + 'and fell back to a slow JavaScript implementation. Run on a supported Node (20 on Linux x64/arm64), '
       + 'or set ALLOW_UWS_FALLBACK=true to accept the slow server.',
   );
+}
+
+/**
+ * uWS drops a connection whose message passes `maxPayloadLength` without a close frame:
+ * the client sees 1006, like a network failure, and would just reconnect and resend.
+ * So uWS's limit is set well above ours, and a message past ours is refused with 1009
+ * (RFC 6455: message too big), which a client can tell apart. Past the ceiling, 1006.
+ */
+export function payloadCeiling(limitBytes: number): number {
+  return Math.max(4 * limitBytes, 64 * 1024);
+}
+
+/** Closes with 1009 when `message` is over `limitBytes`; true when it did. */
+export function closeIfTooLarge(ws: WebSocket<unknown>, message: ArrayBuffer, limitBytes: number, setting: string): boolean {
+  if (message.byteLength <= limitBytes) return false;
+  ws.end(1009, `message of ${message.byteLength} bytes; at most ${limitBytes} (${setting})`);
+  return true;
 }

@@ -276,6 +276,15 @@ describe('ingest over WebSocket /v1/ingest', () => {
     await expect(viaOrigin('https://app.example')).resolves.toBeUndefined();
   });
 
+  it('closes with 1009, naming the limit, a message over INGEST_MAX_BODY_BYTES', async () => {
+    const ws = await connect(`?key=${project.writeKey}`);
+    const closed = new Promise<[number, string]>((resolve) => ws.once('close', (code, reason) => resolve([code, reason.toString()])));
+    ws.send(JSON.stringify({ id: 'big', batch: [{ event: 'big', userId: 'b', properties: { pad: 'x'.repeat(1024 * 1024) } }] }));
+    const [code, reason] = await closed;
+    expect(code).toBe(1009);
+    expect(reason).toMatch(/at most 1048576 \(INGEST_MAX_BODY_BYTES\)/);
+  });
+
   it('refuses batches past the unacked limit of one connection instead of piling them up', async () => {
     const ws = await connect(`?key=${project.writeKey}`);
     const replies: Json[] = [];

@@ -1,6 +1,6 @@
 import { SignalboardError } from '../core/errors.js';
 import type { Project } from '../core/project-store.js';
-import type { WebSocket } from '../core/uws.js';
+import { closeIfTooLarge, payloadCeiling, type WebSocket } from '../core/uws.js';
 import { clientAddress, upgradeWebSocket } from '../core/http.js';
 import { eventsFromJson } from './body-parser.js';
 import { checkOrigin, type IngestTransportDeps } from './http-ingest.js';
@@ -83,7 +83,7 @@ export function registerWsIngest({ app, logger, access, service, metrics, maxBod
   };
 
   app.ws<IngestSocket>('/v1/ingest', {
-    maxPayloadLength: maxBodyBytes,
+    maxPayloadLength: payloadCeiling(maxBodyBytes),
     idleTimeout: 120,
     sendPingsAutomatically: true,
     maxBackpressure: 1024 * 1024,
@@ -94,6 +94,7 @@ export function registerWsIngest({ app, logger, access, service, metrics, maxBod
       return { project, userAgent: headers['user-agent'], remoteAddress: clientAddress(headers, remoteAddress, trustProxy), closed: false, pending: 0 };
     }),
     message: (ws, message) => {
+      if (closeIfTooLarge(ws, message, maxBodyBytes, 'INGEST_MAX_BODY_BYTES')) return;
       // The message buffer is only valid during this callback, so decode it now.
       const text = Buffer.from(message).toString('utf8');
       void handleBatch(ws, text);

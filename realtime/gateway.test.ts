@@ -62,7 +62,7 @@ describe('/v1/live gateway', () => {
   const drain = () => waitForDrain(redis, server.config.REDIS_KEY_PREFIX, server.config.STREAM_PARTITIONS);
 
   beforeAll(async () => {
-    server = await startTestServer({ LIVE_FLUSH_MS: '20', LIVE_AUTH_TIMEOUT_SECONDS: '1', LIVE_MAX_SUBSCRIBES_PER_MINUTE: '6' }, ['ingest', 'aggregator', 'realtime', 'api']);
+    server = await startTestServer({ LIVE_FLUSH_MS: '20', LIVE_AUTH_TIMEOUT_SECONDS: '1', LIVE_MAX_SUBSCRIBES_PER_MINUTE: '6', LIVE_MAX_CONNECTIONS_PER_KEY: '30' }, ['ingest', 'aggregator', 'realtime', 'api']);
     project = await server.createProject('live');
   });
 
@@ -118,13 +118,15 @@ describe('/v1/live gateway', () => {
     await sendAll(server.url, project.writeKey, a);
     await first.waitFor((m) => sameTotals(deltaTotals(m), byName(a)), 'the first deltas');
     const lastSeq = maxSeq(first.messages);
+    const { epoch } = first.messages.find((m) => m.type === 'subscribed')!;
+    expect(epoch).toMatch(/^\d+$/);
     await first.close();
 
     const b = traffic(200, names, 20, 20);
     await sendAll(server.url, project.writeKey, b);
     await drain();
     const second = await live(`?key=${project.readKey}`);
-    second.send({ type: 'subscribe', channels: ['events'], filter: { events: names }, resume: lastSeq });
+    second.send({ type: 'subscribe', channels: ['events'], filter: { events: names }, resume: lastSeq, epoch });
     await second.waitFor((m) => sameTotals(deltaTotals(m), byName(b)), 'the missed deltas');
     const c = traffic(60, names, 20, 20);
     await sendAll(server.url, project.writeKey, c);
@@ -138,10 +140,14 @@ describe('/v1/live gateway', () => {
     const windowStart = Date.parse(first.messages.find((m) => m.type === 'snapshot')!.from as string);
     expect(eventFigures([...first.messages, ...second.messages])).toEqual(await apiFigures(server, project.readKey, names, Math.max(windowStart, bucketStart(Date.now(), 'minute') - 59 * MINUTE)));
 
-    // A seq the feed never gave gets a fresh snapshot, never silence.
-    const third = await live(`?key=${project.readKey}`);
-    third.send({ type: 'subscribe', channels: ['events'], resume: lastSeq + 1_000_000 });
-    await third.waitFor((m) => m.some((x) => x.type === 'snapshot' && x.reason === 'resume-unknown-seq'), 'a snapshot for an unknown seq');
+    // A seq the feed never gave, or one without the epoch it came with, gets a fresh snapshot, never silence.
+    for (const unknown of [{ resume: lastSeq + 1_000_000, epoch }, { resume: lastSeq }]) {
+      const third = await live(`?key=${project.readKey}`);
+      third.send({ type: 'subscribe', channels: ['events'], ...unknown });
+      await third.waitFor((m) => m.some((x) => x.type === 'snapshot'), 'a snapshot for an unknown seq');
+      expect(third.messages.find((x) => x.type === 'snapshot')!.reason).toBe('resume-unknown-seq');
+      expect(third.messages.find((x) => x.type === 'subscribed')).toMatchObject({ resumed: false });
+    }
   });
 
   it('sends fresh snapshots after a recompute rewrote the figures', async () => {
@@ -240,6 +246,50 @@ describe('/v1/live gateway', () => {
     for (let i = 0; i < 7; i++) eager.send({ type: 'subscribe', channels: ['activeUsers'] });
     await eager.waitFor((m) => m.some((x) => x.type === 'error'), 'the refusal of the seventh subscribe');
     expect(eager.messages.filter((m) => m.type === 'error').map((m) => (m.error as { code: string }).code)).toEqual(['SB_LIVE_TOO_MANY_SUBSCRIPTIONS']);
+  });
+
+  it('takes a subscribe sent right behind its auth, answers pings, and leaves one channel on unsubscribe', async () => {
+    // A new project, so its key is checked in MongoDB, not found in the gateway's cache.
+    const fresh = await server.createProject('queued');
+    const client = await live('');
+    // No wait for the welcome: the subscribe queues behind the key check.
+    client.send({ type: 'auth', key: fresh.readKey });
+    client.send({ type: 'subscribe', channels: ['events', 'activeUsers'], filter: { events: ['tick'] } });
+    await client.waitFor((m) => m.some((x) => x.type === 'sync'), 'the answer to the subscribe');
+    expect(client.messages.map((m) => m.type)).toEqual(['welcome', 'subscribed', 'snapshot', 'snapshot', 'sync']);
+    const sync = client.messages.find((m) => m.type === 'sync')!;
+    client.send({ type: 'ping' });
+    await client.waitFor((m) => m.some((x) => x.type === 'pong'), 'the pong');
+    expect(client.messages.find((m) => m.type === 'pong')).toMatchObject({ seq: sync.seq, time: expect.any(Number) });
+
+    client.send({ type: 'unsubscribe', channels: ['activeUsers'] });
+    await client.waitFor((m) => m.some((x) => x.type === 'unsubscribed'), 'the unsubscribe');
+    expect(client.messages.find((m) => m.type === 'unsubscribed')).toEqual({ type: 'unsubscribed', channels: ['activeUsers'] });
+    const mark = client.messages.length;
+    await sendAll(server.url, fresh.writeKey, traffic(12, ['tick'], 4, 1));
+    await client.waitFor((m) => deltaTotals(m.slice(mark)).get('tick') === 12, 'the events deltas after the unsubscribe');
+    await drain();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(client.messages.slice(mark).filter((m) => m.channel === 'activeUsers')).toEqual([]);
+    expect(client.socket.readyState).toBe(client.socket.OPEN);
+  });
+
+  it('closes with 1009 past LIVE_MAX_MESSAGE_BYTES, and with 4429 past LIVE_MAX_CONNECTIONS_PER_KEY', async () => {
+    const big = await live(`?key=${project.readKey}`);
+    big.send({ type: 'subscribe', channels: ['events'], filter: { events: Array.from({ length: 100 }, () => 'x'.repeat(200)) } });
+    expect(await big.closed).toBe(1009);
+
+    const crowd = await server.createProject('crowd');
+    const held = await Promise.all(Array.from({ length: 30 }, () => live(`?key=${crowd.readKey}`)));
+    for (const c of held) await c.waitFor((m) => m.some((x) => x.type === 'welcome'), 'the welcome');
+    const extra = await live(`?key=${crowd.readKey}`);
+    expect(await extra.closed).toBe(4429);
+    expect(extra.messages).toEqual([{ type: 'error', error: expect.objectContaining({ code: 'SB_LIVE_TOO_MANY_CONNECTIONS' }) }]);
+    // A closed connection frees its place.
+    await held[0]!.close();
+    const again = await live(`?key=${crowd.readKey}`);
+    await again.waitFor((m) => m.some((x) => x.type === 'welcome'), 'the welcome of a connection that took a freed place');
+    for (const c of held) c.socket.terminate();
   });
 });
 

@@ -11,8 +11,8 @@ import type { Logger } from '../core/logger.js';
 import type { ProjectAccess } from '../core/project-access.js';
 import type { Project } from '../core/project-store.js';
 import type { Redis } from '../core/redis.js';
-import type { TemplatedApp, WebSocket } from '../core/uws.js';
-import { activeUsersMessage, CHANNELS, coalesce, PROTOCOL_VERSION, snapshotMessage, syncMessage, type Channel } from './live-messages.js';
+import { closeIfTooLarge, payloadCeiling, type TemplatedApp, type WebSocket } from '../core/uws.js';
+import { activeUsersMessage, CHANNELS, coalesce, FeedCoalescer, PROTOCOL_VERSION, snapshotMessage, syncMessage, type Channel } from './live-messages.js';
 import type { RealtimeMetrics } from './realtime-metrics.js';
 
 type SocketPhase = 'auth' | 'idle' | 'waiting' | 'live' | 'lagging';
@@ -24,7 +24,7 @@ interface LiveSocket {
   filter: Set<string> | null;
   /** The seq a pending resume starts after; null for a snapshot. */
   resume: number | null;
-  /** The feed epoch the client's seq belongs to (null: the feed was empty), when it said; a different one: the feed was lost. */
+  /** The feed epoch the client's seq belongs to (null: the feed was empty); undefined: it did not say, so no resume; a different one: the feed was lost. */
   resumeEpoch: string | null | undefined;
   /** Why the next snapshot is sent (reset, gap...), shown to the client. */
   reason: string | undefined;
@@ -40,6 +40,9 @@ interface LiveSocket {
   subscribes: number;
   subscribesMinute: number;
   authTimer: NodeJS.Timeout | null;
+  /** The socket's messages are handled one at a time, in order: a subscribe sent right behind its auth waits for the key check. */
+  inbox: Promise<void>;
+  queued: number;
 }
 
 type LiveWs = WebSocket<LiveSocket>;
@@ -52,6 +55,9 @@ function topicOf(projectId: string, channel: Channel | 'sync', event?: string): 
 
 const UWS_BACKPRESSURE_CEILING = 64 * 1024 * 1024;
 const RESUME_AHEAD_WAIT_MS = 2000;
+/** Messages may queue only behind a key check; a client that sends more before the welcome is not one of ours. */
+const MAX_QUEUED_MESSAGES = 16;
+const RESUME_PAGE = 1000;
 const ANY_TYPE = z.object({ type: z.string() });
 
 export interface GatewayDeps {
@@ -138,22 +144,24 @@ export class LiveGateway implements LiveConsumer {
     }
     const feed = coalesce(entries, state.seq, now);
     metrics.coalesced.inc(feed.merged);
-    const publish = (topic: string, channel: Channel | 'sync', type: string, message: string) => {
+    const publish = (topic: string, channel: Channel | 'sync', type: string, message: string): boolean => {
       const receivers = app.numSubscribers(topic);
-      if (receivers === 0) return;
+      if (receivers === 0) return false;
       app.publish(topic, message);
       metrics.messages.inc({ channel, type }, receivers);
+      return true;
     };
+    let eventsSent = false;
     for (const { event, message } of feed.events) {
-      publish(topicOf(project.id, 'events'), 'events', 'delta', message);
-      publish(topicOf(project.id, 'events', event), 'events', 'delta', message);
+      if (publish(topicOf(project.id, 'events'), 'events', 'delta', message)) eventsSent = true;
+      if (publish(topicOf(project.id, 'events', event), 'events', 'delta', message)) eventsSent = true;
     }
     for (const message of feed.retention) publish(topicOf(project.id, 'retention'), 'retention', 'delta', message);
     for (const message of feed.alerts) publish(topicOf(project.id, 'alerts'), 'alerts', 'alert', message);
     if (feed.activityChanged || activeNowChanged) publish(topicOf(project.id, 'activeUsers'), 'activeUsers', 'delta', activeUsersMessage(state, project.activeNow, now));
     // Ends the flush: a client that lost the connection mid-flush resumes from the last sync it got.
     publish(topicOf(project.id, 'sync'), 'sync', 'sync', syncMessage(state.seq));
-    if (feed.events.length > 0 && app.numSubscribers(topicOf(project.id, 'events')) > 0) for (const at of feed.receivedAt) metrics.delay.observe((now - at) / 1000);
+    if (eventsSent) for (const at of feed.receivedAt) metrics.delay.observe((now - at) / 1000);
   }
 
   // ---- sockets ------------------------------------------------------------------
@@ -161,7 +169,7 @@ export class LiveGateway implements LiveConsumer {
   private register(): void {
     const { app, config } = this.deps;
     app.ws<LiveSocket>('/v1/live', {
-      maxPayloadLength: config.LIVE_MAX_MESSAGE_BYTES,
+      maxPayloadLength: payloadCeiling(config.LIVE_MAX_MESSAGE_BYTES),
       // The limits are kept here (send, sendAnswer, the flush's check); uWS's own, far
       // above them, only stops a runaway socket, by closing it rather than dropping messages.
       maxBackpressure: Math.max(4 * config.LIVE_MAX_BUFFER_BYTES, UWS_BACKPRESSURE_CEILING),
@@ -171,8 +179,18 @@ export class LiveGateway implements LiveConsumer {
       upgrade: upgradeWebSocket<LiveSocket>(this.deps.logger, (req) => this.admit(req), (err) => this.deps.metrics.refused.inc({ code: err.code })),
       open: (ws) => this.opened(ws),
       message: (ws, message) => {
+        if (closeIfTooLarge(ws, message, config.LIVE_MAX_MESSAGE_BYTES, 'LIVE_MAX_MESSAGE_BYTES')) return;
+        const s = ws.getUserData();
+        if (s.queued >= MAX_QUEUED_MESSAGES) {
+          this.fail(ws, new SignalboardError('SB_LIVE_MESSAGE_INVALID', `more than ${MAX_QUEUED_MESSAGES} messages sent before the key was checked; wait for the welcome`));
+          return;
+        }
         const text = Buffer.from(message).toString('utf8');
-        void this.received(ws, text).catch((err: unknown) => this.fail(ws, err));
+        s.queued++;
+        s.inbox = s.inbox
+          .then(() => this.received(ws, text))
+          .catch((err: unknown) => this.fail(ws, err))
+          .finally(() => s.queued--);
       },
       drain: (ws) => {
         const s = ws.getUserData();
@@ -187,7 +205,7 @@ export class LiveGateway implements LiveConsumer {
     const project = headers.authorization === undefined && !query.has('key') ? null : await this.deps.access.resolve(headers, query, 'read');
     return {
       project, phase: 'auth', channels: new Set(), filter: null, resume: null, resumeEpoch: undefined, reason: undefined, sentSeq: 0, laggingSince: 0,
-      generation: 0, closed: false, closing: false, subscribes: 0, subscribesMinute: 0, authTimer: null,
+      generation: 0, closed: false, closing: false, subscribes: 0, subscribesMinute: 0, authTimer: null, inbox: Promise.resolve(), queued: 0,
     };
   }
 
@@ -336,17 +354,21 @@ export class LiveGateway implements LiveConsumer {
     if (s.channels.has('alerts')) void this.sendAlertsSnapshot(ws, state.seq, s.generation).catch((err: unknown) => this.fail(ws, err));
   }
 
-  /** Deltas after `since` from the feed, coalesced; a snapshot when they are gone or span a reset. */
+  /**
+   * Deltas after `since` from the feed, coalesced page by page (a resume holds the
+   * figures, never the entries); a snapshot when they are gone, span a reset, or belong
+   * to another feed.
+   */
   private async resumeFrom(ws: LiveWs, since: number, generation: number): Promise<void> {
     const s = ws.getUserData();
     const project = this.live.get(s.project!.id)!;
-    const entries: FeedEntry[] = [];
-    let read = since;
     const snapshotInstead = (reason: string) => {
       Object.assign(s, { resume: null, reason });
-      this.serve(ws);
+      // While the project reloads, onReady serves the waiting socket.
+      if (project.ready) this.serve(ws);
     };
-    const epochKnown = s.resumeEpoch === undefined || s.resumeEpoch === project.epoch || (s.resumeEpoch === null && since === 0);
+    // A seq means something only in its feed: without the epoch it came with, snapshots.
+    const epochKnown = s.resumeEpoch === project.epoch || (s.resumeEpoch === null && since === 0);
     if (!epochKnown) return snapshotInstead('resume-unknown-seq');
     // A seq just ahead of this gateway (the client came from a faster one): wait for it briefly.
     const aheadUntil = Date.now() + RESUME_AHEAD_WAIT_MS;
@@ -354,23 +376,23 @@ export class LiveGateway implements LiveConsumer {
       await new Promise((resolve) => setTimeout(resolve, this.deps.config.LIVE_FLUSH_MS));
       if (s.closed || s.generation !== generation) return;
     }
-    for (;;) {
+    const missed = new FeedCoalescer(Date.now());
+    for (let read = since; ;) {
+      // Read up to what this gateway has published: later entries come through the topics.
       const target = project.state?.seq;
       if (target === undefined || !project.ready) return; // a reload: onReady answers
       if (since > target) return snapshotInstead('resume-unknown-seq');
       if (target - since > LIVE_FEED_KEPT) return snapshotInstead('resume-too-old');
       if (read >= target) break;
-      const more = await readFeed(this.deps.redis, this.deps.config.REDIS_KEY_PREFIX, project.id, read);
+      const page = await readFeed(this.deps.redis, this.deps.config.REDIS_KEY_PREFIX, project.id, read, RESUME_PAGE, target);
       if (s.closed || s.generation !== generation) return;
-      if (more.length === 0 || more[0]!.seq !== read + 1) return snapshotInstead('resume-too-old');
-      entries.push(...more);
-      read = more[more.length - 1]!.seq;
+      if (page.length === 0 || page[0]!.seq !== read + 1) return snapshotInstead('resume-too-old');
+      if (page.some((e) => e.type === 'reset')) return snapshotInstead('reset');
+      for (const entry of page) missed.add(entry);
+      read = page[page.length - 1]!.seq;
     }
     const state = project.state!;
-    // Entries past the state's position are not published yet: they come through the topics.
-    const missed = entries.filter((e) => e.seq <= state.seq);
-    if (missed.some((e) => e.type === 'reset')) return snapshotInstead('reset');
-    const feed = coalesce(missed, state.seq, Date.now());
+    const feed = missed.finish(state.seq);
     const answer = [JSON.stringify({ type: 'subscribed', seq: state.seq, epoch: project.epoch, channels: [...s.channels], resumed: true, from: since })];
     if (s.channels.has('events')) for (const { event, message } of feed.events) if (s.filter === null || s.filter.has(event)) answer.push(message);
     if (s.channels.has('retention')) answer.push(...feed.retention);
@@ -438,7 +460,8 @@ export class LiveGateway implements LiveConsumer {
   private catchUp(ws: LiveWs): void {
     const s = ws.getUserData();
     this.deps.logger.debug({ project: s.project!.id, sentSeq: s.sentSeq }, 'live: slow socket drained; catching up');
-    Object.assign(s, { phase: 'waiting', resume: s.sentSeq, resumeEpoch: undefined, generation: s.generation + 1 });
+    // A lost feed resets lagging sockets (onReset), so the sent seq belongs to the current epoch.
+    Object.assign(s, { phase: 'waiting', resume: s.sentSeq, resumeEpoch: this.live.get(s.project!.id)?.epoch, generation: s.generation + 1 });
     if (this.live.get(s.project!.id)?.ready === true) this.serve(ws);
   }
 

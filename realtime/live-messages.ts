@@ -67,37 +67,63 @@ export interface CoalescedFeed {
   receivedAt: number[];
 }
 
-/** Coalesces a run of feed entries into at most one message per figure; every message carries `seq`. */
-export function coalesce(entries: readonly FeedEntry[], seq: number, now: number): CoalescedFeed {
-  const events = new Map<string, { event: string; bucket: string; increment: number }>();
-  const retention = new Map<string, { cohort: string; offset: number; increment: number }>();
-  const out: CoalescedFeed = { events: [], retention: [], alerts: [], activityChanged: false, changes: 0, merged: 0, receivedAt: [] };
-  const today = formatDay(dayNumber(now));
-  for (const entry of entries) {
-    if (entry.type === 'alert') out.alerts.push(JSON.stringify({ type: 'alert', seq: entry.seq, channel: 'alerts', ...entry.alert }));
-    if (entry.type !== 'delta') continue;
-    out.receivedAt.push(entry.receivedAt);
+/**
+ * Folds feed entries, one at a time, into at most one message per figure. A resume
+ * folds up to LIVE_FEED_KEPT entries page by page, so it holds the coalesced figures,
+ * never the entries.
+ */
+export class FeedCoalescer {
+  private readonly events = new Map<string, { event: string; bucket: string; increment: number }>();
+  private readonly retention = new Map<string, { cohort: string; offset: number; increment: number }>();
+  private readonly alerts: string[] = [];
+  private readonly receivedAt: number[] = [];
+  private readonly today: string;
+  private activityChanged = false;
+  private changes = 0;
+
+  constructor(now: number) {
+    this.today = formatDay(dayNumber(now));
+  }
+
+  add(entry: FeedEntry): void {
+    if (entry.type === 'alert') this.alerts.push(JSON.stringify({ type: 'alert', seq: entry.seq, channel: 'alerts', ...entry.alert }));
+    if (entry.type !== 'delta') return;
+    this.receivedAt.push(entry.receivedAt);
     for (const c of entry.counts) {
       const key = `${c.bucket}|${c.event}`;
-      const known = events.get(key);
-      if (known === undefined) events.set(key, { event: c.event, bucket: c.bucket, increment: c.increment });
+      const known = this.events.get(key);
+      if (known === undefined) this.events.set(key, { event: c.event, bucket: c.bucket, increment: c.increment });
       else known.increment += c.increment;
     }
     for (const r of entry.retention) {
       const key = `${r.cohort}|${r.offset}`;
-      const known = retention.get(key);
-      if (known === undefined) retention.set(key, { ...r });
+      const known = this.retention.get(key);
+      if (known === undefined) this.retention.set(key, { ...r });
       else known.increment += r.increment;
     }
-    if (entry.activeUsers.some((a) => a.date === today)) out.activityChanged = true;
-    out.changes += entry.counts.length + entry.retention.length;
+    if (entry.activeUsers.some((a) => a.date === this.today)) this.activityChanged = true;
+    this.changes += entry.counts.length + entry.retention.length;
   }
-  for (const { event, bucket, increment } of events.values()) {
-    out.events.push({ event, message: JSON.stringify({ type: 'delta', seq, channel: 'events', event, bucket, increment }) });
+
+  /** The messages of everything added, each carrying `seq`. */
+  finish(seq: number): CoalescedFeed {
+    const events = Array.from(this.events.values(), ({ event, bucket, increment }) => ({
+      event,
+      message: JSON.stringify({ type: 'delta', seq, channel: 'events', event, bucket, increment }),
+    }));
+    const retention = Array.from(this.retention.values(), (r) => JSON.stringify({ type: 'delta', seq, channel: 'retention', ...r }));
+    return {
+      events, retention, alerts: this.alerts, activityChanged: this.activityChanged,
+      changes: this.changes, merged: this.changes - this.events.size - this.retention.size, receivedAt: this.receivedAt,
+    };
   }
-  for (const r of retention.values()) out.retention.push(JSON.stringify({ type: 'delta', seq, channel: 'retention', ...r }));
-  out.merged = out.changes - events.size - retention.size;
-  return out;
+}
+
+/** Coalesces a run of feed entries into at most one message per figure; every message carries `seq`. */
+export function coalesce(entries: readonly FeedEntry[], seq: number, now: number): CoalescedFeed {
+  const coalescer = new FeedCoalescer(now);
+  for (const entry of entries) coalescer.add(entry);
+  return coalescer.finish(seq);
 }
 
 /** Ends a flush (and a snapshot or resume answer): everything up to `seq` has been sent. */

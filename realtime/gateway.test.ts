@@ -294,44 +294,90 @@ describe('/v1/live gateway', () => {
 });
 
 describe('/v1/live slow consumers', () => {
-  it('closes a client that never reads with 4408, its buffer bounded', async () => {
-    const server = await startTestServer(
-      { LIVE_FLUSH_MS: '20', LIVE_SOFT_BUFFER_BYTES: '16384', LIVE_MAX_BUFFER_BYTES: '65536', LIVE_SLOW_CLOSE_SECONDS: '1', LIVE_MAX_SUBSCRIBES_PER_MINUTE: '100000' },
-      ['ingest', 'aggregator', 'realtime', 'api'],
-    );
+  const pause = (client: LiveClient) => (client.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+  const resume = (client: LiveClient) => (client.socket as unknown as { _socket: { resume(): void } })._socket.resume();
+  const metric = async (server: TestServer, name: string, labels: string) => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    return Number(new RegExp(`${name}\\{${labels}\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  };
+
+  /** A gateway with small buffer limits, and a project whose events snapshot (1,000 event names, some 85 KB) fills them fast. */
+  async function slowSetup(settings: Record<string, string>, run: (server: TestServer, project: { writeKey: string; readKey: string }, client: LiveClient) => Promise<void>) {
+    const server = await startTestServer({ LIVE_FLUSH_MS: '20', LIVE_SOFT_BUFFER_BYTES: '16384', LIVE_MAX_SUBSCRIBES_PER_MINUTE: '100000', ...settings }, ['ingest', 'aggregator', 'realtime', 'api']);
     const redis = testRedis();
     let client: LiveClient | undefined;
     try {
       const project = await server.createProject('slow');
-      // 1,000 event names: a snapshot of some 85 KB, more than LIVE_MAX_BUFFER_BYTES.
       await sendAll(server.url, project.writeKey, traffic(1000, Array.from({ length: 1000 }, (_, i) => `event_${i}`), 10, 1));
       await waitForDrain(redis, server.config.REDIS_KEY_PREFIX, server.config.STREAM_PARTITIONS);
       client = await connectLive(server.url, `?key=${project.readKey}`);
       client.send({ type: 'subscribe', channels: ['events'] });
       await client.waitFor((m) => m.some((x) => x.type === 'sync'), 'the first snapshot and its sync');
-      // A client that reads gets a snapshot larger than the buffer limit whole.
-      const first = client.messages.find((m) => m.type === 'snapshot')!;
-      expect(JSON.stringify(first).length).toBeGreaterThan(65536);
-      expect((first.counts as unknown[]).length).toBe(1000);
-      // Stop reading, and keep asking for snapshots: the kernel's buffers fill, then the gateway's.
-      (client.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
-      const metric = async () => {
-        const text = await (await fetch(`${server.url}/metrics`)).text();
-        return Number(/signalboard_live_slow_consumers_total\{action="closed"\} (\d+)/.exec(text)?.[1] ?? 0);
-      };
-      for (let i = 0; i < 2000 && (await metric()) === 0; i++) {
-        for (let j = 0; j < 20; j++) client.send({ type: 'subscribe', channels: ['events'] });
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      await waitFor(async () => (await metric()) === 1, 'the gateway to close the slow client');
-      (client.socket as unknown as { _socket: { resume(): void } })._socket.resume();
-      expect(await client.closed).toBe(4408);
-      const error = client.messages.find((m) => m.type === 'error');
-      expect(error?.error).toMatchObject({ code: 'SB_LIVE_SLOW_CONSUMER' });
+      await run(server, project, client);
     } finally {
       client?.socket.terminate();
       redis.disconnect();
       await server.stop();
     }
+  }
+
+  it('closes a client that never reads with 4408, the buffer it is kept bounded', async () => {
+    await slowSetup({ LIVE_MAX_BUFFER_BYTES: '65536', LIVE_SLOW_CLOSE_SECONDS: '1' }, async (server, _project, client) => {
+      // A client that reads gets a snapshot larger than the buffer limit whole.
+      const first = client.messages.find((m) => m.type === 'snapshot')!;
+      const snapshotBytes = JSON.stringify(first).length;
+      expect(snapshotBytes).toBeGreaterThan(65536);
+      expect((first.counts as unknown[]).length).toBe(1000);
+      // Stop reading, and keep asking for snapshots: the kernel's buffers fill, then the gateway's.
+      pause(client);
+      // One at a time, so the buffer is sampled between any two answers.
+      let mostBuffered = 0;
+      for (let i = 0; i < 5000 && (await metric(server, 'signalboard_live_slow_consumers_total', 'action="closed"')) === 0; i++) {
+        client.send({ type: 'subscribe', channels: ['events'] });
+        await new Promise((r) => setTimeout(r, 2));
+        mostBuffered = Math.max(mostBuffered, await metric(server, 'signalboard_live_buffered_bytes', 'scope="max"'));
+      }
+      await waitFor(async () => (await metric(server, 'signalboard_live_slow_consumers_total', 'action="closed"')) === 1, 'the gateway to close the slow client');
+      // At most the limit plus one answer (checked before it, then sent whole) ever waited for it.
+      expect(mostBuffered).toBeGreaterThan(0);
+      expect(mostBuffered).toBeLessThan(65536 + 2 * snapshotBytes);
+      resume(client);
+      expect(await client.closed).toBe(4408);
+      const error = client.messages.find((m) => m.type === 'error');
+      expect(error?.error).toMatchObject({ code: 'SB_LIVE_SLOW_CONSUMER' });
+    });
   });
+
+  it('stops live messages to a client that stops reading, and catches it up exactly, coalesced, when it reads again', async () => {
+    await slowSetup({ LIVE_MAX_BUFFER_BYTES: String(64 * 1024 * 1024), LIVE_SLOW_CLOSE_SECONDS: '300' }, async (server, project, client) => {
+      // Fill the kernel's buffers and then the gateway's past LIVE_SOFT_BUFFER_BYTES with snapshots.
+      pause(client);
+      for (let i = 0; i < 2000 && (await metric(server, 'signalboard_live_buffered_bytes', 'scope="max"')) <= 16384; i++) {
+        for (let j = 0; j < 20; j++) client.send({ type: 'subscribe', channels: ['events'] });
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      // Events now: the next flush finds the socket behind and stops its live messages.
+      const missed = traffic(200, ['late_a', 'late_b'], 20, 5);
+      await sendAll(server.url, project.writeKey, missed.slice(0, 100));
+      await waitFor(async () => (await metric(server, 'signalboard_live_slow_consumers_total', 'action="degraded"')) === 1, 'the socket degraded');
+      await sendAll(server.url, project.writeKey, missed.slice(100));
+      const redis = testRedis();
+      await waitForDrain(redis, server.config.REDIS_KEY_PREFIX, server.config.STREAM_PARTITIONS);
+      redis.disconnect();
+      resume(client);
+      await client.waitFor((m) => m.some((x) => x.type === 'subscribed' && x.resumed === true), 'the catch-up');
+      const catchUp = client.messages.slice(client.messages.findIndex((m) => m.type === 'subscribed' && m.resumed === true));
+      await client.waitFor(() => sameTotals(deltaTotals(client.messages.slice(client.messages.findLastIndex((m) => m.type === 'snapshot'))), byName(missed)), 'deltas adding up to the events sent');
+      await new Promise((r) => setTimeout(r, 300));
+      // Nothing twice, nothing missed: after the last snapshot the deltas are exactly the events sent.
+      const afterSnapshot = client.messages.slice(client.messages.findLastIndex((m) => m.type === 'snapshot'));
+      expect(deltaTotals(afterSnapshot)).toEqual(byName(missed));
+      // The catch-up is coalesced: one delta per event and minute, however many flushes it stands for.
+      const keys = catchUp.slice(0, catchUp.findIndex((m) => m.type === 'sync')).filter((m) => m.type === 'delta').map((m) => `${m.event}|${m.bucket}`);
+      expect(keys.length).toBeGreaterThan(0);
+      expect(new Set(keys).size).toBe(keys.length);
+      expect(await metric(server, 'signalboard_live_slow_consumers_total', 'action="closed"')).toBe(0);
+      expect(client.socket.readyState).toBe(client.socket.OPEN);
+    });
+  }, 90_000);
 });

@@ -13,7 +13,7 @@ import type { Project } from '../core/project-store.js';
 import type { Redis } from '../core/redis.js';
 import { closeIfTooLarge, payloadCeiling, type TemplatedApp, type WebSocket } from '../core/uws.js';
 import { activeUsersMessage, CHANNELS, coalesce, FeedCoalescer, PROTOCOL_VERSION, snapshotMessage, syncMessage, type Channel } from './live-messages.js';
-import type { RealtimeMetrics } from './realtime-metrics.js';
+import type { BufferedBytes, RealtimeMetrics } from './realtime-metrics.js';
 
 type SocketPhase = 'auth' | 'idle' | 'waiting' | 'live' | 'lagging';
 
@@ -447,6 +447,20 @@ export class LiveGateway implements LiveConsumer {
   }
 
   // ---- slow consumers -------------------------------------------------------------
+
+  bufferedBytes(): BufferedBytes {
+    let total = 0;
+    let max = 0;
+    for (const set of this.sockets.values()) {
+      for (const ws of set) {
+        if (ws.getUserData().closed) continue;
+        const n = ws.getBufferedAmount();
+        total += n;
+        if (n > max) max = n;
+      }
+    }
+    return { total, max };
+  }
 
   /** Stops live messages to a socket that isn't reading; it gets one coalesced catch-up when it drains. */
   private degrade(ws: LiveWs, sentSeq: number): void {

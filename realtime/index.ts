@@ -5,7 +5,7 @@ import { createRealtimeMetrics } from './realtime-metrics.js';
 
 /** The realtime role: the /v1/live WebSocket gateway, fed by the live feed in Redis. */
 export function startRealtime(rt: Runtime, app: TemplatedApp): RoleHandle {
-  const gateway = new LiveGateway({
+  const gateway: LiveGateway = new LiveGateway({
     app,
     config: rt.config,
     logger: rt.logger,
@@ -13,7 +13,7 @@ export function startRealtime(rt: Runtime, app: TemplatedApp): RoleHandle {
     redisUrl: rt.urls.redisUrl,
     db: rt.mongo.db,
     access: rt.access,
-    metrics: createRealtimeMetrics(rt.metrics),
+    metrics: createRealtimeMetrics(rt.metrics, () => gateway.bufferedBytes()),
   });
   const started = gateway.start().catch((err: unknown) => rt.logger.error({ err }, 'realtime gateway failed to start'));
   return {

@@ -2,8 +2,25 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type RealtimeMetrics = ReturnType<typeof createRealtimeMetrics>;
 
-export function createRealtimeMetrics(registry: Registry) {
+/** What uWS holds for sockets that haven't taken it yet: in all, and for the worst socket. */
+export interface BufferedBytes {
+  total: number;
+  max: number;
+}
+
+export function createRealtimeMetrics(registry: Registry, measureBuffers: () => BufferedBytes) {
   return {
+    buffered: new Gauge({
+      name: 'signalboard_live_buffered_bytes',
+      help: 'Bytes waiting in uWS for dashboards to read them, at scrape time: in all (scope="total") and for the socket with the most (scope="max")',
+      labelNames: ['scope'] as const,
+      registers: [registry],
+      collect() {
+        const { total, max } = measureBuffers();
+        this.set({ scope: 'total' }, total);
+        this.set({ scope: 'max' }, max);
+      },
+    }),
     connections: new Gauge({
       name: 'signalboard_live_connections',
       help: 'Open /v1/live WebSocket connections',

@@ -145,9 +145,13 @@ describe('alerts', () => {
 
   it('fires and resolves with hysteresis in time, and an anomaly fires on a spike over its baseline and resolves when it passes', async () => {
     const quiet = (await api('POST', '/v1/alerts', project.adminKey, {
-      name: 'no heartbeat', metric: { type: 'count', event: 'heartbeat' }, condition: { kind: 'threshold', op: '<', value: 1, window: '1m' }, resolveAfter: '1s',
+      name: 'no heartbeat', metric: { type: 'count', event: 'heartbeat' }, condition: { kind: 'threshold', op: '<', value: 1, window: '1m', hysteresis: 1 }, resolveAfter: '1s',
     })).body.id as string;
     await dashboard.waitFor(() => alertsOf(quiet).length === 1, 'the quiet rule firing');
+    // One heartbeat ends the breach but stays inside the hysteresis band (clear needs 2): still firing.
+    await send('heartbeat', 1);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(alertsOf(quiet)).toEqual(['firing']);
     await send('heartbeat', 1);
     await dashboard.waitFor(() => alertsOf(quiet).length === 2, 'the quiet rule resolving');
     expect(alertsOf(quiet)).toEqual(['firing', 'resolved']);
@@ -174,10 +178,24 @@ describe('alerts', () => {
   }, 150_000);
 
   it('runs once with two processes, and a restart or a new leader does not fire again', async () => {
-    const before = dashboard.messages.filter((m) => m.type === 'alert').length;
-    const webhooksBefore = hooks.received.length;
     const urls = { redisUrl: server.config.REDIS_URL!, mongoUrl: server.config.MONGODB_URL! };
     second = await startSignalboard(['alerts'], server.config, createLogger('silent'), urls);
+    // Two alerts processes now: one leads, the other stands by, so a crossing notifies once.
+    const duo = (await api('POST', '/v1/alerts', project.adminKey, {
+      name: 'duo', metric: { type: 'count', event: 'duo' }, condition: { kind: 'threshold', op: '>', value: 2, window: '5m' }, webhook: { url: hooks.url },
+    })).body;
+    hooks.secret.value = duo.webhookSecret as string;
+    await new Promise((r) => setTimeout(r, 500));
+    await send('duo', 3);
+    await dashboard.waitFor(() => alertsOf(duo.id as string).length === 1, 'the duo rule firing');
+    const duoHooks = () => hooks.received.filter((r) => r.body.ruleId === duo.id);
+    await waitFor(() => duoHooks().some((r) => r.answered === 200), "the duo rule's webhook delivered");
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(alertsOf(duo.id as string)).toEqual(['firing']);
+    expect(duoHooks().map((r) => [r.answered, r.valid, r.body.state])).toEqual([[500, true, 'firing'], [200, true, 'firing']]);
+
+    const before = dashboard.messages.filter((m) => m.type === 'alert').length;
+    const webhooksBefore = hooks.received.length;
     // The first process stops; the second takes the leader lease over and loads the stored states.
     await server.running.stop();
     third = await startSignalboard(['ingest', 'aggregator', 'realtime', 'api'], server.config, createLogger('silent'), urls);
@@ -189,7 +207,13 @@ describe('alerts', () => {
     expect(states.find((a) => a.name === 'signup spike')!.state).toMatchObject({ status: 'resolved', firings: 1 });
     expect(hooks.received.length).toBe(webhooksBefore);
     const relisten = await connectLive(base, `?key=${project.readKey}`);
-    relisten.send({ type: 'subscribe', channels: ['alerts'], resume: Math.max(...dashboard.messages.map((m) => m.seq ?? 0)) });
+    // The dashboard subscribed while the feed was empty: its syncs told it the epoch since.
+    expect(dashboard.messages.find((m) => m.type === 'subscribed')).toMatchObject({ epoch: null });
+    const { epoch } = dashboard.messages.filter((m) => m.type === 'sync').at(-1)!;
+    expect(epoch).toMatch(/^\d+$/);
+    relisten.send({ type: 'subscribe', channels: ['alerts'], resume: Math.max(...dashboard.messages.map((m) => m.seq ?? 0)), epoch });
+    await relisten.waitFor((m) => m.some((x) => x.type === 'sync'), 'the resume answered');
+    expect(relisten.messages.find((m) => m.type === 'subscribed')).toMatchObject({ resumed: true });
     await new Promise((r) => setTimeout(r, 1000));
     expect(relisten.messages.filter((m) => m.type === 'alert')).toEqual([]);
     expect(before).toBeGreaterThan(0);

@@ -212,6 +212,8 @@ export class LiveProjects {
         }
         const entries = await readFeed(redis, prefix, p.id, p.state.seq, READ_COUNT);
         if (entries.length === READ_COUNT) this.dirty.add(p.id);
+        // The feed's first entries came with its epoch: the flush that carries them tells it.
+        if (p.epoch === null && entries.length > 0) p.epoch = (await feedHead(redis, prefix, p.id)).epoch;
         let activeNowChanged = false;
         if (p.needs.activity && (full || entries.length > 0)) {
           const activeNow = await countActiveNow(redis, prefix, p.id, now);

@@ -160,7 +160,7 @@ export class LiveGateway implements LiveConsumer {
     for (const message of feed.alerts) publish(topicOf(project.id, 'alerts'), 'alerts', 'alert', message);
     if (feed.activityChanged || activeNowChanged) publish(topicOf(project.id, 'activeUsers'), 'activeUsers', 'delta', activeUsersMessage(state, project.activeNow, now));
     // Ends the flush: a client that lost the connection mid-flush resumes from the last sync it got.
-    publish(topicOf(project.id, 'sync'), 'sync', 'sync', syncMessage(state.seq));
+    publish(topicOf(project.id, 'sync'), 'sync', 'sync', syncMessage(state.seq, project.epoch));
     if (eventsSent) for (const at of feed.receivedAt) metrics.delay.observe((now - at) / 1000);
   }
 
@@ -348,7 +348,7 @@ export class LiveGateway implements LiveConsumer {
     for (const channel of s.channels) {
       if (channel !== 'alerts') answer.push(snapshotMessage(channel, state, project.needs, project.activeNow, now, channel === 'events' ? s.filter : null, s.reason));
     }
-    answer.push(syncMessage(state.seq));
+    answer.push(syncMessage(state.seq, project.epoch));
     if (!this.sendAnswer(ws, answer)) return;
     this.goLive(ws);
     if (s.channels.has('alerts')) void this.sendAlertsSnapshot(ws, state.seq, s.generation).catch((err: unknown) => this.fail(ws, err));
@@ -398,7 +398,7 @@ export class LiveGateway implements LiveConsumer {
     if (s.channels.has('retention')) answer.push(...feed.retention);
     if (s.channels.has('alerts')) answer.push(...feed.alerts);
     if (s.channels.has('activeUsers')) answer.push(activeUsersMessage(state, project.activeNow, Date.now()));
-    answer.push(syncMessage(state.seq));
+    answer.push(syncMessage(state.seq, project.epoch));
     if (!this.sendAnswer(ws, answer)) return;
     this.goLive(ws);
   }

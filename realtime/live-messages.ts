@@ -127,8 +127,9 @@ export function coalesce(entries: readonly FeedEntry[], seq: number, now: number
 }
 
 /** Ends a flush (and a snapshot or resume answer): everything up to `seq` has been sent. */
-export function syncMessage(seq: number): string {
-  return JSON.stringify({ type: 'sync', seq });
+export function syncMessage(seq: number, epoch: string | null): string {
+  // The epoch too: a client that subscribed while the feed was empty learns it here.
+  return JSON.stringify({ type: 'sync', seq, epoch });
 }
 
 /** The activeUsers gauge delta: the new values, not increments. */

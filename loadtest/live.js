@@ -47,6 +47,8 @@ const TAIL_S = seconds(__ENV.TAIL || '5s');
 const PROBE_INTERVAL_MS = Number(__ENV.PROBE_INTERVAL_MS || 200);
 const CHANNELS = (__ENV.CHANNELS || 'events').split(',');
 const EVENT_NAMES = (__ENV.EVENT_NAMES || 'page_view,click,signup,purchase,search').split(',');
+// SOURCE=feed: bench-live.ts appends the deltas to the live feed itself; k6 only watches.
+const FROM_FEED = __ENV.SOURCE === 'feed';
 
 const EVENTS_URL = `${__ENV.BASE_URL}/v1/events`;
 const LIVE_URL = `${__ENV.BASE_URL.replace(/^http/, 'ws')}/v1/live?key=${encodeURIComponent(__ENV.READ_KEY)}`;
@@ -91,6 +93,13 @@ export const options = {
       // held) only once its event loop reaches the close timer.
       maxDuration: `${Math.ceil(CLOSE_AT_MS / 1000) + 120}s`,
     },
+    ...(FROM_FEED ? {} : senders()),
+  },
+};
+
+/** The bulk events and the probes, through POST /v1/events (none with SOURCE=feed). */
+function senders() {
+  return {
     bulk: {
       executor: 'constant-arrival-rate',
       exec: 'bulk',
@@ -111,8 +120,8 @@ export const options = {
       preAllocatedVUs: 2,
       maxVUs: 16,
     },
-  },
-};
+  };
+}
 
 // Built once and shared: every dashboard VU runs this file's init code too, and 10,000
 // copies of the bodies would cost gigabytes.

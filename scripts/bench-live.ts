@@ -6,12 +6,18 @@
  * (`all`), k6, Redis and the MongoDB-compatible store, all on the same machine.
  * Passed on to k6 when set: BATCH (50), RAMP (seconds to connect every dashboard), SETTLE,
  * TAIL, CHANNELS, EVENT_NAMES, PROBE_INTERVAL_MS; and AGGREGATOR_WRITE_CONCURRENCY (1).
+ *
+ * SOURCE=feed measures the gateway alone: no events go through ingest and the
+ * aggregator; this script appends to the project's live feed what the aggregator would
+ * for EVENTS_PER_SECOND (FEED_ENTRIES_PER_SECOND entries, 160 by default: 16 partitions
+ * each writing a batch every 100 ms), probes included, with the same Lua script.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
-import { feedChannel, readFeed } from '../core/live-feed.js';
+import { appendToFeed, defineFeedScripts, feedChannel, readFeed } from '../core/live-feed.js';
+import { bucketStart } from '../core/time-buckets.js';
 import { createRedis } from '../core/redis.js';
 import { log, startBenchStack } from './bench-stack.js';
 import { findK6 } from './local-services.js';
@@ -168,6 +174,56 @@ async function observe(base: string, readKey: string): Promise<{ arrived: Map<st
   return { arrived, closeCode: () => closeCode, close: () => socket.close() };
 }
 
+/**
+ * SOURCE=feed: for `durationMs`, appends the deltas that EVENTS_PER_SECOND spread over
+ * EVENT_NAMES would make, one entry per partition batch, and a probe (an event named
+ * after its send time) every PROBE_INTERVAL_MS. Returns the entries and probes appended.
+ */
+async function feedSynthetic(redisUrl: string, prefix: string, projectId: string, durationMs: number, stopped: () => boolean): Promise<{ entries: number; probes: number }> {
+  const eventsPerSecond = Number(process.env.EVENTS_PER_SECOND ?? 10_000);
+  const entriesPerSecond = Number(process.env.FEED_ENTRIES_PER_SECOND ?? 160);
+  const probeIntervalMs = Number(process.env.PROBE_INTERVAL_MS ?? 200);
+  const names = (process.env.EVENT_NAMES ?? 'page_view,click,signup,purchase,search').split(',');
+  const redis = createRedis(redisUrl, 'bench-live-feeder', { enableOfflineQueue: true });
+  defineFeedScripts(redis);
+  const batches = new Map<number, number>();
+  const perEntry = eventsPerSecond / entriesPerSecond;
+  const startAt = Date.now();
+  let nextProbe = startAt;
+  let probes = 0;
+  let i = 0;
+  try {
+    // Paced against the clock, not by sleeps, so a slow append doesn't lower the rate.
+    for (; !stopped() && Date.now() < startAt + durationMs; i++) {
+      const due = startAt + (i * 1000) / entriesPerSecond;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      const now = Date.now();
+      const bucket = new Date(bucketStart(now, 'minute')).toISOString();
+      // Whole events, spread over the names, adding up to eventsPerSecond each second.
+      const events = Math.floor((i + 1) * perEntry) - Math.floor(i * perEntry);
+      const counts = names.map((event, n) => ({ event, bucket, increment: Math.floor((events + n) / names.length) })).filter((c) => c.increment > 0);
+      if (now >= nextProbe) {
+        counts.push({ event: `probe_${now}_${probes++}`, bucket, increment: 1 });
+        nextProbe += probeIntervalMs;
+      }
+      const partition = i % 16;
+      const batch = (batches.get(partition) ?? 0) + 1;
+      batches.set(partition, batch);
+      await appendToFeed(redis, prefix, { type: 'delta', projectId, partition, batch, receivedAt: now, counts, activeUsers: [], retention: [] });
+    }
+  } finally {
+    redis.disconnect();
+  }
+  return { entries: i, probes };
+}
+
+/** Seconds in DURATION as bench:live takes it: "60s", "2m" or a number of seconds. */
+function durationSeconds(value: string): number {
+  const match = /^(\d+)(s|m)?$/.exec(value);
+  if (match === null) throw new Error(`DURATION=${value}: use seconds ("60s", "60") or minutes ("2m")`);
+  return Number(match[1]) * (match[2] === 'm' ? 60 : 1);
+}
+
 function percentiles(values: number[]) {
   const sorted = [...values].sort((a, b) => a - b);
   return { p50: quantile(sorted, 0.5), p95: quantile(sorted, 0.95), p99: quantile(sorted, 0.99), max: quantile(sorted, 1), count: sorted.length };
@@ -177,8 +233,11 @@ async function main(): Promise<void> {
   const dashboards = Number(process.env.DASHBOARDS ?? 1000);
   const eventsPerSecond = Number(process.env.EVENTS_PER_SECOND ?? 10_000);
   const duration = process.env.DURATION ?? '60s';
+  const durationMs = durationSeconds(duration) * 1000;
   checkOpenFiles(dashboards + SPARE_FILES);
 
+  const fromFeed = process.env.SOURCE === 'feed';
+  if (process.env.SOURCE !== undefined && !fromFeed) throw new Error(`SOURCE=${process.env.SOURCE}: the only other source is "feed"`);
   const k6 = findK6(log);
   const stack = await startBenchStack('all', {
     LIVE_MAX_CONNECTIONS_PER_KEY: String(dashboards * 2),
@@ -198,7 +257,7 @@ async function main(): Promise<void> {
     const serviceTicks = () => ({ signalboard: cpuTicks(serverPid), store: sum(storePids), redis: sum(redisPids), bench: cpuTicks('self'), machine: machineBusyTicks() });
     const metrics = async () => (await fetch(`${stack.base}/metrics`)).text();
 
-    log(`k6: ${dashboards} dashboards, ${eventsPerSecond} events/s for ${duration}`);
+    log(`k6: ${dashboards} dashboards, ${eventsPerSecond} events/s ${fromFeed ? 'as feed entries' : 'through ingest'} for ${duration}`);
     const started = Date.now();
     const childTicksBefore = cpuTicks('self', true);
     const run = startK6(k6, 'loadtest/live.js', {
@@ -208,6 +267,7 @@ async function main(): Promise<void> {
       DASHBOARDS: String(dashboards),
       EVENTS_PER_SECOND: String(eventsPerSecond),
       DURATION: duration,
+      SOURCE: fromFeed ? 'feed' : 'ingest',
       ...Object.fromEntries(['BATCH', 'RAMP', 'TAIL', 'SETTLE', 'CHANNELS', 'EVENT_NAMES', 'PROBE_INTERVAL_MS'].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]!]]))),
     });
     const ticks = () => ({ ...serviceTicks(), k6: cpuTicks(run.pid) });
@@ -244,15 +304,26 @@ async function main(): Promise<void> {
       process.kill(run.pid, 'SIGINT');
     };
     stack.server.once('exit', onServerExit);
+    // SOURCE=feed: the deltas start once k6's dashboards are all connected (the ramp), or
+    // a minute past the ramp's estimate, and run for DURATION, before k6's SETTLE + TAIL run out.
+    let k6Done = false;
+    const fed = !fromFeed ? undefined : (async () => {
+      const until = Date.now() + (Math.ceil(dashboards / 500) + 60) * 1000;
+      while (!k6Done && Date.now() < until && metricSum(await metrics(), 'signalboard_live_connections') - 1 < dashboards) await new Promise((r) => setTimeout(r, 200));
+      log('feed: dashboards connected; appending deltas');
+      return feedSynthetic(stack.redisUrl, stack.prefix, stack.projectId, durationMs, () => k6Done);
+    })();
     let summary: Record<string, unknown>;
     try {
       summary = await run.done.catch((err: unknown) => {
         throw new Error(serverExit ?? String(err));
       });
     } finally {
+      k6Done = true;
       clearInterval(sampler);
       stack.server.off('exit', onServerExit);
     }
+    const feedAppended = await fed;
     const wall = (Date.now() - started) / 1000;
     const end = serviceTicks();
     // k6 has exited and been waited for: its whole CPU time is in this process's children's.
@@ -279,7 +350,8 @@ async function main(): Promise<void> {
             rampSeconds: summary.rampSeconds,
             subscribeMs: summary.subscribeMs,
           },
-          events: {
+          events: feedAppended !== undefined ? { source: 'feed', perSecond: eventsPerSecond, feedEntries: feedAppended.entries } : {
+            source: 'ingest',
             offeredPerSecond: eventsPerSecond,
             acceptedPerSecond: summary.eventsPerSecond,
             requestsRefused: summary.requestsRefused,
@@ -295,7 +367,9 @@ async function main(): Promise<void> {
           feedDelayMs: percentiles(feedDelays),
           gatewayAddsMs: percentiles(gatewayAdds),
           observerCloseCode: observer.closeCode(),
-          probes: { sent: summary.probesSent, deliveries: summary.probeDeliveries, expected: summary.probeDeliveriesExpected },
+          probes: feedAppended !== undefined
+            ? { sent: feedAppended.probes, deliveries: summary.probeDeliveries, expected: feedAppended.probes * subscribed }
+            : { sent: summary.probesSent, deliveries: summary.probeDeliveries, expected: summary.probeDeliveriesExpected },
           messagesReceived: summary.messagesReceived,
           messagesPerDashboardPerSecond: subscribed > 0 ? round2(Number(summary.messagesReceived) / subscribed / loadSeconds) : 0,
           errors: { connectFailed: summary.connectFailed, socket: summary.socketErrors, server: summary.serverErrors, unexpectedCloses: summary.unexpectedCloses },

@@ -248,7 +248,10 @@ async function main(): Promise<void> {
   let observer: Awaited<ReturnType<typeof observe>> | undefined;
   try {
     feed = await watchFeed(stack.redisUrl, stack.prefix, stack.projectId);
-    observer = await observe(stack.base, stack.readKey);
+    // With SOURCE=feed the observer joins after k6's dashboards: last in the topic, the
+    // worst place in a publish's fan-out.
+    if (!fromFeed) observer = await observe(stack.base, stack.readKey);
+    const dashboardsOnServer = (text: string) => metricSum(text, 'signalboard_live_connections') - (observer === undefined ? 0 : 1);
     const serverPid = stack.server.pid!;
     const storePids = pidsListeningOn(Number(new URL(process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27017').port || 27017));
     const redisPids = pidsListeningOn(Number(new URL(stack.redisUrl).port || 6379));
@@ -287,8 +290,7 @@ async function main(): Promise<void> {
       peakRss.k6 = Math.max(peakRss.k6, rssMegabytes(run.pid));
       void Promise.all([metrics(), unconsumedEvents(redis, stack.prefix, allPartitions(16))]).then(
         ([text, lag]) => {
-          // Less the observer's socket: the dashboards k6 holds open.
-          const open = metricSum(text, 'signalboard_live_connections') - 1;
+          const open = dashboardsOnServer(text);
           peakConnections = Math.max(peakConnections, open);
           timeline.push({ t: Math.round((now - started) / 1000), cores, liveConnections: open, backlogEvents: lag.reduce((a, b) => a + b, 0) });
         },
@@ -309,7 +311,8 @@ async function main(): Promise<void> {
     let k6Done = false;
     const fed = !fromFeed ? undefined : (async () => {
       const until = Date.now() + (Math.ceil(dashboards / 500) + 60) * 1000;
-      while (!k6Done && Date.now() < until && metricSum(await metrics(), 'signalboard_live_connections') - 1 < dashboards) await new Promise((r) => setTimeout(r, 200));
+      while (!k6Done && Date.now() < until && dashboardsOnServer(await metrics()) < dashboards) await new Promise((r) => setTimeout(r, 200));
+      observer = await observe(stack.base, stack.readKey);
       log('feed: dashboards connected; appending deltas');
       return feedSynthetic(stack.redisUrl, stack.prefix, stack.projectId, durationMs, () => k6Done);
     })();
@@ -336,7 +339,7 @@ async function main(): Promise<void> {
     const subscribed = Number(summary.subscribed);
     const { seen } = feed;
     const feedDelays = [...seen].map(([event, at]) => at - probeSentAt(event));
-    const gatewayAdds = [...observer.arrived].flatMap(([event, at]) => (seen.has(event) ? [at - seen.get(event)!] : []));
+    const gatewayAdds = [...(observer?.arrived ?? [])].flatMap(([event, at]) => (seen.has(event) ? [at - seen.get(event)!] : []));
     console.log(
       JSON.stringify(
         {
@@ -366,7 +369,7 @@ async function main(): Promise<void> {
           // feed to the observer socket in this process (the gateway), per probe.
           feedDelayMs: percentiles(feedDelays),
           gatewayAddsMs: percentiles(gatewayAdds),
-          observerCloseCode: observer.closeCode(),
+          observerCloseCode: observer?.closeCode() ?? null,
           probes: feedAppended !== undefined
             ? { sent: feedAppended.probes, deliveries: summary.probeDeliveries, expected: feedAppended.probes * subscribed }
             : { sent: summary.probesSent, deliveries: summary.probeDeliveries, expected: summary.probeDeliveriesExpected },

@@ -3,7 +3,7 @@ import { runRecompute } from '../aggregator/index.js';
 import { createLogger } from '../core/logger.js';
 import { closeRuntime, createRuntime } from '../core/runtime.js';
 import { bucketStart } from '../core/time-buckets.js';
-import { startTestServer, testRedis, waitFor, type TestServer } from '../test/helpers.js';
+import { ADMIN_TOKEN, startTestServer, testRedis, waitFor, type TestServer } from '../test/helpers.js';
 import { connectLive, deltaTotals, eventFigures, type LiveClient, type LiveMessage } from '../test/live-client.js';
 import { sendAll, waitForDrain } from '../test/pipeline-check.js';
 import type { TestEvent } from '../test/dataset.js';
@@ -240,6 +240,17 @@ describe('/v1/live gateway', () => {
 
     const silent = await live('');
     expect(await silent.closed).toBe(4401);
+    const garbled = await live('');
+    garbled.socket.send('{not json');
+    expect(await garbled.closed).toBe(4400);
+    const lost = await live('');
+    lost.send({ type: 'auth', key: ADMIN_TOKEN, project: 'no-such-project' });
+    expect(await lost.closed).toBe(4404);
+    expect(lost.messages[0]).toMatchObject({ type: 'error', error: { code: 'SB_PROJECT_NOT_FOUND' } });
+    const admin = await live('');
+    admin.send({ type: 'auth', key: ADMIN_TOKEN, project: project.id });
+    await admin.waitFor((m) => m.some((x) => x.type === 'welcome'), 'the welcome for the admin token');
+    expect(admin.messages[0]).toMatchObject({ project: project.id });
 
     // Each subscribe costs a snapshot: more than LIVE_MAX_SUBSCRIBES_PER_MINUTE are refused.
     const eager = await live(`?key=${project.readKey}`);
@@ -266,9 +277,13 @@ describe('/v1/live gateway', () => {
     await client.waitFor((m) => m.some((x) => x.type === 'unsubscribed'), 'the unsubscribe');
     expect(client.messages.find((m) => m.type === 'unsubscribed')).toEqual({ type: 'unsubscribed', channels: ['activeUsers'] });
     const mark = client.messages.length;
+    const delays = async () => Number(/^signalboard_live_delay_seconds_count (\d+)$/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]);
+    const delaysBefore = await delays();
     await sendAll(server.url, fresh.writeKey, traffic(12, ['tick'], 4, 1));
     await client.waitFor((m) => deltaTotals(m.slice(mark)).get('tick') === 12, 'the events deltas after the unsubscribe');
     await drain();
+    // The only dashboard of this project filters its events: its deltas count in the delay histogram too.
+    expect(await delays()).toBeGreaterThan(delaysBefore);
     await new Promise((r) => setTimeout(r, 200));
     expect(client.messages.slice(mark).filter((m) => m.channel === 'activeUsers')).toEqual([]);
     expect(client.socket.readyState).toBe(client.socket.OPEN);

@@ -145,10 +145,11 @@ describe('alerts', () => {
 
   it('fires and resolves with hysteresis in time, and an anomaly fires on a spike over its baseline and resolves when it passes', async () => {
     const quiet = (await api('POST', '/v1/alerts', project.adminKey, {
-      name: 'no heartbeat', metric: { type: 'count', event: 'heartbeat' }, condition: { kind: 'threshold', op: '<', value: 1, window: '1m', hysteresis: 1 }, resolveAfter: '1s',
+      name: 'no heartbeat', metric: { type: 'count', event: 'heartbeat' }, condition: { kind: 'threshold', op: '<', value: 1, window: '5m', hysteresis: 1 }, resolveAfter: '1s',
     })).body.id as string;
     await dashboard.waitFor(() => alertsOf(quiet).length === 1, 'the quiet rule firing');
     // One heartbeat ends the breach but stays inside the hysteresis band (clear needs 2): still firing.
+    // (Five minutes, so both heartbeats fall in the window whenever the minute turns.)
     await send('heartbeat', 1);
     await new Promise((r) => setTimeout(r, 2500));
     expect(alertsOf(quiet)).toEqual(['firing']);

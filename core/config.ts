@@ -64,6 +64,7 @@ const envSchema = z.object({
   LIVE_SLOW_CLOSE_SECONDS: int(1, 3600).default(30),
   LIVE_AUTH_TIMEOUT_SECONDS: int(1, 300).default(10),
   LIVE_SETTLE_TIMEOUT_MS: int(100, 300_000).default(15_000),
+  LIVE_RESUME_PAGE_ENTRIES: int(1, 10_000).default(1000),
 
   ALERTS_LEASE_MS: int(1000, 300_000).default(5000),
   ALERTS_RULES_REFRESH_MS: int(100, 600_000).default(2000),

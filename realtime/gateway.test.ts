@@ -62,7 +62,7 @@ describe('/v1/live gateway', () => {
   const drain = () => waitForDrain(redis, server.config.REDIS_KEY_PREFIX, server.config.STREAM_PARTITIONS);
 
   beforeAll(async () => {
-    server = await startTestServer({ LIVE_FLUSH_MS: '20', LIVE_AUTH_TIMEOUT_SECONDS: '1', LIVE_MAX_SUBSCRIBES_PER_MINUTE: '6', LIVE_MAX_CONNECTIONS_PER_KEY: '30' }, ['ingest', 'aggregator', 'realtime', 'api']);
+    server = await startTestServer({ LIVE_FLUSH_MS: '20', LIVE_AUTH_TIMEOUT_SECONDS: '1', LIVE_MAX_SUBSCRIBES_PER_MINUTE: '6', LIVE_MAX_CONNECTIONS_PER_KEY: '30', LIVE_RESUME_PAGE_ENTRIES: '2' }, ['ingest', 'aggregator', 'realtime', 'api']);
     project = await server.createProject('live');
   });
 
@@ -118,7 +118,7 @@ describe('/v1/live gateway', () => {
     await sendAll(server.url, project.writeKey, a);
     await first.waitFor((m) => sameTotals(deltaTotals(m), byName(a)), 'the first deltas');
     const lastSeq = maxSeq(first.messages);
-    const { epoch } = first.messages.find((m) => m.type === 'subscribed')!;
+    const { epoch } = first.messages.filter((m) => m.type === 'sync').at(-1)!;
     expect(epoch).toMatch(/^\d+$/);
     await first.close();
 
@@ -128,6 +128,9 @@ describe('/v1/live gateway', () => {
     const second = await live(`?key=${project.readKey}`);
     second.send({ type: 'subscribe', channels: ['events'], filter: { events: names }, resume: lastSeq, epoch });
     await second.waitFor((m) => sameTotals(deltaTotals(m), byName(b)), 'the missed deltas');
+    // The catch-up spanned several pages of LIVE_RESUME_PAGE_ENTRIES (2) feed entries.
+    const resumed = second.messages.find((m) => m.type === 'subscribed')!;
+    expect(resumed.seq! - lastSeq).toBeGreaterThan(2);
     const c = traffic(60, names, 20, 20);
     await sendAll(server.url, project.writeKey, c);
     await drain();
@@ -318,7 +321,8 @@ describe('/v1/live slow consumers', () => {
 
   /** A gateway with small buffer limits, and a project whose events snapshot (1,000 event names, some 85 KB) fills them fast. */
   async function slowSetup(settings: Record<string, string>, run: (server: TestServer, project: { writeKey: string; readKey: string }, client: LiveClient) => Promise<void>) {
-    const server = await startTestServer({ LIVE_FLUSH_MS: '20', LIVE_SOFT_BUFFER_BYTES: '16384', LIVE_MAX_SUBSCRIBES_PER_MINUTE: '100000', ...settings }, ['ingest', 'aggregator', 'realtime', 'api']);
+    // Resumes read two feed entries at a time, so a catch-up spans pages.
+    const server = await startTestServer({ LIVE_FLUSH_MS: '20', LIVE_SOFT_BUFFER_BYTES: '16384', LIVE_MAX_SUBSCRIBES_PER_MINUTE: '100000', LIVE_RESUME_PAGE_ENTRIES: '2', ...settings }, ['ingest', 'aggregator', 'realtime', 'api']);
     const redis = testRedis();
     let client: LiveClient | undefined;
     try {

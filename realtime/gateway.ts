@@ -57,7 +57,6 @@ const UWS_BACKPRESSURE_CEILING = 64 * 1024 * 1024;
 const RESUME_AHEAD_WAIT_MS = 2000;
 /** Messages may queue only behind a key check; a client that sends more before the welcome is not one of ours. */
 const MAX_QUEUED_MESSAGES = 16;
-const RESUME_PAGE = 1000;
 const ANY_TYPE = z.object({ type: z.string() });
 
 export interface GatewayDeps {
@@ -144,6 +143,7 @@ export class LiveGateway implements LiveConsumer {
     }
     const feed = coalesce(entries, state.seq, now);
     metrics.coalesced.inc(feed.merged);
+    const published = new Set<string>();
     const publish = (topic: string, channel: Channel | 'sync', type: string, message: string): boolean => {
       const receivers = app.numSubscribers(topic);
       if (receivers === 0) return false;
@@ -151,17 +151,17 @@ export class LiveGateway implements LiveConsumer {
       metrics.messages.inc({ channel, type }, receivers);
       return true;
     };
-    let eventsSent = false;
     for (const { event, message } of feed.events) {
-      if (publish(topicOf(project.id, 'events'), 'events', 'delta', message)) eventsSent = true;
-      if (publish(topicOf(project.id, 'events', event), 'events', 'delta', message)) eventsSent = true;
+      if (publish(topicOf(project.id, 'events'), 'events', 'delta', message)) published.add(event);
+      if (publish(topicOf(project.id, 'events', event), 'events', 'delta', message)) published.add(event);
     }
     for (const message of feed.retention) publish(topicOf(project.id, 'retention'), 'retention', 'delta', message);
     for (const message of feed.alerts) publish(topicOf(project.id, 'alerts'), 'alerts', 'alert', message);
     if (feed.activityChanged || activeNowChanged) publish(topicOf(project.id, 'activeUsers'), 'activeUsers', 'delta', activeUsersMessage(state, project.activeNow, now));
     // Ends the flush: a client that lost the connection mid-flush resumes from the last sync it got.
     publish(topicOf(project.id, 'sync'), 'sync', 'sync', syncMessage(state.seq, project.epoch));
-    if (eventsSent) for (const at of feed.receivedAt) metrics.delay.observe((now - at) / 1000);
+    // A delta counts once some dashboard got one of its events.
+    for (const d of feed.delays) if (d.events.some((e) => published.has(e))) metrics.delay.observe((now - d.receivedAt) / 1000);
   }
 
   // ---- sockets ------------------------------------------------------------------
@@ -179,9 +179,13 @@ export class LiveGateway implements LiveConsumer {
       upgrade: upgradeWebSocket<LiveSocket>(this.deps.logger, (req) => this.admit(req), (err) => this.deps.metrics.refused.inc({ code: err.code })),
       open: (ws) => this.opened(ws),
       message: (ws, message) => {
-        if (closeIfTooLarge(ws, message, config.LIVE_MAX_MESSAGE_BYTES, 'LIVE_MAX_MESSAGE_BYTES')) return;
+        if (closeIfTooLarge(ws, message, config.LIVE_MAX_MESSAGE_BYTES, 'LIVE_MAX_MESSAGE_BYTES')) {
+          this.deps.metrics.refused.inc({ code: 'SB_LIVE_MESSAGE_INVALID' });
+          return;
+        }
         const s = ws.getUserData();
-        if (s.queued >= MAX_QUEUED_MESSAGES) {
+        // Only a key check makes messages wait; once authenticated each is handled at once.
+        if (s.project === null && s.queued >= MAX_QUEUED_MESSAGES) {
           this.fail(ws, new SignalboardError('SB_LIVE_MESSAGE_INVALID', `more than ${MAX_QUEUED_MESSAGES} messages sent before the key was checked; wait for the welcome`));
           return;
         }
@@ -190,6 +194,8 @@ export class LiveGateway implements LiveConsumer {
         s.inbox = s.inbox
           .then(() => this.received(ws, text))
           .catch((err: unknown) => this.fail(ws, err))
+          // The chain must never hold a rejection: it would stop every later message and crash Node.
+          .catch((err: unknown) => this.deps.logger.error({ err }, 'live: refusing a message failed'))
           .finally(() => s.queued--);
       },
       drain: (ws) => {
@@ -367,16 +373,18 @@ export class LiveGateway implements LiveConsumer {
       // While the project reloads, onReady serves the waiting socket.
       if (project.ready) this.serve(ws);
     };
-    // A seq means something only in its feed: without the epoch it came with, snapshots.
-    const epochKnown = s.resumeEpoch === project.epoch || (s.resumeEpoch === null && since === 0);
-    if (!epochKnown) return snapshotInstead('resume-unknown-seq');
-    // A seq just ahead of this gateway (the client came from a faster one): wait for it briefly.
+    // A client from a faster gateway: its seq, or the epoch its syncs told it, may be just
+    // ahead of this gateway's. Wait for them briefly.
     const aheadUntil = Date.now() + RESUME_AHEAD_WAIT_MS;
-    while (project.state !== null && since > project.state.seq && Date.now() < aheadUntil) {
+    const ahead = () => project.state !== null && (since > project.state.seq || (project.epoch === null && typeof s.resumeEpoch === 'string'));
+    while (ahead() && Date.now() < aheadUntil) {
       await new Promise((resolve) => setTimeout(resolve, this.deps.config.LIVE_FLUSH_MS));
       if (s.closed || s.generation !== generation) return;
     }
-    const missed = new FeedCoalescer(Date.now());
+    // A seq means something only in its feed: without the epoch it came with, snapshots.
+    const epochKnown = s.resumeEpoch === project.epoch || (s.resumeEpoch === null && since === 0);
+    if (!epochKnown) return snapshotInstead('resume-unknown-seq');
+    const missed = new FeedCoalescer(Date.now(), false);
     for (let read = since; ;) {
       // Read up to what this gateway has published: later entries come through the topics.
       const target = project.state?.seq;
@@ -384,7 +392,7 @@ export class LiveGateway implements LiveConsumer {
       if (since > target) return snapshotInstead('resume-unknown-seq');
       if (target - since > LIVE_FEED_KEPT) return snapshotInstead('resume-too-old');
       if (read >= target) break;
-      const page = await readFeed(this.deps.redis, this.deps.config.REDIS_KEY_PREFIX, project.id, read, RESUME_PAGE, target);
+      const page = await readFeed(this.deps.redis, this.deps.config.REDIS_KEY_PREFIX, project.id, read, this.deps.config.LIVE_RESUME_PAGE_ENTRIES, target);
       if (s.closed || s.generation !== generation) return;
       if (page.length === 0 || page[0]!.seq !== read + 1) return snapshotInstead('resume-too-old');
       if (page.some((e) => e.type === 'reset')) return snapshotInstead('reset');

@@ -3,7 +3,7 @@ import type { DeltaEntry, FeedEntry } from '../core/live-feed.js';
 import { LiveState } from '../core/live-state.js';
 import { activityKey, countKey } from '../core/live-view.js';
 import { dayNumber } from '../core/time-buckets.js';
-import { activeUsersMessage, coalesce, snapshotMessage } from './live-messages.js';
+import { activeUsersMessage, coalesce, FeedCoalescer, snapshotMessage } from './live-messages.js';
 
 const NOW = Date.parse('2026-11-23T10:30:20Z');
 const delta = (seq: number, counts: DeltaEntry['counts'], activeUsers: DeltaEntry['activeUsers'] = []): DeltaEntry => ({
@@ -26,6 +26,22 @@ describe('coalesce', () => {
     expect([out.changes, out.merged]).toEqual([4, 1]);
     expect(out.alerts.map((a) => JSON.parse(a))).toEqual([{ type: 'alert', seq: 9, channel: 'alerts', id: 'r:1:firing', state: 'firing' }]);
     expect(out.activityChanged).toBe(false);
+  });
+
+  it('gives the same messages fed one entry at a time as the whole run at once (a resume reads page by page)', () => {
+    const entries: FeedEntry[] = Array.from({ length: 9 }, (_, i) => delta(i + 1, [
+      { event: i % 2 === 0 ? 'a' : 'b', bucket: '2026-11-23T10:30:00.000Z', increment: i + 1 },
+      { event: 'a', bucket: `2026-11-23T10:2${i % 3}:00.000Z`, increment: 1 },
+    ]));
+    const paged = new FeedCoalescer(NOW, false);
+    for (let from = 0; from < entries.length; from += 2) for (const e of entries.slice(from, from + 2)) paged.add(e);
+    const whole = coalesce(entries, 9, NOW);
+    const out = paged.finish(9);
+    expect(out.events).toEqual(whole.events);
+    expect([out.changes, out.merged]).toEqual([whole.changes, whole.merged]);
+    expect(out.delays).toEqual([]);
+    expect(whole.delays).toHaveLength(9);
+    expect(whole.delays[0]).toEqual({ receivedAt: NOW - 100, events: ['a', 'a'] });
   });
 
   it("flags a change of today's active users only", () => {

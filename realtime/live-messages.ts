@@ -63,8 +63,8 @@ export interface CoalescedFeed {
   /** Changes carried by the entries, and how many of them were merged away. */
   changes: number;
   merged: number;
-  /** receivedAt of each delta, for the delay metric. */
-  receivedAt: number[];
+  /** Each delta's receivedAt and event names, for the delay metric (empty unless asked for). */
+  delays: { receivedAt: number; events: string[] }[];
 }
 
 /**
@@ -76,19 +76,20 @@ export class FeedCoalescer {
   private readonly events = new Map<string, { event: string; bucket: string; increment: number }>();
   private readonly retention = new Map<string, { cohort: string; offset: number; increment: number }>();
   private readonly alerts: string[] = [];
-  private readonly receivedAt: number[] = [];
+  private readonly delays: CoalescedFeed['delays'] = [];
   private readonly today: string;
   private activityChanged = false;
   private changes = 0;
 
-  constructor(now: number) {
+  /** `trackDelays`: keep what the delay metric needs, one record per delta (a flush does; a resume does not). */
+  constructor(now: number, private readonly trackDelays = true) {
     this.today = formatDay(dayNumber(now));
   }
 
   add(entry: FeedEntry): void {
     if (entry.type === 'alert') this.alerts.push(JSON.stringify({ type: 'alert', seq: entry.seq, channel: 'alerts', ...entry.alert }));
     if (entry.type !== 'delta') return;
-    this.receivedAt.push(entry.receivedAt);
+    if (this.trackDelays) this.delays.push({ receivedAt: entry.receivedAt, events: entry.counts.map((c) => c.event) });
     for (const c of entry.counts) {
       const key = `${c.bucket}|${c.event}`;
       const known = this.events.get(key);
@@ -114,7 +115,7 @@ export class FeedCoalescer {
     const retention = Array.from(this.retention.values(), (r) => JSON.stringify({ type: 'delta', seq, channel: 'retention', ...r }));
     return {
       events, retention, alerts: this.alerts, activityChanged: this.activityChanged,
-      changes: this.changes, merged: this.changes - this.events.size - this.retention.size, receivedAt: this.receivedAt,
+      changes: this.changes, merged: this.changes - this.events.size - this.retention.size, delays: this.delays,
     };
   }
 }

@@ -309,13 +309,19 @@ async function main(): Promise<void> {
     // SOURCE=feed: the deltas start once k6's dashboards are all connected (the ramp), or
     // a minute past the ramp's estimate, and run for DURATION, before k6's SETTLE + TAIL run out.
     let k6Done = false;
+    let feedFailed: unknown;
     const fed = !fromFeed ? undefined : (async () => {
       const until = Date.now() + (Math.ceil(dashboards / 500) + 60) * 1000;
       while (!k6Done && Date.now() < until && dashboardsOnServer(await metrics()) < dashboards) await new Promise((r) => setTimeout(r, 200));
       observer = await observe(stack.base, stack.readKey);
       log('feed: dashboards connected; appending deltas');
       return feedSynthetic(stack.redisUrl, stack.prefix, stack.projectId, durationMs, () => k6Done);
-    })();
+    })().catch((err: unknown) => {
+      // Kept, not thrown here: k6 runs on, and the report says the feed failed.
+      feedFailed = err;
+      log(`feed: appending failed: ${String(err)}`);
+      return undefined;
+    });
     let summary: Record<string, unknown>;
     try {
       summary = await run.done.catch((err: unknown) => {
@@ -327,6 +333,7 @@ async function main(): Promise<void> {
       stack.server.off('exit', onServerExit);
     }
     const feedAppended = await fed;
+    if (feedFailed !== undefined) throw new Error(`SOURCE=feed: appending the deltas failed: ${String(feedFailed)}`);
     const wall = (Date.now() - started) / 1000;
     const end = serviceTicks();
     // k6 has exited and been waited for: its whole CPU time is in this process's children's.

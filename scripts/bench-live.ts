@@ -10,7 +10,9 @@
  * SOURCE=feed measures the gateway alone: no events go through ingest and the
  * aggregator; this script appends to the project's live feed what the aggregator would
  * for EVENTS_PER_SECOND (FEED_ENTRIES_PER_SECOND entries, 160 by default: 16 partitions
- * each writing a batch every 100 ms), probes included, with the same Lua script.
+ * each writing a batch every 100 ms), probes included, with the same Lua script. It also
+ * times alerts: ALERT_PROBES (20) threshold rules, each crossed once by an event of its
+ * own during the run, from that event's feed entry to the `alert` on the observer.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -154,13 +156,20 @@ async function watchFeed(redisUrl: string, prefix: string, projectId: string): P
  * it. Against watchFeed's times, per probe, that is what the gateway adds (read the feed,
  * wait for the flush, fan out) without k6's own backlog; it is one socket among N.
  */
-async function observe(base: string, readKey: string): Promise<{ arrived: Map<string, number>; closeCode: () => number | null; close(): void }> {
+async function observe(base: string, readKey: string, channels: string[]): Promise<{ arrived: Map<string, number>; alerted: Map<string, number>; closeCode: () => number | null; close(): void }> {
   const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/v1/live?key=${encodeURIComponent(readKey)}`);
   const arrived = new Map<string, number>();
+  // Rule name → when its firing alert arrived.
+  const alerted = new Map<string, number>();
   let closeCode: number | null = null;
   socket.on('message', (data: Buffer) => {
     const at = Date.now();
     const text = data.toString();
+    if (text.startsWith('{"type":"alert"')) {
+      const { name, state } = JSON.parse(text) as { name: string; state: string };
+      if (state === 'firing' && !alerted.has(name)) alerted.set(name, at);
+      return;
+    }
     if (!text.startsWith('{"type":"delta"')) return;
     const { event } = JSON.parse(text) as { event?: string };
     if (event?.startsWith('probe_') === true) arrived.set(event, at);
@@ -170,16 +179,26 @@ async function observe(base: string, readKey: string): Promise<{ arrived: Map<st
     socket.once('open', () => resolve());
     socket.once('error', reject);
   });
-  socket.send(JSON.stringify({ type: 'subscribe', channels: ['events'] }));
-  return { arrived, closeCode: () => closeCode, close: () => socket.close() };
+  socket.send(JSON.stringify({ type: 'subscribe', channels }));
+  return { arrived, alerted, closeCode: () => closeCode, close: () => socket.close() };
 }
+
+/** The threshold rule that the event `alert_probe_<k>` crosses: it fires on the first one. */
+const alertProbeRule = (k: number) => ({
+  name: `alert probe ${k}`,
+  metric: { type: 'count', event: `alert_probe_${k}` },
+  condition: { kind: 'threshold', op: '>', value: 0, window: '5m' },
+});
 
 /**
  * SOURCE=feed: for `durationMs`, appends the deltas that EVENTS_PER_SECOND spread over
- * EVENT_NAMES would make, one entry per partition batch, and a probe (an event named
- * after its send time) every PROBE_INTERVAL_MS. Returns the entries and probes appended.
+ * EVENT_NAMES would make, one entry per partition batch, a probe (an event named after
+ * its send time) every PROBE_INTERVAL_MS, and `alertProbes` alert probes spread over the
+ * run (`alertSent`: rule name → when). Returns the entries and probes appended.
  */
-async function feedSynthetic(redisUrl: string, prefix: string, projectId: string, durationMs: number, stopped: () => boolean): Promise<{ entries: number; probes: number }> {
+async function feedSynthetic(
+  redisUrl: string, prefix: string, projectId: string, durationMs: number, alertProbes: number, alertSent: Map<string, number>, stopped: () => boolean,
+): Promise<{ entries: number; probes: number }> {
   const eventsPerSecond = Number(process.env.EVENTS_PER_SECOND ?? 10_000);
   const entriesPerSecond = Number(process.env.FEED_ENTRIES_PER_SECOND ?? 160);
   const probeIntervalMs = Number(process.env.PROBE_INTERVAL_MS ?? 200);
@@ -205,6 +224,11 @@ async function feedSynthetic(redisUrl: string, prefix: string, projectId: string
       if (now >= nextProbe) {
         counts.push({ event: `probe_${now}_${probes++}`, bucket, increment: 1 });
         nextProbe += probeIntervalMs;
+      }
+      const k = alertSent.size;
+      if (k < alertProbes && now >= startAt + ((k + 0.5) * durationMs) / alertProbes) {
+        counts.push({ event: `alert_probe_${k}`, bucket, increment: 1 });
+        alertSent.set(alertProbeRule(k).name, now);
       }
       const partition = i % 16;
       const batch = (batches.get(partition) ?? 0) + 1;
@@ -250,7 +274,7 @@ async function main(): Promise<void> {
     feed = await watchFeed(stack.redisUrl, stack.prefix, stack.projectId);
     // With SOURCE=feed the observer joins after k6's dashboards: last in the topic, the
     // worst place in a publish's fan-out.
-    if (!fromFeed) observer = await observe(stack.base, stack.readKey);
+    if (!fromFeed) observer = await observe(stack.base, stack.readKey, ['events']);
     const dashboardsOnServer = (text: string) => metricSum(text, 'signalboard_live_connections') - (observer === undefined ? 0 : 1);
     const serverPid = stack.server.pid!;
     const storePids = pidsListeningOn(Number(new URL(process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27017').port || 27017));
@@ -310,12 +334,20 @@ async function main(): Promise<void> {
     // a minute past the ramp's estimate, and run for DURATION, before k6's SETTLE + TAIL run out.
     let k6Done = false;
     let feedFailed: unknown;
+    const alertProbes = Number(process.env.ALERT_PROBES ?? 20);
+    const alertSent = new Map<string, number>();
     const fed = !fromFeed ? undefined : (async () => {
       const until = Date.now() + (Math.ceil(dashboards / 500) + 60) * 1000;
       while (!k6Done && Date.now() < until && dashboardsOnServer(await metrics()) < dashboards) await new Promise((r) => setTimeout(r, 200));
-      observer = await observe(stack.base, stack.readKey);
+      for (let k = 0; k < alertProbes; k++) {
+        const res = await fetch(`${stack.base}/v1/alerts?project=${stack.projectId}`, { method: 'POST', headers: { authorization: `Bearer ${stack.adminToken}` }, body: JSON.stringify(alertProbeRule(k)) });
+        if (res.status !== 201) throw new Error(`creating alert probe rule ${k}: ${res.status} ${await res.text()}`);
+      }
+      observer = await observe(stack.base, stack.readKey, ['events', 'alerts']);
+      // The evaluator loads new rules every ALERTS_RULES_REFRESH_MS (2 s).
+      await new Promise((r) => setTimeout(r, 3000));
       log('feed: dashboards connected; appending deltas');
-      return feedSynthetic(stack.redisUrl, stack.prefix, stack.projectId, durationMs, () => k6Done);
+      return feedSynthetic(stack.redisUrl, stack.prefix, stack.projectId, durationMs, alertProbes, alertSent, () => k6Done);
     })().catch((err: unknown) => {
       // Kept, not thrown here: k6 runs on, and the report says the feed failed.
       feedFailed = err;
@@ -346,6 +378,7 @@ async function main(): Promise<void> {
     const subscribed = Number(summary.subscribed);
     const { seen } = feed;
     const feedDelays = [...seen].map(([event, at]) => at - probeSentAt(event));
+    const alertDelays = [...alertSent].flatMap(([name, at]) => (observer?.alerted.has(name) === true ? [observer.alerted.get(name)! - at] : []));
     const gatewayAdds = [...(observer?.arrived ?? [])].flatMap(([event, at]) => (seen.has(event) ? [at - seen.get(event)!] : []));
     console.log(
       JSON.stringify(
@@ -377,6 +410,8 @@ async function main(): Promise<void> {
           feedDelayMs: percentiles(feedDelays),
           gatewayAddsMs: percentiles(gatewayAdds),
           observerCloseCode: observer?.closeCode() ?? null,
+          // SOURCE=feed: from the crossing event's feed entry to the observer getting the alert.
+          ...(fromFeed ? { alerts: { rules: alertProbes, crossed: alertSent.size, fired: alertDelays.length, delayMs: percentiles(alertDelays) } } : {}),
           probes: feedAppended !== undefined
             ? { sent: feedAppended.probes, deliveries: summary.probeDeliveries, expected: feedAppended.probes * subscribed }
             : { sent: summary.probesSent, deliveries: summary.probeDeliveries, expected: summary.probeDeliveriesExpected },

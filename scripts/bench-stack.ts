@@ -19,6 +19,7 @@ export interface BenchStack {
   projectId: string;
   writeKey: string;
   readKey: string;
+  adminToken: string;
   redisUrl: string;
   prefix: string;
   server: ChildProcess;
@@ -70,7 +71,7 @@ export async function startBenchStack(role: string, env: Record<string, string> 
     const base = `http://127.0.0.1:${port}`;
     const created = await fetch(`${base}/v1/projects`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` }, body: '{"name":"bench"}' });
     const { id: projectId, writeKey, readKey } = (await created.json()) as { id: string; writeKey: string; readKey: string };
-    return { base, projectId, writeKey, readKey, redisUrl: services.redisUrl, prefix, server, stop };
+    return { base, projectId, writeKey, readKey, adminToken, redisUrl: services.redisUrl, prefix, server, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -63,6 +63,7 @@ const envSchema = z.object({
   LIVE_MAX_BUFFER_BYTES: int(4096, 256 * 1024 * 1024).default(4 * 1024 * 1024),
   LIVE_SLOW_CLOSE_SECONDS: int(1, 3600).default(30),
   LIVE_AUTH_TIMEOUT_SECONDS: int(1, 300).default(10),
+  LIVE_MAX_UNAUTHENTICATED: int(1, 1_000_000).default(2000),
   LIVE_SETTLE_TIMEOUT_MS: int(100, 300_000).default(15_000),
   LIVE_RESUME_PAGE_ENTRIES: int(1, 10_000).default(1000),
 

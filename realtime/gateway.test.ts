@@ -62,7 +62,7 @@ describe('/v1/live gateway', () => {
   const drain = () => waitForDrain(redis, server.config.REDIS_KEY_PREFIX, server.config.STREAM_PARTITIONS);
 
   beforeAll(async () => {
-    server = await startTestServer({ LIVE_FLUSH_MS: '20', LIVE_AUTH_TIMEOUT_SECONDS: '1', LIVE_MAX_SUBSCRIBES_PER_MINUTE: '6', LIVE_MAX_CONNECTIONS_PER_KEY: '30', LIVE_RESUME_PAGE_ENTRIES: '2' }, ['ingest', 'aggregator', 'realtime', 'api']);
+    server = await startTestServer({ LIVE_FLUSH_MS: '20', LIVE_AUTH_TIMEOUT_SECONDS: '1', LIVE_MAX_SUBSCRIBES_PER_MINUTE: '6', LIVE_MAX_CONNECTIONS_PER_KEY: '30', LIVE_RESUME_PAGE_ENTRIES: '2', LIVE_MAX_UNAUTHENTICATED: '3' }, ['ingest', 'aggregator', 'realtime', 'api']);
     project = await server.createProject('live');
   });
 
@@ -290,6 +290,22 @@ describe('/v1/live gateway', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(client.messages.slice(mark).filter((m) => m.channel === 'activeUsers')).toEqual([]);
     expect(client.socket.readyState).toBe(client.socket.OPEN);
+  });
+
+  it('lets at most LIVE_MAX_UNAUTHENTICATED connections wait for their key, and frees a place on auth', async () => {
+    const waiting = await Promise.all([live(''), live(''), live('')]);
+    const extra = await live('');
+    expect(await extra.closed).toBe(4503);
+    expect(extra.messages).toEqual([{ type: 'error', error: expect.objectContaining({ code: 'SB_OVERLOADED', retryAfter: 1 }) }]);
+    // A key in the URL needs no place.
+    const keyed = await live(`?key=${project.readKey}`);
+    await keyed.waitFor((m) => m.some((x) => x.type === 'welcome'), 'the welcome of a connection with its key in the URL');
+    waiting[0]!.send({ type: 'auth', key: project.readKey });
+    await waiting[0]!.waitFor((m) => m.some((x) => x.type === 'welcome'), 'the welcome');
+    const next = await live('');
+    next.send({ type: 'auth', key: project.readKey });
+    await next.waitFor((m) => m.some((x) => x.type === 'welcome'), 'the welcome of a connection that took the freed place');
+    for (const c of [...waiting, keyed, next]) c.socket.terminate();
   });
 
   it('closes with 1009 past LIVE_MAX_MESSAGE_BYTES, and with 4429 past LIVE_MAX_CONNECTIONS_PER_KEY', async () => {

@@ -79,6 +79,8 @@ export class LiveGateway implements LiveConsumer {
   private readonly live: LiveProjects;
   private readonly sockets = new Map<string, Set<LiveWs>>();
   private readonly perKey = new Map<string, number>();
+  /** Sockets waiting for their first message's key: they are limited, since anyone may open one. */
+  private unauthenticated = 0;
   private readonly needsOfGateway: LiveNeeds;
   private readonly subscribeMessage: z.ZodType<{ channels: Channel[]; filter?: { events?: string[] }; resume?: number; epoch?: string | null; project?: string; key?: string }>;
   private sweeper: NodeJS.Timeout | null = null;
@@ -222,6 +224,12 @@ export class LiveGateway implements LiveConsumer {
       this.authenticated(ws, s.project);
       return;
     }
+    if (this.unauthenticated >= this.deps.config.LIVE_MAX_UNAUTHENTICATED) {
+      this.deps.metrics.refused.inc({ code: 'SB_OVERLOADED' });
+      this.closeWith(ws, new SignalboardError('SB_OVERLOADED', `${this.deps.config.LIVE_MAX_UNAUTHENTICATED} connections already wait for their key on this gateway (LIVE_MAX_UNAUTHENTICATED); retry, or give the key in the URL`, { retryAfterSeconds: 1 }));
+      return;
+    }
+    this.unauthenticated++;
     s.authTimer = setTimeout(() => {
       if (!s.closed && s.project === null) this.closeWith(ws, new SignalboardError('SB_AUTH_MISSING', `send {"type": "auth", "key": "<readKey>"} within ${this.deps.config.LIVE_AUTH_TIMEOUT_SECONDS} s, or the key as ?key=`));
     }, this.deps.config.LIVE_AUTH_TIMEOUT_SECONDS * 1000);
@@ -230,7 +238,11 @@ export class LiveGateway implements LiveConsumer {
   /** Counts the connection against its key, joins the project and says hello. */
   private authenticated(ws: LiveWs, project: Project): void {
     const s = ws.getUserData();
-    if (s.authTimer !== null) clearTimeout(s.authTimer);
+    if (s.authTimer !== null) {
+      clearTimeout(s.authTimer);
+      s.authTimer = null;
+      this.unauthenticated--;
+    }
     const count = (this.perKey.get(project.id) ?? 0) + 1;
     s.project = project;
     s.phase = 'idle';
@@ -248,7 +260,10 @@ export class LiveGateway implements LiveConsumer {
   private closed(ws: LiveWs): void {
     const s = ws.getUserData();
     s.closed = true;
-    if (s.authTimer !== null) clearTimeout(s.authTimer);
+    if (s.authTimer !== null) {
+      clearTimeout(s.authTimer);
+      this.unauthenticated--;
+    }
     this.deps.metrics.connections.dec();
     if (s.project === null || s.phase === 'auth') return;
     const id = s.project.id;

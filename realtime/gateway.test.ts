@@ -47,6 +47,13 @@ async function apiFigures(server: TestServer, readKey: string, names: string[], 
   return figures;
 }
 
+/** One sample of the server's /metrics: `name{labels}`, or `name` alone when no labels are given; 0 when absent. */
+async function metric(server: TestServer, name: string, labels?: string): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const series = labels === undefined ? name : `${name}\\{${labels}\\}`;
+  return Number(new RegExp(`^${series} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+}
+
 const maxSeq = (messages: readonly LiveMessage[]) => Math.max(0, ...messages.map((m) => m.seq ?? 0));
 
 describe('/v1/live gateway', () => {
@@ -280,7 +287,7 @@ describe('/v1/live gateway', () => {
     await client.waitFor((m) => m.some((x) => x.type === 'unsubscribed'), 'the unsubscribe');
     expect(client.messages.find((m) => m.type === 'unsubscribed')).toEqual({ type: 'unsubscribed', channels: ['activeUsers'] });
     const mark = client.messages.length;
-    const delays = async () => Number(/^signalboard_live_delay_seconds_count (\d+)$/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]);
+    const delays = () => metric(server, 'signalboard_live_delay_seconds_count');
     const delaysBefore = await delays();
     await sendAll(server.url, fresh.writeKey, traffic(12, ['tick'], 4, 1));
     await client.waitFor((m) => deltaTotals(m.slice(mark)).get('tick') === 12, 'the events deltas after the unsubscribe');
@@ -330,10 +337,6 @@ describe('/v1/live gateway', () => {
 describe('/v1/live slow consumers', () => {
   const pause = (client: LiveClient) => (client.socket as unknown as { _socket: { pause(): void } })._socket.pause();
   const resume = (client: LiveClient) => (client.socket as unknown as { _socket: { resume(): void } })._socket.resume();
-  const metric = async (server: TestServer, name: string, labels: string) => {
-    const text = await (await fetch(`${server.url}/metrics`)).text();
-    return Number(new RegExp(`${name}\\{${labels}\\} (\\d+)`).exec(text)?.[1] ?? 0);
-  };
 
   /** A gateway with small buffer limits, and a project whose events snapshot (1,000 event names, some 85 KB) fills them fast. */
   async function slowSetup(settings: Record<string, string>, run: (server: TestServer, project: { writeKey: string; readKey: string }, client: LiveClient) => Promise<void>) {

@@ -241,7 +241,7 @@ async function feedSynthetic(
   return { entries: i, probes };
 }
 
-/** Seconds in DURATION as bench:live takes it: "60s", "2m" or a number of seconds. */
+/** Seconds in DURATION as SOURCE=feed takes it: "60s", "2m" or a number of seconds. */
 function durationSeconds(value: string): number {
   const match = /^(\d+)(s|m)?$/.exec(value);
   if (match === null) throw new Error(`DURATION=${value}: use seconds ("60s", "60") or minutes ("2m")`);
@@ -257,11 +257,12 @@ async function main(): Promise<void> {
   const dashboards = Number(process.env.DASHBOARDS ?? 1000);
   const eventsPerSecond = Number(process.env.EVENTS_PER_SECOND ?? 10_000);
   const duration = process.env.DURATION ?? '60s';
-  const durationMs = durationSeconds(duration) * 1000;
   checkOpenFiles(dashboards + SPARE_FILES);
 
   const fromFeed = process.env.SOURCE === 'feed';
   if (process.env.SOURCE !== undefined && !fromFeed) throw new Error(`SOURCE=${process.env.SOURCE}: the only other source is "feed"`);
+  // Only the feed needs it in ms; k6 reads DURATION itself, in all its forms ("1m30s").
+  const feedMs = fromFeed ? durationSeconds(duration) * 1000 : 0;
   const k6 = findK6(log);
   const stack = await startBenchStack('all', {
     LIVE_MAX_CONNECTIONS_PER_KEY: String(dashboards * 2),
@@ -347,7 +348,7 @@ async function main(): Promise<void> {
       // The evaluator loads new rules every ALERTS_RULES_REFRESH_MS (2 s).
       await new Promise((r) => setTimeout(r, 3000));
       log('feed: dashboards connected; appending deltas');
-      return feedSynthetic(stack.redisUrl, stack.prefix, stack.projectId, durationMs, alertProbes, alertSent, () => k6Done);
+      return feedSynthetic(stack.redisUrl, stack.prefix, stack.projectId, feedMs, alertProbes, alertSent, () => k6Done);
     })().catch((err: unknown) => {
       // Kept, not thrown here: k6 runs on, and the report says the feed failed.
       feedFailed = err;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from '../core/logger.js';
+import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
 import { redisReady, type Redis } from '../core/redis.js';
 import type { AggregatorMetrics } from './aggregator-metrics.js';
 import type { AnalyticsStore, ExpiryMode } from './analytics-store.js';
@@ -16,6 +17,8 @@ export interface AggregatorOptions {
   partitions: number;
   leaseMs: number;
   sweepMs: number;
+  /** How long stop() waits for the batches under way (AGGREGATOR_DRAIN_TIMEOUT_MS). */
+  drainTimeoutMs: number;
 }
 
 /**
@@ -81,11 +84,29 @@ export class Aggregator {
     );
   }
 
-  /** Finishes the batches under way, hands every partition back, and leaves. */
+  /**
+   * Finishes the batches under way, hands every partition back, and leaves. Waits at
+   * most `drainTimeoutMs`: a batch that cannot finish (MongoDB or Redis gone) is left
+   * in flight, which is safe, since the next holder of its partition replays it.
+   */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.ticking;
-    await Promise.all([...this.runners.keys()].map((p) => this.handBack(p)));
+    const drained = (async () => {
+      await this.ticking;
+      await Promise.all([...this.runners.keys()].map((p) => this.handBack(p)));
+      return true;
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.options.drainTimeoutMs)));
+    const finished = await Promise.race([drained, timedOut]);
+    clearTimeout(timer);
+    if (!finished) {
+      const left = await unconsumedEvents(this.redis, this.prefix, allPartitions(this.options.partitions)).then((lags) => lags.reduce((a, b) => a + b, 0), () => undefined);
+      this.logger.warn(
+        { drainTimeoutMs: this.options.drainTimeoutMs, eventsNotRolledUp: left ?? 'unknown (Redis did not answer)' },
+        'aggregator: stopped before its batches under way could finish (is MongoDB down?); the events stay in the streams and the next start rolls them up',
+      );
+    }
     await this.redis.zrem(this.membersKey, this.workerId).catch(() => undefined);
   }
 

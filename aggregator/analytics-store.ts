@@ -2,6 +2,7 @@ import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type 
 import { COLLECTIONS, COUNT_COLLECTION, type RawEventDoc, type UserDoc, type Watermarks } from '../core/collections.js';
 import type { StampedEvent } from '../core/event-stream.js';
 import type { Logger } from '../core/logger.js';
+import { createIndexesOneByOne } from '../core/mongo.js';
 import { GRANULARITY_MS } from '../core/time-buckets.js';
 import type { ActivityChange, BatchPlan, CountChange, RetentionChange } from './batch-plan.js';
 import { distinctIdOf, GRANULARITIES, userDocId } from './batch-plan.js';
@@ -62,7 +63,7 @@ export class AnalyticsStore {
   /** Creates the indexes; returns whether the server expires documents itself (TTL) or needs the sweep. */
   async ensureIndexes(): Promise<ExpiryMode> {
     const { events, users, activity, retentionDaily, retentionWeekly, countsMinute, countsHour, countsDay } = COLLECTIONS;
-    await this.collection(events).createIndexes([
+    await createIndexesOneByOne(this.collection(events), [
       { key: { projectId: 1, timestamp: 1 }, name: 'project_time' },
       { key: { projectId: 1, distinctId: 1 }, name: 'project_user' },
     ]);

@@ -54,7 +54,7 @@ export function startAggregator(rt: Runtime): RoleHandle {
   const aggregator = new Aggregator(
     redis,
     config.REDIS_KEY_PREFIX,
-    { partitions: config.STREAM_PARTITIONS, leaseMs: config.AGGREGATOR_LEASE_MS, sweepMs: config.EXPIRY_SWEEP_SECONDS * 1000 },
+    { partitions: config.STREAM_PARTITIONS, leaseMs: config.AGGREGATOR_LEASE_MS, sweepMs: config.EXPIRY_SWEEP_SECONDS * 1000, drainTimeoutMs: config.AGGREGATOR_DRAIN_TIMEOUT_MS },
     runnerDeps(rt, metrics, store),
     store,
     metrics,

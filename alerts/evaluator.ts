@@ -7,6 +7,7 @@ import { LiveProjects, type LiveConsumer, type LiveProject, type LiveProjectsOpt
 import type { LiveState } from '../core/live-state.js';
 import { countKey, dimensionKey, type LiveNeeds } from '../core/live-view.js';
 import { bucketStart, GRANULARITY_MS } from '../core/time-buckets.js';
+import { redisReady } from '../core/redis.js';
 import type { AlertsMetrics } from './alerts-metrics.js';
 import { initialAlertState, stepAlert, type AlertState } from './alert-state.js';
 import { evaluateCondition, type Measurement } from './rule-math.js';
@@ -142,6 +143,8 @@ export class AlertEvaluator implements LiveConsumer {
 
   private async holdLeadership(): Promise<void> {
     const { redis, leaseMs, logger } = this.options;
+    // Before the first connection (and while Redis is away) there is no lease to take or keep.
+    if (!redisReady(redis)) return;
     if (this.leader) {
       if (await extendHeldKey(redis, this.leaderKey, this.leaderToken, leaseMs)) return;
       logger.warn('alerts: lost the leader lease; another process evaluates now');

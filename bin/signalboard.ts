@@ -98,7 +98,7 @@ async function serve(mode: string, roles: RoleName[], config: Config, logger: Lo
   const running = await startSignalboard(roles, config, logger, urls);
 
   const { admin } = running.runtime;
-  if (admin.generated) logger.warn({ adminToken: admin.token, savedIn: admin.path }, 'generated an admin token (shown once here; kept in the credentials file)');
+  if (admin.generated) logger.info({ adminToken: admin.token, savedIn: admin.path }, 'generated an admin token (shown once here; kept in the credentials file)');
   logger.info(
     { roles, url: `http://localhost:${running.port}`, adminToken: admin.source === 'env' ? 'from ADMIN_TOKEN' : admin.path },
     `Signalboard (${mode}) listening on http://localhost:${running.port}; admin token ${admin.source === 'env' ? 'from ADMIN_TOKEN' : `in ${admin.path}`}`,

@@ -79,7 +79,14 @@ export class LiveProjects {
   }
 
   async start(): Promise<void> {
-    await this.subscriber.subscribe(feedChannel(this.options.prefix)).catch((err: unknown) => this.options.logger.warn({ err }, 'live feed: could not subscribe yet; polling'));
+    // Subscribed once the connection is ready (ioredis resubscribes after reconnects): a
+    // SUBSCRIBE sent earlier puts the connection in subscriber mode before ioredis's ready
+    // check, whose INFO Redis then refuses ("Connection in subscriber mode").
+    const subscribe = () => {
+      this.subscriber.subscribe(feedChannel(this.options.prefix)).catch((err: unknown) => this.options.logger.warn({ err }, 'live feed: could not subscribe yet; polling'));
+    };
+    if (this.subscriber.status === 'ready') subscribe();
+    else this.subscriber.once('ready', subscribe);
     this.schedule();
   }
 

@@ -1,4 +1,4 @@
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, type Collection, type Db, type Document, type IndexDescription } from 'mongodb';
 import type { Logger } from './logger.js';
 
 export interface Mongo {
@@ -97,4 +97,13 @@ function reviveHungMonitor(client: MongoClient, logger: Logger): { stop(): Promi
 /** The same server URL naming another database. */
 export function withDatabase(mongoUrl: string, database: string): string {
   return mongoUrl.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]+)(\/[^?]*)?/, `$1/${database}`);
+}
+
+/**
+ * Creates indexes one command each. FerretDB 1.24 closes the connection when one
+ * createIndexes command names several indexes that already exist (every start after
+ * the first, on the same data), while a command per index is answered normally.
+ */
+export async function createIndexesOneByOne<T extends Document>(collection: Collection<T>, indexes: readonly IndexDescription[]): Promise<void> {
+  for (const { key, ...options } of indexes) await collection.createIndex(key, options);
 }

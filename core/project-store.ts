@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
+import { createIndexesOneByOne } from './mongo.js';
 
 /** write: send events; read: figures, live, exports; admin: the project's settings (alert rules). */
 export type KeyKind = 'write' | 'read' | 'admin';
@@ -68,7 +69,7 @@ export class ProjectStore {
   }
 
   async ensureIndexes(): Promise<void> {
-    await this.projects.createIndexes([
+    await createIndexesOneByOne(this.projects, [
       { key: { writeKeyHash: 1 }, name: 'writeKeyHash', unique: true },
       { key: { readKeyHash: 1 }, name: 'readKeyHash', unique: true },
       // Not unique: older projects have none, and 256-bit keys do not collide.

@@ -1,0 +1,120 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { deleteKeysWithPrefix } from '../core/redis.js';
+import { startMongoServer, stopChild } from '../scripts/local-services.js';
+import { generateDataset } from './dataset.js';
+import { freePort } from './free-port.js';
+import { ADMIN_TOKEN, testRedis } from './helpers.js';
+import { expectFiguresMatchRecount, sendAll, waitForDrain } from './pipeline-check.js';
+
+const DAY = 86_400_000;
+const PARTITIONS = 4;
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exit: Promise<number | null>;
+}
+
+/** `signalboard all` as a user starts it, logging at info. */
+function startAll(env: Record<string, string>): Run {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/signalboard.ts', 'all'], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', ADMIN_TOKEN, STREAM_PARTITIONS: String(PARTITIONS), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  return { child, output: () => output, exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
+}
+
+async function waitForOutput(run: Run, pattern: RegExp, timeoutMs = 30_000): Promise<RegExpExecArray> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const match = pattern.exec(run.output());
+    if (match) return match;
+    if (run.child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no ${pattern} in the output:\n${run.output()}`);
+}
+
+/** Log lines at warn (40) or above, as pino writes them. */
+function warnings(output: string): string[] {
+  return output.split('\n').filter((line) => /"level":([4-9]\d)/.test(line));
+}
+
+/** Starting and stopping as a user does: a second start on the same data, and Ctrl-C while MongoDB is gone. */
+describe('signalboard all: start, stop, start again', () => {
+  let dir: string;
+  let mongoPort: number;
+  let mongo: ChildProcess;
+  const prefix = `tss${process.pid}`;
+  const log = () => undefined;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sb-start-stop-'));
+    mongoPort = await freePort();
+    mongo = await startMongoServer({ port: mongoPort, dir: join(dir, 'mongo'), log });
+  }, 120_000);
+  afterAll(async () => {
+    await stopChild(mongo);
+    const redis = testRedis();
+    await deleteKeysWithPrefix(redis, prefix);
+    redis.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('logs no warning on a first or a second start on the same data, and has its indexes and expiry mode', async () => {
+    const env = { REDIS_URL: inject('redisUrl'), MONGODB_URL: `mongodb://127.0.0.1:${mongoPort}/again`, REDIS_KEY_PREFIX: `${prefix}a`, DATA_DIR: join(dir, 'data-a') };
+    for (const start of ['first', 'second']) {
+      const run = startAll(env);
+      await waitForOutput(run, /listening on http:\/\/localhost:\d+/);
+      await waitForOutput(run, /expiry: (MongoDB TTL indexes|this server has no TTL indexes)/);
+      // A few lease periods: index retries, the alerts leader and the live feed all had their turn.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      run.child.kill('SIGTERM');
+      expect(await run.exit, `${start} start's exit code`).toBe(0);
+      expect(warnings(run.output()), `${start} start's warnings`).toEqual([]);
+    }
+  }, 90_000);
+
+  it('stops within the drain timeout when MongoDB is already gone, and the next start rolls up everything', async () => {
+    const env = {
+      REDIS_URL: inject('redisUrl'),
+      MONGODB_URL: `mongodb://127.0.0.1:${mongoPort}/ctrlc`,
+      REDIS_KEY_PREFIX: `${prefix}b`,
+      DATA_DIR: join(dir, 'data-b'),
+      AGGREGATOR_DRAIN_TIMEOUT_MS: '2000',
+      AGGREGATOR_BATCH_ENTRIES: '2',
+      INGEST_RETRY_AFTER_SECONDS: '1',
+    };
+    const first = startAll(env);
+    const url = (await waitForOutput(first, /listening on (http:\/\/localhost:\d+)/))[1]!;
+    const created = await fetch(`${url}/v1/projects`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: '{"name":"ctrl-c"}' });
+    const project = (await created.json()) as { writeKey: string; readKey: string };
+    const dataset = generateDataset(31, 400, 20, Math.floor(Date.now() / DAY) - 1);
+    await sendAll(url, project.writeKey, dataset.sends, 50, 4);
+
+    // Ctrl-C in the terminal of `npm start` signals the local MongoDB-compatible server too.
+    await stopChild(mongo);
+    const stopped = Date.now();
+    first.child.kill('SIGTERM');
+    expect(await first.exit).toBe(0);
+    // The drain timeout, plus the other roles' own bounded stops.
+    expect(Date.now() - stopped).toBeLessThan(8_000);
+
+    mongo = await startMongoServer({ port: mongoPort, dir: join(dir, 'mongo'), log });
+    const second = startAll(env);
+    const again = (await waitForOutput(second, /listening on (http:\/\/localhost:\d+)/))[1]!;
+    const redis = testRedis();
+    await waitForDrain(redis, env.REDIS_KEY_PREFIX, PARTITIONS, 120_000);
+    redis.disconnect();
+    await expectFiguresMatchRecount(again, project.readKey, dataset);
+    second.child.kill('SIGTERM');
+    expect(await second.exit).toBe(0);
+  }, 240_000);
+});

@@ -181,13 +181,13 @@ export class Aggregator {
     await this.maybeSweep(now);
   }
 
-  /** On servers without TTL indexes, one worker at a time deletes what has expired. */
+  /** One worker at a time deletes expired raw events (and, on servers without TTL indexes, everything expired). */
   private async maybeSweep(now: number): Promise<void> {
-    if (!this.indexesReady || this.expiryMode !== 'sweep' || now - this.lastSweep < this.options.sweepMs) return;
+    if (!this.indexesReady || now - this.lastSweep < this.options.sweepMs) return;
     this.lastSweep = now;
     const mine = await this.redis.set(`${this.prefix}:expiry-sweep`, this.workerId, 'PX', this.options.sweepMs, 'NX');
     if (mine !== 'OK') return;
-    const deleted = await this.store.sweepExpired(new Date(now));
+    const deleted = await this.store.sweepExpired(this.expiryMode, new Date(now));
     this.metrics.expired.inc(deleted);
     if (deleted > 0) this.logger.info({ deleted }, 'expiry sweep');
   }

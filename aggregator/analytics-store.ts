@@ -1,11 +1,12 @@
 import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Db, type Document, type OptionalUnlessRequiredId } from 'mongodb';
-import { COLLECTIONS, COUNT_COLLECTION, type RawEventDoc, type UserDoc, type Watermarks } from '../core/collections.js';
+import { COLLECTIONS, COUNT_COLLECTION, type UserDoc, type Watermarks } from '../core/collections.js';
 import type { StampedEvent } from '../core/event-stream.js';
 import type { Logger } from '../core/logger.js';
 import { createIndexesOneByOne } from '../core/mongo.js';
+import { batchMark, bucketDocs, decodeEvents, eventIdKey, needsDeduplication, type EventIdDoc, type RawBucketDoc } from '../core/raw-events.js';
 import { GRANULARITY_MS } from '../core/time-buckets.js';
 import type { ActivityChange, BatchPlan, CountChange, RetentionChange } from './batch-plan.js';
-import { distinctIdOf, GRANULARITIES, userDocId } from './batch-plan.js';
+import { GRANULARITIES, userDocId } from './batch-plan.js';
 
 const DUPLICATE_KEY = 11000;
 const APPLY_ATTEMPTS = 5;
@@ -17,6 +18,8 @@ const APPLY_ATTEMPTS = 5;
 const UPDATES_PER_COMMAND = 50;
 /** Documents per insert (and users per read) when a recompute writes. */
 const REBUILD_CHUNK = 1000;
+/** Expired raw buckets read per step of the sweep. */
+const SWEEP_BUCKETS = 50;
 
 export type ExpiryMode = 'ttl' | 'sweep';
 
@@ -62,17 +65,18 @@ export class AnalyticsStore {
 
   /** Creates the indexes; returns whether the server expires documents itself (TTL) or needs the sweep. */
   async ensureIndexes(): Promise<ExpiryMode> {
-    const { events, users, activity, retentionDaily, retentionWeekly, countsMinute, countsHour, countsDay } = COLLECTIONS;
-    await createIndexesOneByOne(this.collection(events), [
-      { key: { projectId: 1, timestamp: 1 }, name: 'project_time' },
-      { key: { projectId: 1, distinctId: 1 }, name: 'project_user' },
+    const { rawEvents, users, activity, retentionDaily, retentionWeekly, countsMinute, countsHour, countsDay } = COLLECTIONS;
+    await createIndexesOneByOne(this.collection(rawEvents), [
+      { key: { projectId: 1, day: 1, part: 1 }, name: 'project_day_part' },
+      // Raw buckets always expire by the sweep: their eventIds go with them.
+      { key: { expireAt: 1 }, name: 'expire_at' },
     ]);
     for (const name of [countsMinute, countsHour, countsDay]) await this.collection(name).createIndex({ projectId: 1, event: 1, bucket: 1 }, { name: 'project_event_bucket' });
     await this.collection(activity).createIndex({ projectId: 1, day: 1 }, { name: 'project_day' });
     for (const name of [retentionDaily, retentionWeekly]) await this.collection(name).createIndex({ projectId: 1, cohort: 1 }, { name: 'project_cohort' });
 
     let mode: ExpiryMode = 'ttl';
-    for (const name of [events, users, countsMinute, countsHour, countsDay, activity, retentionDaily, retentionWeekly]) {
+    for (const name of [users, countsMinute, countsHour, countsDay, activity, retentionDaily, retentionWeekly]) {
       try {
         await this.collection(name).createIndex({ expireAt: 1 }, { name: 'expire_ttl', expireAfterSeconds: 0 });
       } catch (err) {
@@ -84,47 +88,59 @@ export class AnalyticsStore {
     return mode;
   }
 
-  /** Deletes what is past its expiry; the fallback for servers without TTL indexes (FerretDB 1.x). */
-  async sweepExpired(now = new Date()): Promise<number> {
-    let deleted = 0;
+  /**
+   * Deletes what is past its expiry: raw event buckets and their eventIds always (on every
+   * server), the other collections too in `sweep` mode (servers without TTL indexes).
+   */
+  async sweepExpired(mode: ExpiryMode, now = new Date()): Promise<number> {
+    let deleted = await this.sweepRawEvents(now);
+    if (mode === 'ttl') return deleted;
     for (const name of Object.values(COLLECTIONS)) {
-      if (name === COLLECTIONS.partitions) continue;
+      if (name === COLLECTIONS.partitions || name === COLLECTIONS.rawEvents || name === COLLECTIONS.eventIds) continue;
       deleted += (await this.collection(name).deleteMany({ expireAt: { $lt: now } })).deletedCount;
     }
     return deleted;
   }
 
+  /** Expired raw buckets, each with its events' eventIds first (a bucket gone first would strand them). */
+  private async sweepRawEvents(now: Date): Promise<number> {
+    const buckets = this.collection<RawBucketDoc>(COLLECTIONS.rawEvents);
+    const ids = this.collection<EventIdDoc>(COLLECTIONS.eventIds);
+    let deleted = 0;
+    for (;;) {
+      const expired = await buckets.find({ expireAt: { $lt: now } }, { limit: SWEEP_BUCKETS }).toArray();
+      for (const bucket of expired) {
+        const keys = decodeEvents(bucket).filter(needsDeduplication).map((e) => eventIdKey(e.projectId, e.eventId));
+        for (let i = 0; i < keys.length; i += REBUILD_CHUNK) deleted += (await ids.deleteMany({ _id: { $in: keys.slice(i, i + REBUILD_CHUNK) } })).deletedCount;
+        deleted += (await buckets.deleteOne({ _id: bucket._id })).deletedCount;
+      }
+      if (expired.length < SWEEP_BUCKETS) return deleted;
+    }
+  }
+
   /**
-   * Stores the batch's raw events and returns those that are new in this batch: inserted
-   * now, or inserted by an earlier attempt at this same batch. A duplicate stored by any
-   * other batch is a retry of an event already counted.
+   * Stores the batch's raw events and returns those that are new in this batch: stored
+   * now, or by an earlier attempt at this same batch. An eventId stored by any other
+   * batch is a retry of an event already counted.
    */
   async insertEvents(events: readonly StampedEvent[], part: number, seq: number, expiryDays: number): Promise<StampedEvent[]> {
     if (events.length === 0) return [];
-    const docs: RawEventDoc[] = events.map((e) => ({
-      _id: `${e.projectId}|${e.eventId}`,
-      projectId: e.projectId,
-      eventId: e.eventId,
-      event: e.event,
-      distinctId: distinctIdOf(e),
-      ...(e.userId === undefined ? {} : { userId: e.userId }),
-      ...(e.anonymousId === undefined ? {} : { anonymousId: e.anonymousId }),
-      timestamp: new Date(e.timestamp),
-      receivedAt: new Date(e.receivedAt),
-      ...(e.properties === undefined ? {} : { properties: e.properties }),
-      context: e.context,
-      part,
-      seq,
-      expireAt: new Date(e.timestamp + expiryDays * GRANULARITY_MS.day),
-    }));
-    const raw = this.collection<RawEventDoc>(COLLECTIONS.events);
-    const duplicates = await insertSkippingDuplicates(raw, docs);
-    if (duplicates.size === 0) return [...events];
-    const ids = [...duplicates].map((i) => docs[i]!._id);
-    const mine = new Set(
-      (await raw.find({ _id: { $in: ids }, part, seq }, { projection: { _id: 1 } }).toArray()).map((d) => d._id),
-    );
-    return events.filter((_, i) => !duplicates.has(i) || mine.has(docs[i]!._id));
+    const mark = batchMark(part, seq);
+    const checked = events.filter(needsDeduplication);
+    const keys = checked.map((e) => eventIdKey(e.projectId, e.eventId));
+    const ids = this.collection<EventIdDoc>(COLLECTIONS.eventIds);
+    let fresh: readonly StampedEvent[] = events;
+    const duplicates = keys.length === 0 ? new Set<number>() : await insertSkippingDuplicates(ids, keys.map((_id) => ({ _id, b: mark })));
+    if (duplicates.size > 0) {
+      const dupKeys = [...duplicates].map((i) => keys[i]!);
+      const mine = new Set((await ids.find({ _id: { $in: dupKeys }, b: mark }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
+      const retries = new Set(dupKeys.filter((k) => !mine.has(k)));
+      fresh = events.filter((e) => !needsDeduplication(e) || !retries.has(eventIdKey(e.projectId, e.eventId)));
+    }
+    // A replay writes the same buckets: the duplicates are the first attempt's.
+    const buckets = bucketDocs(fresh, part, seq, expiryDays);
+    if (buckets.length > 0) await insertSkippingDuplicates(this.collection<RawBucketDoc>(COLLECTIONS.rawEvents), buckets);
+    return [...fresh];
   }
 
   async loadUsers(ids: readonly string[]): Promise<Map<string, UserDoc>> {

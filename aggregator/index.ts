@@ -43,6 +43,7 @@ function runnerDeps(rt: Runtime, metrics: AggregatorMetrics, store: AnalyticsSto
     batchEntries: config.AGGREGATOR_BATCH_ENTRIES,
     pollMs: config.AGGREGATOR_POLL_MS,
     writeGate: new WriteGate(config.AGGREGATOR_WRITE_CONCURRENCY),
+    userCacheEntries: config.AGGREGATOR_USER_CACHE_ENTRIES,
   };
 }
 

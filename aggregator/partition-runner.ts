@@ -11,6 +11,7 @@ import type { DeltaPublisher } from './delta-publisher.js';
 import type { Lease } from './partition-lease.js';
 import { LeaseLostError, type InflightBatch, type PartitionState, type PartitionStates } from './partition-state.js';
 import type { StreamCommitter } from './stream-commit.js';
+import { UserCache } from './user-cache.js';
 import type { WriteGate } from './write-gate.js';
 
 export interface RunnerDeps {
@@ -27,11 +28,15 @@ export interface RunnerDeps {
   batchEntries: number;
   pollMs: number;
   writeGate: WriteGate;
+  /** Users kept in memory per partition (AGGREGATOR_USER_CACHE_ENTRIES). */
+  userCacheEntries: number;
 }
 
 type Entry = [id: string, fields: string[]];
 
 const MAX_BACKOFF_MS = 5000;
+/** A cached user is read again after this long (see UserCache). */
+const USER_CACHE_MAX_AGE_MS = 10 * 60_000;
 
 /** The wall-clock time a stream entry id was written at. */
 function entryTime(id: string): number {
@@ -49,9 +54,11 @@ export class PartitionRunner {
   private ended = false;
   private finished: Promise<void> = Promise.resolve();
   private readonly stream: string;
+  private readonly users: UserCache;
 
   constructor(private readonly deps: RunnerDeps, readonly lease: Lease) {
     this.stream = streamKey(deps.prefix, lease.partition);
+    this.users = new UserCache(deps.userCacheEntries, USER_CACHE_MAX_AGE_MS);
   }
 
   start(): void {
@@ -183,10 +190,12 @@ export class PartitionRunner {
       failpoint('after-insert');
       if (fresh.length === 0) return { fresh, plan: undefined, timings: {} };
       const t1 = Date.now();
-      const users = await deps.store.loadUsers([...new Set(fresh.map((e) => userDocId(e.projectId, distinctIdOf(e))))]);
+      const ids = [...new Set(fresh.map((e) => userDocId(e.projectId, distinctIdOf(e))))];
+      const users = await this.users.load(ids, (missing) => deps.store.loadUsers(missing));
       const plan = planBatch(fresh, users, lease.partition, batch.seq, deps.settings, entryTime(batch.to));
       const t2 = Date.now();
       await deps.store.apply(plan, lease.partition, batch.seq, () => failpoint('mid-apply'));
+      this.users.record(plan.users, batch.seq);
       return { fresh, plan, timings: { insertMs: t1 - t0, planMs: t2 - t1, applyMs: Date.now() - t2 } };
     });
     deps.metrics.events.inc({ result: 'duplicate' }, events.length - fresh.length);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readRawEvents } from '../core/raw-events.js';
 import { generateDataset } from '../test/dataset.js';
 import { startTestServer, testRedis, type TestServer } from '../test/helpers.js';
 import { expectFiguresMatchRecount, sendAll, waitForDrain } from '../test/pipeline-check.js';
@@ -22,6 +23,14 @@ describe('ingest → aggregator → metrics routes, against a brute-force recoun
     redis.disconnect();
     await expectFiguresMatchRecount(server.url, project.readKey, dataset);
     expect(dataset.sends.length).toBeGreaterThan(5000);
+
+    // Every raw event is stored exactly once, as sent.
+    const stored = [];
+    for await (const e of readRawEvents(server.running.runtime.mongo.db, { projectId: project.id, fromDay: dataset.firstDay, toDay: dataset.lastDay })) {
+      stored.push({ event: e.event, userId: e.userId, eventId: e.eventId, timestamp: e.timestamp, properties: e.properties });
+    }
+    const byId = (a: { eventId: string }, b: { eventId: string }) => (a.eventId < b.eventId ? -1 : 1);
+    expect(stored.sort(byId)).toEqual([...new Map(dataset.sends.map((e) => [e.eventId, e])).values()].sort(byId));
 
     // Invariant 4: another project's read key sees none of it.
     const other = await server.createProject('other');

@@ -123,7 +123,7 @@ describe('signalboard recompute', () => {
     expect(live[0]).toMatchObject({ cohorts: [{ cohort: day(today - 2), size: 1 }] });
 
     // Raw events are kept 40 days for this recompute: the 50-day-old one has expired.
-    await db.collection(COLLECTIONS.events).deleteOne({ _id: `${project.id}|old-${today - 50}-0` as never });
+    expect((await db.collection(COLLECTIONS.rawEvents).deleteMany({ projectId: project.id, day: new Date((today - 50) * DAY) })).deletedCount).toBe(1);
     const run = await cli(server, ['recompute', '--project', project.id, '--from', day(today - 3), '--to', day(today - 1)], { EXPIRY_RAW_DAYS: '40' });
     expect(run.code, run.stderr).toBe(0);
     expect(await read()).toEqual(live);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Db, Document } from 'mongodb';
-import { COLLECTIONS, COUNT_COLLECTION, type RawEventDoc, type UserDoc } from '../core/collections.js';
+import { COLLECTIONS, COUNT_COLLECTION, type UserDoc } from '../core/collections.js';
+import { readRawEvents } from '../core/raw-events.js';
 import { SignalboardError } from '../core/errors.js';
 import { appendToFeed, raiseAppendedBatches } from '../core/live-feed.js';
 import type { Logger } from '../core/logger.js';
@@ -9,7 +10,7 @@ import { dayNumber, dayToDate, formatDay, GRANULARITY_MS, weekNumber, weekStartD
 import { addUserDelta, emptyDeltas, MAU_DAYS, type ActivityDeltas } from './activity-math.js';
 import { pausedKey } from './aggregator.js';
 import { activityDoc, countDoc, retentionDoc, type AnalyticsStore, type RebuiltUser } from './analytics-store.js';
-import { activityChanges, addEventCounts, emptyCountChanges, GRANULARITIES, horizonsOf, userDocId, type CountChanges, type PlanSettings } from './batch-plan.js';
+import { activityChanges, addEventCounts, distinctIdOf, emptyCountChanges, GRANULARITIES, horizonsOf, userDocId, type CountChanges, type PlanSettings } from './batch-plan.js';
 import { deleteHeldKey, extendHeldKey } from '../core/held-key.js';
 import { PartitionLeases, type Lease } from './partition-lease.js';
 import { PartitionRunner, type RunnerDeps } from './partition-runner.js';
@@ -152,19 +153,17 @@ async function rebuild(
   // Each rebuilt document carries its partition's last batch, so a worker that lost its
   // lease mid-batch without knowing it can't apply that batch on top of the rebuild.
   const marks = (partition: number) => ({ [`p${partition}`]: seqs.get(partition) ?? 0 });
-  const raw = db.collection<RawEventDoc>(COLLECTIONS.events);
   const written: Record<string, number> = {};
 
   const dayRange = { $gte: dayToDate(fromDay), $lt: dayToDate(toDay + 1) };
   // Counts: every event in the range, in the document of the partition that stored it.
   const counts = new Map<number, CountChanges>();
   let events = 0;
-  const inRange = raw.find({ projectId, timestamp: dayRange }, { projection: { event: 1, timestamp: 1, context: 1, properties: 1, part: 1 } });
-  for await (const doc of inRange) {
+  for await (const event of readRawEvents(db, { projectId, fromDay, toDay })) {
     events++;
-    let partitionCounts = counts.get(doc.part);
-    if (partitionCounts === undefined) counts.set(doc.part, (partitionCounts = emptyCountChanges()));
-    addEventCounts(partitionCounts, { projectId, event: doc.event, timestamp: doc.timestamp.getTime(), context: doc.context, ...(doc.properties === undefined ? {} : { properties: doc.properties }) }, doc.part, settings, asOf);
+    let partitionCounts = counts.get(event.part);
+    if (partitionCounts === undefined) counts.set(event.part, (partitionCounts = emptyCountChanges()));
+    addEventCounts(partitionCounts, event, event.part, settings, asOf);
   }
   for (const granularity of GRANULARITIES) {
     const docs = [...counts].flatMap(([partition, changes]) => [...changes[granularity].values()].map((c) => ({ _id: c.id, ...countDoc(c, marks(partition)) })));
@@ -178,13 +177,13 @@ async function rebuild(
   const weeksFrom = weekStartDay(weekNumber(fromDay));
   const scanEnd = toDay + horizons.days + 7;
   const users = new Map<string, RebuiltUser>();
-  const history = raw.find({ projectId, timestamp: { $lt: dayToDate(scanEnd + 1) } }, { projection: { distinctId: 1, userId: 1, anonymousId: 1, timestamp: 1, part: 1 } });
-  for await (const doc of history) {
-    const at = doc.timestamp.getTime();
-    let user = users.get(doc.distinctId);
+  for await (const event of readRawEvents(db, { projectId, fromDay: 0, toDay: scanEnd })) {
+    const at = event.timestamp;
+    const distinctId = distinctIdOf(event);
+    let user = users.get(distinctId);
     if (user === undefined) {
-      user = { projectId, distinctId: doc.distinctId, part: doc.part, days: new Set(), first: at, last: at, ...(doc.userId === undefined ? {} : { userId: doc.userId }), ...(doc.anonymousId === undefined ? {} : { anonymousId: doc.anonymousId }) };
-      users.set(doc.distinctId, user);
+      user = { projectId, distinctId, part: event.part, days: new Set(), first: at, last: at, ...(event.userId === undefined ? {} : { userId: event.userId }), ...(event.anonymousId === undefined ? {} : { anonymousId: event.anonymousId }) };
+      users.set(distinctId, user);
     }
     user.days.add(dayNumber(at));
     user.first = Math.min(user.first, at);

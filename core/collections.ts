@@ -5,7 +5,9 @@
  * applied to them (see docs/aggregation.md).
  */
 export const COLLECTIONS = {
-  events: 'events',
+  /** Raw events in bucket documents, and the client eventIds seen: see core/raw-events.ts. */
+  rawEvents: 'raw_events',
+  eventIds: 'event_ids',
   users: 'users',
   countsMinute: 'counts_minute',
   countsHour: 'counts_hour',
@@ -17,24 +19,6 @@ export const COLLECTIONS = {
 } as const;
 
 export type Watermarks = Record<string, number>;
-
-export interface RawEventDoc {
-  _id: string;
-  projectId: string;
-  eventId: string;
-  event: string;
-  distinctId: string;
-  userId?: string;
-  anonymousId?: string;
-  timestamp: Date;
-  receivedAt: Date;
-  properties?: Record<string, unknown>;
-  context: Record<string, unknown>;
-  /** The partition and batch that stored it: tells a replay from a true duplicate. */
-  part: number;
-  seq: number;
-  expireAt: Date;
-}
 
 export interface UserDoc {
   _id: string;

@@ -28,6 +28,8 @@ export interface StampedEvent {
   receivedAt: number;
   properties?: Record<string, unknown>;
   context: Record<string, unknown>;
+  /** Set when ingest made the eventId (the client sent none): no retry can repeat it. */
+  generated?: true;
 }
 
 export function streamKey(prefix: string, partition: number): string {

@@ -89,6 +89,8 @@ describe('event validation: what is accepted and how it is stamped', () => {
     const event = accept({ event: 'signup', userId: 'u1', properties: { plan: 'pro' } });
     expect(event).toMatchObject({ projectId: 'p1', event: 'signup', userId: 'u1', timestamp: NOW, receivedAt: NOW, properties: { plan: 'pro' } });
     expect(event.eventId).toMatch(/^[0-9a-f-]{36}$/);
+    // Marked as server-made: the aggregator skips its deduplication.
+    expect(event.generated).toBe(true);
     expect(event.context).toEqual({ userAgent: 'test-agent/1.0', ip: '203.0.113.0' });
   });
 
@@ -96,6 +98,7 @@ describe('event validation: what is accepted and how it is stamped', () => {
     const event = accept({ event: 'e', anonymousId: 'anon-1', eventId: 'evt-123', context: { userAgent: 'sdk/2' } });
     expect(event).toMatchObject({ eventId: 'evt-123', anonymousId: 'anon-1', context: { userAgent: 'sdk/2' } });
     expect(event.userId).toBeUndefined();
+    expect(event.generated).toBeUndefined();
   });
 
   it.each([

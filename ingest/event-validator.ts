@@ -225,6 +225,7 @@ export function createEventValidator(limits: EventLimits): (raw: unknown, meta: 
       receivedAt: meta.receivedAt,
       ...(raw.properties === undefined ? {} : { properties: raw.properties }),
       context: stampContext(context, meta, limits),
+      ...(raw.eventId === undefined ? { generated: true as const } : {}),
     };
     const json = JSON.stringify(stamped);
     // String length counts UTF-16 units; bytes can be up to 3x that, so only measure when close.

@@ -1,7 +1,8 @@
 // Request bodies for the k6 scripts: 64 batches of `batch` events over `names` and 5,000
 // users, built once (building JSON in k6's JavaScript per request would cost more CPU
-// than the server spends on it, on the same two cores).
-export function eventBodies(batch, names) {
+// than the server spends on it, on the same two cores). With `clientIds`, each event
+// carries an eventId `@ID@-<i>`: the caller puts a per-request value in place of @ID@.
+export function eventBodies(batch, names, clientIds = false) {
   const bodies = [];
   for (let b = 0; b < 64; b++) {
     const events = [];
@@ -10,6 +11,7 @@ export function eventBodies(batch, names) {
       events.push({
         event: names[(b + i) % names.length],
         userId: `user-${user}`,
+        ...(clientIds ? { eventId: `@ID@-${i}` } : {}),
         properties: { path: `/page/${i % 40}`, plan: user % 3 === 0 ? 'pro' : 'free', amount: i * 3 },
         context: { platform: user % 2 === 0 ? 'web' : 'ios', appVersion: '4.2.0' },
       });

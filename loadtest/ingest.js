@@ -1,7 +1,9 @@
 // k6 load test for POST /v1/events. Run through `npm run bench:ingest` (as many requests
 // as VUS virtual users can send) or `npm run bench:pipeline` (a fixed RATE of requests
 // per second), which start the stack and pass: BASE_URL, WRITE_KEY, BATCH (events per
-// request), VUS, RATE, DURATION.
+// request), VUS, RATE, DURATION; EVENT_NAMES (how many names, 5); CLIENT_EVENT_IDS=1 for
+// an eventId on every event, as the SDKs send them, and RETRY_PERCENT of requests sent
+// again with the same eventIds, as a client retrying a lost answer does.
 import http from 'k6/http';
 import { Counter } from 'k6/metrics';
 import { eventBodies } from './event-bodies.js';
@@ -9,7 +11,9 @@ import { eventBodies } from './event-bodies.js';
 const BATCH = Number(__ENV.BATCH || 50);
 const URL = `${__ENV.BASE_URL}/v1/events`;
 const PARAMS = { headers: { authorization: `Bearer ${__ENV.WRITE_KEY}`, 'content-type': 'application/json' } };
-const EVENT_NAMES = ['page_view', 'click', 'signup', 'purchase', 'search'];
+const EVENT_NAMES = ['page_view', 'click', 'signup', 'purchase', 'search', 'add_to_cart', 'checkout', 'share', 'login', 'logout'].slice(0, Number(__ENV.EVENT_NAMES || 5));
+const CLIENT_IDS = __ENV.CLIENT_EVENT_IDS === '1';
+const RETRY = Number(__ENV.RETRY_PERCENT || 0) / 100;
 
 const accepted = new Counter('events_accepted');
 const refused = new Counter('requests_refused');
@@ -25,11 +29,18 @@ export const options = {
 };
 
 // Built once per VU (see event-bodies.js).
-const bodies = eventBodies(BATCH, EVENT_NAMES);
+const bodies = eventBodies(BATCH, EVENT_NAMES, CLIENT_IDS);
 let next = 0;
+let previous;
 
 export default function () {
-  const res = http.post(URL, bodies[next++ % bodies.length], PARAMS);
+  let body = bodies[next++ % bodies.length];
+  if (CLIENT_IDS) {
+    // Unique per VU and iteration; a retry resends the previous request whole.
+    body = previous !== undefined && Math.random() < RETRY ? previous : body.split('@ID@').join(`${__VU}-${__ITER}`);
+    previous = body;
+  }
+  const res = http.post(URL, body, PARAMS);
   if (res.status === 202) accepted.add(res.json('accepted'));
   else refused.add(1, { status: String(res.status) });
 }

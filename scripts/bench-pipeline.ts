@@ -76,6 +76,9 @@ async function main(): Promise<void> {
       BATCH: String(batch),
       RATE: String(Math.round(eventsPerSecond / batch)),
       DURATION: duration,
+      EVENT_NAMES: process.env.EVENT_NAMES ?? '10',
+      CLIENT_EVENT_IDS: process.env.CLIENT_EVENT_IDS ?? '1',
+      RETRY_PERCENT: process.env.RETRY_PERCENT ?? '2',
     });
     const loadSeconds = (Date.now() - started) / 1000;
     const rolledDuringLoad = rolledUp;

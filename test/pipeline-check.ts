@@ -1,14 +1,14 @@
 import { expect } from 'vitest';
 import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
 import type { Redis } from '../core/redis.js';
-import { recount, type Dataset, type TestEvent } from './dataset.js';
+import { recount, type Dataset } from './dataset.js';
 
 const DAY = 86_400_000;
 const isoDay = (day: number) => new Date(day * DAY).toISOString().slice(0, 10);
 
 /** Sends events in batches, several requests at a time; a 503 or 429 is retried after Retry-After with the same eventIds. */
-export async function sendAll(url: string, writeKey: string, events: readonly TestEvent[], batchSize = 250, concurrency = 4): Promise<void> {
-  const batches: TestEvent[][] = [];
+export async function sendAll(url: string, writeKey: string, events: readonly unknown[], batchSize = 250, concurrency = 4): Promise<void> {
+  const batches: unknown[][] = [];
   for (let i = 0; i < events.length; i += batchSize) batches.push(events.slice(i, i + batchSize));
   let next = 0;
   const worker = async () => {

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import type { UserDoc } from '../core/collections.js';
+import type { UserChange } from './batch-plan.js';
+import { UserCache } from './user-cache.js';
+
+const doc = (id: string, days: Record<string, number>): UserDoc => ({ _id: id, projectId: 'p', distinctId: id, days, wm: {}, expireAt: new Date(1e12), firstSeen: new Date(100), lastSeen: new Date(200) });
+const change = (id: string, newDays: number[], first: number, last: number): UserChange => ({ id, projectId: 'p', distinctId: id, newDays, firstSeen: new Date(first), lastSeen: new Date(last), expireAt: new Date(2e12) });
+
+describe('UserCache', () => {
+  it('reads only the users it does not hold, and returns only those that exist', async () => {
+    const cache = new UserCache(10, 60_000);
+    const reads: string[][] = [];
+    const read = async (missing: string[]) => {
+      reads.push(missing);
+      return new Map(missing.filter((id) => id !== 'new').map((id) => [id, doc(id, { 10: 1 })]));
+    };
+    expect([...(await cache.load(['a', 'b', 'new'], read, 0)).keys()]).toEqual(['a', 'b']);
+    expect([...(await cache.load(['a', 'b', 'new'], read, 1)).keys()].sort()).toEqual(['a', 'b']);
+    expect(reads).toEqual([['a', 'b', 'new'], ['new']]);
+  });
+
+  it('applies a batch like the store does: a day keeps the batch that first recorded it, first and last seen widen', async () => {
+    const cache = new UserCache(10, 60_000);
+    await cache.load(['a'], async () => new Map([['a', doc('a', { 10: 1 })]]), 0);
+    cache.record([change('a', [10, 11], 50, 300), change('new', [11], 400, 500)], 7, 0);
+    const held = await cache.load(['a', 'new'], async () => new Map(), 1);
+    expect(held.get('a')).toMatchObject({ days: { 10: 1, 11: 7 }, firstSeen: new Date(50), lastSeen: new Date(300), expireAt: new Date(2e12) });
+    expect(held.get('new')).toMatchObject({ _id: 'new', days: { 11: 7 }, firstSeen: new Date(400), lastSeen: new Date(500) });
+  });
+
+  it('reads a user again after maxAgeMs, and holds at most maxEntries, dropping the least recently used', async () => {
+    const cache = new UserCache(2, 1000);
+    const reads: string[] = [];
+    const read = async (missing: string[]) => {
+      reads.push(...missing);
+      return new Map(missing.map((id) => [id, doc(id, {})]));
+    };
+    await cache.load(['a', 'b'], read, 0);
+    await cache.load(['a'], read, 10); // a is now the most recently used
+    await cache.load(['c'], read, 20); // b goes
+    expect(cache.size).toBe(2);
+    await cache.load(['a', 'b', 'c'], read, 30);
+    await cache.load(['c'], read, 2000);
+    expect(reads).toEqual(['a', 'b', 'c', 'b', 'c']);
+  });
+});

@@ -1,0 +1,117 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { Binary, type Db } from 'mongodb';
+import { COLLECTIONS } from './collections.js';
+import type { StampedEvent } from './event-stream.js';
+import { dayNumber, dayToDate, GRANULARITY_MS } from './time-buckets.js';
+
+/**
+ * How raw events are kept in MongoDB (docs/aggregation.md#raw-events): the aggregator
+ * writes them, and everything that reads raw events (recompute, reports, exports, GDPR)
+ * reads them through this module.
+ *
+ * `raw_events`: one bucket document per project, UTC day, partition, batch and chunk of
+ * at most RAW_BUCKET_EVENTS events; the events as deflated JSON in one binary field.
+ * FerretDB converts every field of every document it stores, so one field for a
+ * thousand events is what makes storing them cheap (measured: `npm run bench:store`).
+ * Its `_id` names the batch, so a replayed batch writes the same documents again and
+ * is refused as a duplicate.
+ *
+ * `event_ids`: one small document per client eventId, `_id` = `projectId|eventId`, `b` =
+ * the batch that stored it (`part:seq`). Its unique `_id` is what drops a retry
+ * however late it comes, and `b` tells a replay of the storing batch from a retry.
+ * Server-made eventIds (ingest's UUIDs, `StampedEvent.generated`) can't repeat and get
+ * none.
+ */
+export const RAW_BUCKET_EVENTS = 1000;
+
+export interface RawBucketDoc {
+  _id: string;
+  projectId: string;
+  /** The UTC day of every event inside (by its timestamp). */
+  day: Date;
+  part: number;
+  seq: number;
+  /** Events inside. */
+  n: number;
+  /** Deflated JSON array of StampedEvent. */
+  events: Binary;
+  expireAt: Date;
+}
+
+export interface EventIdDoc {
+  _id: string;
+  /** The batch that stored the event: `part:seq`. */
+  b: string;
+}
+
+export function eventIdKey(projectId: string, eventId: string): string {
+  return `${projectId}|${eventId}`;
+}
+
+export function batchMark(part: number, seq: number): string {
+  return `${part}:${seq}`;
+}
+
+/** Whether ingest made the eventId (no client retry can repeat it, so it needs no deduplication). */
+export function needsDeduplication(event: StampedEvent): boolean {
+  return event.generated !== true;
+}
+
+export function encodeEvents(events: readonly StampedEvent[]): Binary {
+  // Level 1: most of the size win at a fraction of the CPU (measured in bench:store).
+  return new Binary(deflateRawSync(Buffer.from(JSON.stringify(events)), { level: 1 }));
+}
+
+export function decodeEvents(doc: Pick<RawBucketDoc, 'events'>): StampedEvent[] {
+  return JSON.parse(inflateRawSync(doc.events.buffer).toString('utf8')) as StampedEvent[];
+}
+
+/**
+ * The bucket documents of one batch's new events, in batch order: the same events give
+ * the same documents, so a replay's insert is a duplicate of the first attempt's.
+ */
+export function bucketDocs(events: readonly StampedEvent[], part: number, seq: number, expiryDays: number): RawBucketDoc[] {
+  const groups = new Map<string, { projectId: string; day: number; events: StampedEvent[] }>();
+  for (const event of events) {
+    const day = dayNumber(event.timestamp);
+    const key = `${event.projectId}|${day}`;
+    let group = groups.get(key);
+    if (group === undefined) groups.set(key, (group = { projectId: event.projectId, day, events: [] }));
+    group.events.push(event);
+  }
+  const docs: RawBucketDoc[] = [];
+  for (const { projectId, day, events: dayEvents } of groups.values()) {
+    for (let i = 0, chunk = 0; i < dayEvents.length; i += RAW_BUCKET_EVENTS, chunk++) {
+      const slice = dayEvents.slice(i, i + RAW_BUCKET_EVENTS);
+      docs.push({
+        _id: `${projectId}|${day}|p${part}|${seq}|${chunk}`,
+        projectId,
+        day: dayToDate(day),
+        part,
+        seq,
+        n: slice.length,
+        events: encodeEvents(slice),
+        // Every event is kept at least expiryDays after its day ends.
+        expireAt: new Date((day + 1 + expiryDays) * GRANULARITY_MS.day),
+      });
+    }
+  }
+  return docs;
+}
+
+export interface RawEventRange {
+  projectId: string;
+  /** First and last UTC day numbers, inclusive. */
+  fromDay: number;
+  toDay: number;
+}
+
+/** Every stored event of a project whose UTC day is in the range, one bucket at a time (memory stays flat). */
+export async function* readRawEvents(db: Db, range: RawEventRange): AsyncGenerator<StampedEvent & { part: number }> {
+  const buckets = db
+    .collection<RawBucketDoc>(COLLECTIONS.rawEvents)
+    .find({ projectId: range.projectId, day: { $gte: dayToDate(range.fromDay), $lte: dayToDate(range.toDay) } }, { batchSize: 20 });
+  for await (const bucket of buckets) {
+    for (const event of decodeEvents(bucket)) yield { ...event, part: bucket.part };
+  }
+}

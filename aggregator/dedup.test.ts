@@ -6,11 +6,15 @@ import { sendAll, waitForDrain } from '../test/pipeline-check.js';
 const DAY = 86_400_000;
 const PARTITIONS = 4;
 
-/** Invariant 2's duplicates: an eventId counts once however and whenever it comes again. */
-describe('duplicate eventIds', () => {
+/**
+ * Invariant 2's duplicates: an eventId counts once however and whenever it comes again,
+ * whether the runner still remembers it (AGGREGATOR_RECENT_EVENT_IDS) or only MongoDB's
+ * unique index knows it (as after a restart, or days later).
+ */
+describe.each([['remembered by the runner', '20000'], ['known only to MongoDB', '0']])('duplicate eventIds, %s', (_, recentIds) => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ STREAM_PARTITIONS: String(PARTITIONS) }, ['ingest', 'api', 'aggregator']);
+    server = await startTestServer({ STREAM_PARTITIONS: String(PARTITIONS), AGGREGATOR_RECENT_EVENT_IDS: recentIds }, ['ingest', 'api', 'aggregator']);
   });
   afterAll(() => server.stop());
 

@@ -44,6 +44,7 @@ function runnerDeps(rt: Runtime, metrics: AggregatorMetrics, store: AnalyticsSto
     pollMs: config.AGGREGATOR_POLL_MS,
     writeGate: new WriteGate(config.AGGREGATOR_WRITE_CONCURRENCY),
     userCacheEntries: config.AGGREGATOR_USER_CACHE_ENTRIES,
+    recentEventIds: config.AGGREGATOR_RECENT_EVENT_IDS,
   };
 }
 

@@ -11,6 +11,7 @@ import type { DeltaPublisher } from './delta-publisher.js';
 import type { Lease } from './partition-lease.js';
 import { LeaseLostError, type InflightBatch, type PartitionState, type PartitionStates } from './partition-state.js';
 import type { StreamCommitter } from './stream-commit.js';
+import { RecentEventIds } from './recent-event-ids.js';
 import { UserCache } from './user-cache.js';
 import type { WriteGate } from './write-gate.js';
 
@@ -30,6 +31,8 @@ export interface RunnerDeps {
   writeGate: WriteGate;
   /** Users kept in memory per partition (AGGREGATOR_USER_CACHE_ENTRIES). */
   userCacheEntries: number;
+  /** Client eventIds remembered per partition with the batch that stored them (AGGREGATOR_RECENT_EVENT_IDS). */
+  recentEventIds: number;
 }
 
 type Entry = [id: string, fields: string[]];
@@ -55,10 +58,12 @@ export class PartitionRunner {
   private finished: Promise<void> = Promise.resolve();
   private readonly stream: string;
   private readonly users: UserCache;
+  private readonly recentIds: RecentEventIds;
 
   constructor(private readonly deps: RunnerDeps, readonly lease: Lease) {
     this.stream = streamKey(deps.prefix, lease.partition);
     this.users = new UserCache(deps.userCacheEntries, USER_CACHE_MAX_AGE_MS);
+    this.recentIds = new RecentEventIds(deps.recentEventIds);
   }
 
   start(): void {
@@ -186,7 +191,7 @@ export class PartitionRunner {
     }
     const { fresh, plan, timings } = await deps.writeGate.run(async () => {
       const t0 = Date.now();
-      const fresh = await deps.store.insertEvents(events, lease.partition, batch.seq, deps.settings.expiryDays.raw);
+      const fresh = await deps.store.insertEvents(events, lease.partition, batch.seq, deps.settings.expiryDays.raw, this.recentIds);
       failpoint('after-insert');
       if (fresh.length === 0) return { fresh, plan: undefined, timings: {} };
       const t1 = Date.now();

@@ -45,6 +45,7 @@ const envSchema = z.object({
   AGGREGATOR_WRITE_CONCURRENCY: int(1, 64).default(1),
   AGGREGATOR_DRAIN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   AGGREGATOR_USER_CACHE_ENTRIES: int(0, 10_000_000).default(20_000),
+  AGGREGATOR_RECENT_EVENT_IDS: int(0, 10_000_000).default(20_000),
   AGGREGATOR_DIMENSIONS: z.string().regex(/^[A-Za-z0-9_]+(,[A-Za-z0-9_]+)*$|^$/, 'must be comma-separated names').default('platform,country,appVersion'),
   RETENTION_HORIZON_DAYS: int(90, 366).default(180),
   EXPIRY_RAW_DAYS: int(1, 3650).default(365),

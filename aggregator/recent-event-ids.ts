@@ -1,0 +1,23 @@
+/**
+ * The client eventIds one partition runner saw stored, with the batch that stored each
+ * (`part:seq`), the newest `max` of them. Exact as far as it goes: an id is remembered
+ * only once MongoDB holds it, and ids it has forgotten are checked by MongoDB's unique
+ * `_id` as before. It spares the common retry (seconds after the original, same
+ * partition) the store's slow duplicate path. A new lease holder starts empty.
+ */
+export class RecentEventIds {
+  private readonly marks = new Map<string, string>();
+
+  constructor(private readonly max: number) {}
+
+  get(key: string): string | undefined {
+    return this.marks.get(key);
+  }
+
+  remember(key: string, mark: string): void {
+    if (this.max === 0) return;
+    this.marks.delete(key);
+    this.marks.set(key, mark);
+    if (this.marks.size > this.max) this.marks.delete(this.marks.keys().next().value!);
+  }
+}

@@ -63,7 +63,7 @@ describe('signalboard all: start, stop, start again', () => {
   afterAll(async () => {
     await stopChild(mongo);
     const redis = testRedis();
-    await deleteKeysWithPrefix(redis, prefix);
+    for (const run of ['a', 'b']) await deleteKeysWithPrefix(redis, `${prefix}${run}`);
     redis.disconnect();
     rmSync(dir, { recursive: true, force: true });
   });

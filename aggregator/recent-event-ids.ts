@@ -1,3 +1,5 @@
+import { LruMap } from './lru-map.js';
+
 /**
  * The client eventIds one partition runner saw stored, with the batch that stored each
  * (`part:seq`), the newest `max` of them. Exact as far as it goes: an id is remembered
@@ -6,18 +8,17 @@
  * partition) the store's slow duplicate path. A new lease holder starts empty.
  */
 export class RecentEventIds {
-  private readonly marks = new Map<string, string>();
+  private readonly marks: LruMap<string, string>;
 
-  constructor(private readonly max: number) {}
+  constructor(max: number) {
+    this.marks = new LruMap(max);
+  }
 
   get(key: string): string | undefined {
-    return this.marks.get(key);
+    return this.marks.peek(key);
   }
 
   remember(key: string, mark: string): void {
-    if (this.max === 0) return;
-    this.marks.delete(key);
     this.marks.set(key, mark);
-    if (this.marks.size > this.max) this.marks.delete(this.marks.keys().next().value!);
   }
 }

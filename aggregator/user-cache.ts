@@ -1,5 +1,6 @@
 import type { UserDoc } from '../core/collections.js';
 import type { UserChange } from './batch-plan.js';
+import { LruMap } from './lru-map.js';
 
 /**
  * One partition's user documents as its runner last read or wrote them. While the
@@ -11,9 +12,11 @@ import type { UserChange } from './batch-plan.js';
  * lease) and beyond `maxEntries`, least recently used first.
  */
 export class UserCache {
-  private readonly entries = new Map<string, { doc: UserDoc; readAt: number }>();
+  private readonly entries: LruMap<string, { doc: UserDoc; readAt: number }>;
 
-  constructor(private readonly maxEntries: number, private readonly maxAgeMs: number) {}
+  constructor(maxEntries: number, private readonly maxAgeMs: number) {
+    this.entries = new LruMap(maxEntries);
+  }
 
   get size(): number {
     return this.entries.size;
@@ -24,20 +27,18 @@ export class UserCache {
     const found = new Map<string, UserDoc>();
     const missing: string[] = [];
     for (const id of ids) {
-      const entry = this.entries.get(id);
+      const entry = this.entries.peek(id);
       if (entry === undefined || now - entry.readAt > this.maxAgeMs) {
         missing.push(id);
         continue;
       }
-      // Most recently used last: Map keeps insertion order.
-      this.entries.delete(id);
-      this.entries.set(id, entry);
+      this.entries.touch(id);
       found.set(id, entry.doc);
     }
     if (missing.length > 0) {
       for (const [id, doc] of await read(missing)) {
         found.set(id, doc);
-        this.put(id, doc, now);
+        this.entries.set(id, { doc, readAt: now });
       }
     }
     return found;
@@ -46,7 +47,7 @@ export class UserCache {
   /** After a batch's user writes succeeded: the same changes, applied to the cached documents. */
   record(changes: readonly UserChange[], seq: number, now = Date.now()): void {
     for (const u of changes) {
-      const cached = this.entries.get(u.id);
+      const cached = this.entries.peek(u.id);
       const doc: UserDoc = cached?.doc ?? {
         _id: u.id,
         projectId: u.projectId,
@@ -61,13 +62,7 @@ export class UserCache {
       if (doc.firstSeen === undefined || u.firstSeen < doc.firstSeen) doc.firstSeen = u.firstSeen;
       if (doc.lastSeen === undefined || u.lastSeen > doc.lastSeen) doc.lastSeen = u.lastSeen;
       if (u.expireAt > doc.expireAt) doc.expireAt = u.expireAt;
-      this.put(u.id, doc, cached?.readAt ?? now);
+      this.entries.set(u.id, { doc, readAt: cached?.readAt ?? now });
     }
-  }
-
-  private put(id: string, doc: UserDoc, readAt: number): void {
-    this.entries.delete(id);
-    this.entries.set(id, { doc, readAt });
-    while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
   }
 }

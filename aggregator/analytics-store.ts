@@ -19,8 +19,9 @@ const APPLY_ATTEMPTS = 5;
 const UPDATES_PER_COMMAND = 50;
 /** Documents per insert (and users per read) when a recompute writes. */
 const REBUILD_CHUNK = 1000;
-/** Expired raw buckets read per step of the sweep. */
+/** Expired raw buckets read per step of the sweep, and their eventIds deleted per command. */
 const SWEEP_BUCKETS = 50;
+const IDS_PER_DELETE = 1000;
 
 export type ExpiryMode = 'ttl' | 'sweep';
 
@@ -112,7 +113,7 @@ export class AnalyticsStore {
       const expired = await buckets.find({ expireAt: { $lt: now } }, { limit: SWEEP_BUCKETS }).toArray();
       for (const bucket of expired) {
         const keys = decodeEvents(bucket).filter(needsDeduplication).map((e) => eventIdKey(e.projectId, e.eventId));
-        for (let i = 0; i < keys.length; i += REBUILD_CHUNK) deleted += (await ids.deleteMany({ _id: { $in: keys.slice(i, i + REBUILD_CHUNK) } })).deletedCount;
+        for (let i = 0; i < keys.length; i += IDS_PER_DELETE) deleted += (await ids.deleteMany({ _id: { $in: keys.slice(i, i + IDS_PER_DELETE) } })).deletedCount;
         deleted += (await buckets.deleteOne({ _id: bucket._id })).deletedCount;
       }
       if (expired.length < SWEEP_BUCKETS) return deleted;
@@ -130,11 +131,12 @@ export class AnalyticsStore {
   async insertEvents(events: readonly StampedEvent[], part: number, seq: number, expiryDays: number, recent: RecentEventIds): Promise<StampedEvent[]> {
     if (events.length === 0) return [];
     const mark = batchMark(part, seq);
+    // The key of each event that needs deduplication, by position (undefined: a server-made id).
+    const keys = events.map((e) => (needsDeduplication(e) ? eventIdKey(e.projectId, e.eventId) : undefined));
     const retries = new Set<string>();
     const unknown: string[] = [];
-    for (const e of events) {
-      if (!needsDeduplication(e)) continue;
-      const key = eventIdKey(e.projectId, e.eventId);
+    for (const key of keys) {
+      if (key === undefined) continue;
       const storedBy = recent.get(key);
       if (storedBy === undefined) unknown.push(key);
       else if (storedBy !== mark) retries.add(key);
@@ -151,7 +153,7 @@ export class AnalyticsStore {
       if (storedBy !== mark) retries.add(key);
       recent.remember(key, storedBy);
     }
-    const fresh = retries.size === 0 ? [...events] : events.filter((e) => !needsDeduplication(e) || !retries.has(eventIdKey(e.projectId, e.eventId)));
+    const fresh = retries.size === 0 ? [...events] : events.filter((_, i) => keys[i] === undefined || !retries.has(keys[i]));
     // A replay writes the same buckets: the duplicates are the first attempt's.
     const buckets = bucketDocs(fresh, part, seq, expiryDays);
     if (buckets.length > 0) await insertSkippingDuplicates(this.collection<RawBucketDoc>(COLLECTIONS.rawEvents), buckets);

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,23 +5,8 @@ import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { withDatabase } from '../core/mongo.js';
 import { deleteKeysWithPrefix } from '../core/redis.js';
+import { listeningUrl, runCli as run } from './cli-process.js';
 import { testRedis } from './helpers.js';
-
-const CLI = ['--import', 'tsx', 'bin/signalboard.ts'];
-
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<number | null>;
-}
-
-function run(args: string[], env: Record<string, string>): Run {
-  const child = spawn(process.execPath, [...CLI, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  return { child, output: () => output, exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
-}
 
 function storageEnv(): Record<string, string> {
   return {
@@ -32,17 +16,6 @@ function storageEnv(): Record<string, string> {
     PORT: '0',
     HOST: '127.0.0.1',
   };
-}
-
-async function listeningUrl(r: Run): Promise<string> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const match = /listening on (http:\/\/localhost:\d+)/.exec(r.output());
-    if (match) return match[1]!;
-    if (r.child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`the CLI did not start:\n${r.output()}`);
 }
 
 describe('signalboard CLI', () => {

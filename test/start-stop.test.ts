@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { deleteKeysWithPrefix } from '../core/redis.js';
 import { startMongoServer, stopChild } from '../scripts/local-services.js';
+import { listeningUrl, runCli, waitForOutput, type CliRun } from './cli-process.js';
 import { generateDataset } from './dataset.js';
 import { freePort } from './free-port.js';
 import { ADMIN_TOKEN, testRedis } from './helpers.js';
@@ -13,33 +14,9 @@ import { expectFiguresMatchRecount, sendAll, waitForDrain } from './pipeline-che
 const DAY = 86_400_000;
 const PARTITIONS = 4;
 
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<number | null>;
-}
-
 /** `signalboard all` as a user starts it, logging at info. */
-function startAll(env: Record<string, string>): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/signalboard.ts', 'all'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', ADMIN_TOKEN, STREAM_PARTITIONS: String(PARTITIONS), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  return { child, output: () => output, exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
-}
-
-async function waitForOutput(run: Run, pattern: RegExp, timeoutMs = 30_000): Promise<RegExpExecArray> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const match = pattern.exec(run.output());
-    if (match) return match;
-    if (run.child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`no ${pattern} in the output:\n${run.output()}`);
+function startAll(env: Record<string, string>): CliRun {
+  return runCli(['all'], { LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', ADMIN_TOKEN, STREAM_PARTITIONS: String(PARTITIONS), ...env });
 }
 
 /** Log lines at warn (40) or above, as pino writes them. */
@@ -72,7 +49,7 @@ describe('signalboard all: start, stop, start again', () => {
     const env = { REDIS_URL: inject('redisUrl'), MONGODB_URL: `mongodb://127.0.0.1:${mongoPort}/again`, REDIS_KEY_PREFIX: `${prefix}a`, DATA_DIR: join(dir, 'data-a') };
     for (const start of ['first', 'second']) {
       const run = startAll(env);
-      await waitForOutput(run, /listening on http:\/\/localhost:\d+/);
+      await listeningUrl(run, 30_000);
       await waitForOutput(run, /expiry: (MongoDB TTL indexes|this server has no TTL indexes)/);
       // A few lease periods: index retries, the alerts leader and the live feed all had their turn.
       await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -93,7 +70,7 @@ describe('signalboard all: start, stop, start again', () => {
       INGEST_RETRY_AFTER_SECONDS: '1',
     };
     const first = startAll(env);
-    const url = (await waitForOutput(first, /listening on (http:\/\/localhost:\d+)/))[1]!;
+    const url = await listeningUrl(first, 30_000);
     const created = await fetch(`${url}/v1/projects`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: '{"name":"ctrl-c"}' });
     const project = (await created.json()) as { writeKey: string; readKey: string };
     const dataset = generateDataset(31, 400, 20, Math.floor(Date.now() / DAY) - 1);
@@ -109,7 +86,7 @@ describe('signalboard all: start, stop, start again', () => {
 
     mongo = await startMongoServer({ port: mongoPort, dir: join(dir, 'mongo'), log });
     const second = startAll(env);
-    const again = (await waitForOutput(second, /listening on (http:\/\/localhost:\d+)/))[1]!;
+    const again = await listeningUrl(second, 30_000);
     const redis = testRedis();
     await waitForDrain(redis, env.REDIS_KEY_PREFIX, PARTITIONS, 120_000);
     redis.disconnect();

@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from '../core/logger.js';
 import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
+import { deleteHeldKey, extendHeldKey } from '../core/held-key.js';
 import { redisReady, type Redis } from '../core/redis.js';
 import type { AggregatorMetrics } from './aggregator-metrics.js';
 import type { AnalyticsStore, ExpiryMode } from './analytics-store.js';
-import { PartitionLeases } from './partition-lease.js';
-import { PartitionRunner, type RunnerDeps } from './partition-runner.js';
+import { PartitionLeases, type Lease } from './partition-lease.js';
+import { RollupLoop, type LoopDeps } from './rollup-loop.js';
 
 /** While this key exists (a recompute runs), workers hold no partitions. */
 export function pausedKey(prefix: string): string {
@@ -26,29 +27,41 @@ export interface AggregatorOptions {
  * (stopping a partition whose lease was lost), hands back partitions beyond its fair
  * share (partitions / live workers) and takes free ones up to it. So partitions
  * rebalance when workers join, die (their leases expire) or leave (SIGTERM hands over).
+ * One RollupLoop works all the partitions it holds.
+ *
+ * Rollup documents are written by every partition, so on a server whose updates are not
+ * atomic (FerretDB 1.x) only one worker may write at a time: there the worker holding
+ * `<prefix>:aggregators:writer` takes every partition and the others stand by, taking
+ * over within the lease time when it dies or leaves.
  */
 export class Aggregator {
   readonly workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   private readonly leases: PartitionLeases;
-  private readonly runners = new Map<number, PartitionRunner>();
-  /** Partitions whose old runner is still finishing: not taken again until it has. */
+  private readonly loop: RollupLoop;
+  /** Partitions whose lease is held, by partition. */
+  private readonly held = new Map<number, Lease>();
+  /** Partitions whose lease was lost while a cycle still wrote to them: not taken again until it is done. */
   private readonly stopping = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> = Promise.resolve();
   private expiryMode: ExpiryMode = 'ttl';
   private indexesReady = false;
+  /** Known once MongoDB answered: one worker writes at a time (see the class comment). */
+  private singleWriter: boolean | undefined;
+  private writer = false;
   private lastSweep = 0;
 
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly options: AggregatorOptions,
-    private readonly runnerDeps: RunnerDeps,
+    private readonly loopDeps: LoopDeps,
     private readonly store: AnalyticsStore,
     private readonly metrics: AggregatorMetrics,
     private readonly logger: Logger,
   ) {
     this.leases = new PartitionLeases(redis, prefix, this.workerId, options.leaseMs);
+    this.loop = new RollupLoop(loopDeps);
   }
 
   private get membersKey(): string {
@@ -62,12 +75,21 @@ export class Aggregator {
     };
     tick();
     this.timer = setInterval(tick, Math.floor(this.options.leaseMs / 3));
+    this.loop.start();
+  }
+
+  private get writerKey(): string {
+    return `${this.prefix}:aggregators:writer`;
   }
 
   /** Indexes are not needed to write, so a MongoDB that is down at start only delays them. */
   private async prepareIndexes(): Promise<void> {
     for (;;) {
       try {
+        if (this.singleWriter === undefined) {
+          this.singleWriter = !(await this.store.updatesAreAtomic());
+          if (this.singleWriter) this.logger.info({ workerId: this.workerId }, 'aggregator: this server does not update documents atomically; one worker writes at a time, others stand by');
+        }
         this.expiryMode = await this.store.ensureIndexes();
         break;
       } catch (err) {
@@ -93,7 +115,9 @@ export class Aggregator {
     clearInterval(this.timer);
     const drained = (async () => {
       await this.ticking;
-      await Promise.all([...this.runners.keys()].map((p) => this.handBack(p)));
+      await Promise.all(this.owned().map((p) => this.handBack(p)));
+      await this.loop.stop();
+      if (this.writer) await deleteHeldKey(this.redis, this.writerKey, this.workerId).catch(() => undefined);
       return true;
     })();
     let timer: NodeJS.Timeout | undefined;
@@ -111,32 +135,31 @@ export class Aggregator {
   }
 
   owned(): number[] {
-    return [...this.runners.keys()].sort((a, b) => a - b);
+    return [...this.held.keys()].sort((a, b) => a - b);
   }
 
   private async handBack(partition: number): Promise<void> {
-    const runner = this.runners.get(partition);
-    if (runner === undefined) return;
-    this.runners.delete(partition);
-    // The lease stays ours until the batch under way is done: a recompute or another
-    // worker must not take the partition while this runner still writes.
-    const keep = setInterval(() => void this.leases.renew(runner.lease).catch(() => undefined), Math.floor(this.options.leaseMs / 3));
+    const lease = this.held.get(partition);
+    if (lease === undefined) return;
+    this.held.delete(partition);
+    // The lease stays ours until the cycle under way is done: a recompute or another
+    // worker must not take the partition while this worker still writes to it.
+    const keep = setInterval(() => void this.leases.renew(lease).catch(() => undefined), Math.floor(this.options.leaseMs / 3));
     try {
-      await runner.stop();
+      await this.loop.release(partition);
     } finally {
       clearInterval(keep);
     }
-    await this.leases.release(runner.lease).catch(() => undefined);
+    await this.leases.release(lease).catch(() => undefined);
   }
 
-  /** A runner that ended on its own (a newer fencing token holds its partition) gives its lease back. */
-  private async dropEnded(): Promise<void> {
-    for (const [partition, runner] of [...this.runners]) {
-      if (!runner.hasEnded) continue;
-      this.runners.delete(partition);
-      await this.leases.raiseFence(partition, await this.runnerDeps.states.fence(partition));
-      await this.leases.release(runner.lease);
-      this.logger.warn({ partition, fence: runner.lease.fence }, 'partition runner ended; lease released');
+  /** Partitions the loop found taken by a newer fencing token: their leases go back. */
+  private async dropLost(): Promise<void> {
+    for (const lease of this.loop.takeLost()) {
+      if (this.held.get(lease.partition) === lease) this.held.delete(lease.partition);
+      await this.leases.raiseFence(lease.partition, await this.loopDeps.states.fence(lease.partition));
+      await this.leases.release(lease);
+      this.logger.warn({ partition: lease.partition, fence: lease.fence }, 'partition taken by a newer lease holder; lease released');
     }
   }
 
@@ -152,33 +175,51 @@ export class Aggregator {
       this.metrics.partitionsOwned.set(0);
       return;
     }
-    const workers = Math.max(1, await this.redis.zcard(this.membersKey));
+    // Until MongoDB said whether updates are atomic, no partition is taken.
+    if (this.singleWriter === undefined || (this.singleWriter && !(await this.holdWriter()))) {
+      await Promise.all(this.owned().map((p) => this.handBack(p)));
+      this.metrics.partitionsOwned.set(0);
+      return;
+    }
+    const workers = this.singleWriter ? 1 : Math.max(1, await this.redis.zcard(this.membersKey));
     const share = Math.ceil(this.options.partitions / workers);
 
-    await this.dropEnded();
-    for (const [partition, runner] of [...this.runners]) {
-      if (!(await this.leases.renew(runner.lease))) {
+    await this.dropLost();
+    for (const [partition, lease] of [...this.held]) {
+      if (!(await this.leases.renew(lease))) {
         this.logger.warn({ partition }, 'lease lost; stopping the partition');
-        this.runners.delete(partition);
+        this.held.delete(partition);
         this.stopping.add(partition);
-        void runner.stop().finally(() => this.stopping.delete(partition));
+        void this.loop.release(partition).finally(() => this.stopping.delete(partition));
       }
     }
     for (const partition of this.owned().slice(share)) await this.handBack(partition);
-    if (this.runners.size < share) {
-      const free = Array.from({ length: this.options.partitions }, (_, p) => p).filter((p) => !this.runners.has(p) && !this.stopping.has(p));
+    if (this.held.size < share) {
+      const free = Array.from({ length: this.options.partitions }, (_, p) => p).filter((p) => !this.held.has(p) && !this.stopping.has(p));
       for (const partition of shuffle(free)) {
-        if (this.runners.size >= share) break;
+        if (this.held.size >= share) break;
         const lease = await this.leases.acquire(partition);
         if (lease === undefined) continue;
-        const runner = new PartitionRunner(this.runnerDeps, lease);
-        this.runners.set(partition, runner);
-        runner.start();
+        this.held.set(partition, lease);
+        this.loop.add(lease);
         this.logger.info({ partition, fence: lease.fence }, 'partition acquired');
       }
     }
-    this.metrics.partitionsOwned.set(this.runners.size);
+    this.metrics.partitionsOwned.set(this.held.size);
     await this.maybeSweep(now);
+  }
+
+  /** Takes or keeps the single writer's key; false while another worker holds it. */
+  private async holdWriter(): Promise<boolean> {
+    if (this.writer) {
+      if (await extendHeldKey(this.redis, this.writerKey, this.workerId, this.options.leaseMs)) return true;
+      this.logger.warn('aggregator: lost the writer key; handing the partitions back');
+      this.writer = false;
+      return false;
+    }
+    this.writer = (await this.redis.set(this.writerKey, this.workerId, 'PX', this.options.leaseMs, 'NX')) === 'OK';
+    if (this.writer) this.logger.info({ workerId: this.workerId }, 'aggregator: the writing worker');
+    return this.writer;
   }
 
   /** One worker at a time deletes expired raw events (and, on servers without TTL indexes, everything expired). */

@@ -2,21 +2,15 @@ import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type 
 import { COLLECTIONS, COUNT_COLLECTION, type UserDoc, type Watermarks } from '../core/collections.js';
 import type { StampedEvent } from '../core/event-stream.js';
 import type { Logger } from '../core/logger.js';
-import { createIndexesOneByOne } from '../core/mongo.js';
+import { createIndexesOneByOne, UPDATES_PER_COMMAND, updatesAreAtomic } from '../core/mongo.js';
 import { batchMark, bucketDocs, decodeEvents, eventIdKey, needsDeduplication, type EventIdDoc, type RawBucketDoc } from '../core/raw-events.js';
 import { GRANULARITY_MS } from '../core/time-buckets.js';
-import type { ActivityChange, BatchPlan, CountChange, RetentionChange } from './batch-plan.js';
+import type { ActivityChange, BatchPlan, CountChange, RetentionChange, UserChange } from './batch-plan.js';
 import type { RecentEventIds } from './recent-event-ids.js';
 import { GRANULARITIES, userDocId } from './batch-plan.js';
 
 const DUPLICATE_KEY = 11000;
 const APPLY_ATTEMPTS = 5;
-/**
- * Updates per command. FerretDB 1.24 keeps each update's SQLite cursor, and so one
- * pooled connection, open until the whole command ends; its pool holds 100, and a
- * command of 100 updates or more deadlocks (measured: 80 pass, 100 hang).
- */
-const UPDATES_PER_COMMAND = 50;
 /** Documents per insert (and users per read) when a recompute writes. */
 const REBUILD_CHUNK = 1000;
 /** Expired raw buckets read per step of the sweep, and their eventIds deleted per command. */
@@ -31,27 +25,54 @@ export interface RebuiltUser {
   distinctId: string;
   userId?: string;
   anonymousId?: string;
-  /** The partition whose documents hold the user's activity. */
-  part: number;
   days: Set<number>;
   first: number;
   last: number;
 }
 
-/** One document's change: as an update of the existing document, or as the whole document when it is new. */
-interface Guarded {
-  id: string;
-  update: Document;
-  insert: Document;
+/** One partition's batch of a write cycle, as its raw events are stored. */
+export interface BatchEvents {
+  part: number;
+  seq: number;
+  events: readonly StampedEvent[];
+  /** The eventIds this partition's holder saw stored (see RecentEventIds). */
+  recent: RecentEventIds;
+}
+
+/** One partition's batch of a write cycle, planned. */
+export interface PlannedBatch {
+  part: number;
+  seq: number;
+  plan: BatchPlan;
+}
+
+/** One batch's change to one document. */
+interface Piece<C> {
+  part: number;
+  seq: number;
+  change: C;
+}
+
+/** How one kind of change is written: as an update of the existing document, or as the whole document when it is new. */
+interface DocWrites<C> {
+  /** The change of two batches as one. */
+  sum(a: C, b: C): C;
+  update(change: C): Document;
+  /** Without `_id` and `wm` (the writer adds them). */
+  insert(change: C): Document;
 }
 
 /**
  * The aggregator's MongoDB side. Every write is idempotent per (partition, batch):
  * raw events by `_id`, users and rollups by their `wm.p<N>` watermark.
  *
- * Per collection and batch: one read of the touched documents' watermarks; documents
- * already at this batch are skipped, new ones are inserted whole (with the watermark),
- * existing ones get an update guarded by the watermark. Two FerretDB 1.x traits shape
+ * A worker writes the batches of all its partitions in one cycle. Per collection and
+ * cycle: one read of the touched documents' watermarks; batches a document already holds
+ * are skipped, new documents are inserted whole (with the watermarks), existing ones get
+ * one update for all the cycle's batches, guarded by their watermarks. So the updates
+ * per cycle are the documents it touches, however many partitions wrote to them (on
+ * FerretDB an update costs about a millisecond, the largest part of a batch when each
+ * partition wrote its own documents). Two FerretDB 1.x traits shape
  * this: an unordered update bulk stops at its first error (so nothing here raises one
  * on purpose), and each update scans the collection (its `_id` index is not used by
  * updates) while a batched insert is cheap, so new documents are never upserted.
@@ -63,6 +84,11 @@ export class AnalyticsStore {
 
   private collection<T extends Document = Document>(name: string): Collection<T> {
     return this.db.collection<T>(name);
+  }
+
+  /** Whether several processes may update one document at once (see core/mongo.ts). */
+  updatesAreAtomic(): Promise<boolean> {
+    return updatesAreAtomic(this.db);
   }
 
   /** Creates the indexes; returns whether the server expires documents itself (TTL) or needs the sweep. */
@@ -121,41 +147,45 @@ export class AnalyticsStore {
   }
 
   /**
-   * Stores the batch's raw events and returns those that are new in this batch: stored
-   * now, or by an earlier attempt at this same batch. An eventId stored by any other
-   * batch is a retry of an event already counted. `recent` holds eventIds this runner saw
-   * stored, with the batch that stored them: a retry found there is dropped without a
-   * write (an insert that meets a duplicate falls back to FerretDB's slow path, 13,000
-   * documents/s instead of 40,000), and learns the ids of this batch.
+   * Stores the raw events of a write cycle's batches (one per partition) and returns,
+   * per batch, those that are new in it: stored now, or by an earlier attempt at this
+   * same batch. An eventId stored by any other batch is a retry of an event already
+   * counted. Each batch's `recent` holds eventIds its partition's holder saw stored, with
+   * the batch that stored them: a retry found there is dropped without a write (an
+   * insert that meets a duplicate falls back to FerretDB's slow path, 13,000 documents/s
+   * instead of 40,000), and learns the ids of this batch. One insert for all eventIds,
+   * one for all buckets.
    */
-  async insertEvents(events: readonly StampedEvent[], part: number, seq: number, expiryDays: number, recent: RecentEventIds): Promise<StampedEvent[]> {
-    if (events.length === 0) return [];
-    const mark = batchMark(part, seq);
-    // The key of each event that needs deduplication, by position (undefined: a server-made id).
-    const keys = events.map((e) => (needsDeduplication(e) ? eventIdKey(e.projectId, e.eventId) : undefined));
-    const retries = new Set<string>();
-    const unknown: string[] = [];
-    for (const key of keys) {
-      if (key === undefined) continue;
-      const storedBy = recent.get(key);
-      if (storedBy === undefined) unknown.push(key);
-      else if (storedBy !== mark) retries.add(key);
-    }
+  async insertEvents(batches: readonly BatchEvents[], expiryDays: number): Promise<StampedEvent[][]> {
+    // Per batch, the key of each event that needs deduplication, by position (undefined: a server-made id).
+    const keys = batches.map((b) => b.events.map((e) => (needsDeduplication(e) ? eventIdKey(e.projectId, e.eventId) : undefined)));
+    const retries = batches.map(() => new Set<string>());
+    const unknown: Array<{ batch: number; doc: EventIdDoc }> = [];
+    batches.forEach((b, i) => {
+      const mark = batchMark(b.part, b.seq);
+      for (const key of keys[i]!) {
+        if (key === undefined) continue;
+        const storedBy = b.recent.get(key);
+        if (storedBy === undefined) unknown.push({ batch: i, doc: { _id: key, b: mark } });
+        else if (storedBy !== mark) retries[i]!.add(key);
+      }
+    });
     const ids = this.collection<EventIdDoc>(COLLECTIONS.eventIds);
-    const duplicates = unknown.length === 0 ? new Set<number>() : await insertSkippingDuplicates(ids, unknown.map((_id) => ({ _id, b: mark })));
+    const duplicates = unknown.length === 0 ? new Set<number>() : await insertSkippingDuplicates(ids, unknown.map((u) => u.doc));
     const owners = new Map<string, string>();
     if (duplicates.size > 0) {
-      const dupKeys = [...duplicates].map((i) => unknown[i]!);
+      const dupKeys = [...duplicates].map((i) => unknown[i]!.doc._id);
       for (const d of await ids.find({ _id: { $in: dupKeys } }).toArray()) owners.set(d._id, d.b);
     }
-    for (const key of unknown) {
-      const storedBy = owners.get(key) ?? mark;
-      if (storedBy !== mark) retries.add(key);
-      recent.remember(key, storedBy);
-    }
-    const fresh = retries.size === 0 ? [...events] : events.filter((_, i) => keys[i] === undefined || !retries.has(keys[i]));
+    unknown.forEach(({ batch, doc }, i) => {
+      // Refused: stored by the batch named in the stored document (this one on a replay).
+      const storedBy = duplicates.has(i) ? (owners.get(doc._id) ?? doc.b) : doc.b;
+      if (storedBy !== doc.b) retries[batch]!.add(doc._id);
+      batches[batch]!.recent.remember(doc._id, storedBy);
+    });
+    const fresh = batches.map((b, i) => (retries[i]!.size === 0 ? [...b.events] : b.events.filter((_, j) => keys[i]![j] === undefined || !retries[i]!.has(keys[i]![j]!))));
     // A replay writes the same buckets: the duplicates are the first attempt's.
-    const buckets = bucketDocs(fresh, part, seq, expiryDays);
+    const buckets = batches.flatMap((b, i) => bucketDocs(fresh[i]!, b.part, b.seq, expiryDays));
     if (buckets.length > 0) await insertSkippingDuplicates(this.collection<RawBucketDoc>(COLLECTIONS.rawEvents), buckets);
     return fresh;
   }
@@ -167,51 +197,24 @@ export class AnalyticsStore {
   }
 
   /**
-   * Applies a batch plan to users and rollups, each document once per (partition, batch).
+   * Applies a write cycle's batch plans (one per partition) to users and rollups: each
+   * document once per (partition, batch), one update for all the batches that change it.
    * `between` runs between two collections' writes (the crash tests kill the process there).
    */
-  async apply(plan: BatchPlan, part: number, seq: number, between: () => void = () => undefined): Promise<void> {
-    const wm = `wm.p${part}`;
-    const marks = { [`p${part}`]: seq };
-    const writes: Array<[string, Guarded[]]> = [
-      [
-        COLLECTIONS.users,
-        plan.users.map((u) => {
-          const ids = { projectId: u.projectId, distinctId: u.distinctId, ...(u.userId === undefined ? {} : { userId: u.userId }), ...(u.anonymousId === undefined ? {} : { anonymousId: u.anonymousId }) };
-          return {
-            id: u.id,
-            update: {
-              $set: { ...ids, ...Object.fromEntries(u.newDays.map((d) => [`days.${d}`, seq])), [wm]: seq },
-              $min: { firstSeen: u.firstSeen },
-              $max: { lastSeen: u.lastSeen, expireAt: u.expireAt },
-            },
-            insert: { ...ids, days: Object.fromEntries(u.newDays.map((d) => [String(d), seq])), firstSeen: u.firstSeen, lastSeen: u.lastSeen, expireAt: u.expireAt, wm: marks },
-          };
-        }),
-      ],
-      ...GRANULARITIES.map((g): [string, Guarded[]] => [
-        COUNT_COLLECTION[g],
-        plan.counts[g].map((c) => ({
-          id: c.id,
-          update: { $inc: { count: c.count, ...Object.fromEntries([...c.by].map(([k, n]) => [`by.${k}`, n])) }, $set: { [wm]: seq } },
-          insert: countDoc(c, marks),
-        })),
-      ]),
-      [
-        COLLECTIONS.activity,
-        plan.activity.map((a) => ({
-          id: a.id,
-          update: { $inc: { dau: a.dau, wau: a.wau, mau: a.mau }, $set: { [wm]: seq } },
-          insert: activityDoc(a, marks),
-        })),
-      ],
-      [COLLECTIONS.retentionDaily, plan.retentionDaily.map((r) => retentionChange(r, wm, marks, seq))],
-      [COLLECTIONS.retentionWeekly, plan.retentionWeekly.map((r) => retentionChange(r, wm, marks, seq))],
-    ];
-    for (const [name, ops] of writes) {
-      await this.applyGuarded(name, ops, part, seq);
+  async apply(batches: readonly PlannedBatch[], between: () => void = () => undefined): Promise<void> {
+    const changes = <C>(of: (plan: BatchPlan) => readonly C[]): Piece<C>[] => batches.flatMap(({ part, seq, plan }) => of(plan).map((change) => ({ part, seq, change })));
+    await this.applyGuarded(COLLECTIONS.users, USER_WRITES, changes((p) => p.users));
+    between();
+    for (const g of GRANULARITIES) {
+      await this.applyGuarded(COUNT_COLLECTION[g], COUNT_WRITES, changes((p) => p.counts[g]));
       between();
     }
+    await this.applyGuarded(COLLECTIONS.activity, ACTIVITY_WRITES, changes((p) => p.activity));
+    between();
+    await this.applyGuarded(COLLECTIONS.retentionDaily, RETENTION_WRITES, changes((p) => p.retentionDaily));
+    between();
+    await this.applyGuarded(COLLECTIONS.retentionWeekly, RETENTION_WRITES, changes((p) => p.retentionWeekly));
+    between();
   }
 
   /** For a recompute: replaces what `filter` selects with `docs`. Not atomic: a recompute that stops halfway is run again. */
@@ -252,31 +255,56 @@ export class AnalyticsStore {
     return users.length;
   }
 
-  private async applyGuarded(name: string, ops: Guarded[], part: number, seq: number): Promise<void> {
-    if (ops.length === 0) return;
+  /**
+   * Writes each document's pieces that its watermarks do not hold yet: new documents
+   * inserted whole, existing ones updated with the watermarks in the filter, so MongoDB
+   * itself refuses a second application, even by a worker that lost its lease without
+   * knowing it. A refused update (such a worker got there first) or a refused insert
+   * (another worker inserted the document) is answered by reading the watermarks again.
+   */
+  private async applyGuarded<C extends { id: string }>(name: string, writes: DocWrites<C>, pieces: readonly Piece<C>[]): Promise<void> {
+    if (pieces.length === 0) return;
     const collection = this.collection(name);
-    const wm = `wm.p${part}`;
-    let pending = ops;
+    const byDoc = new Map<string, Piece<C>[]>();
+    for (const piece of pieces) {
+      const list = byDoc.get(piece.change.id);
+      if (list === undefined) byDoc.set(piece.change.id, [piece]);
+      else list.push(piece);
+    }
+    let pending = [...byDoc.keys()];
     for (let attempt = 1; ; attempt++) {
-      const marks = new Map(
-        (await collection.find({ _id: { $in: pending.map((o) => o.id) as never[] } }, { projection: { [wm]: 1 } }).toArray()).map((d) => [
-          d._id as unknown as string,
-          ((d.wm as Record<string, number> | undefined)?.[`p${part}`] ?? 0),
-        ]),
-      );
-      const updates = pending.filter((o) => marks.has(o.id) && marks.get(o.id)! < seq);
-      const inserts = pending.filter((o) => !marks.has(o.id));
-      const conflicts = inserts.length === 0 ? new Set<number>() : await insertSkippingDuplicates(collection, inserts.map((o) => ({ _id: o.id, ...o.insert })));
-      if (updates.length > 0) {
-        // The watermark in the filter makes MongoDB itself refuse a second application,
-        // even by a worker that lost its lease without knowing it.
-        const bulk: AnyBulkWriteOperation[] = updates.map((o) => ({ updateOne: { filter: { _id: o.id as never, [wm]: { $not: { $gte: seq } } }, update: o.update } }));
-        for (let i = 0; i < bulk.length; i += UPDATES_PER_COMMAND) await collection.bulkWrite(bulk.slice(i, i + UPDATES_PER_COMMAND), { ordered: false });
+      const found = await collection.find({ _id: { $in: pending as never[] } }, { projection: { wm: 1 } }).toArray();
+      const marks = new Map(found.map((d) => [d._id as unknown as string, (d.wm ?? {}) as Watermarks]));
+      const inserts: Document[] = [];
+      const updates: AnyBulkWriteOperation[] = [];
+      const updated: string[] = [];
+      for (const id of pending) {
+        const held = marks.get(id);
+        const left = byDoc.get(id)!.filter((p) => (held?.[`p${p.part}`] ?? 0) < p.seq);
+        if (left.length === 0) continue;
+        const change = left.map((p) => p.change).reduce((a, b) => writes.sum(a, b));
+        const wm = Object.fromEntries(left.map((p) => [`p${p.part}`, p.seq]));
+        if (held === undefined) {
+          inserts.push({ _id: id, ...writes.insert(change), wm });
+          continue;
+        }
+        const update = writes.update(change);
+        update.$set = { ...(update.$set as Document | undefined), ...Object.fromEntries(left.map((p) => [`wm.p${p.part}`, p.seq])) };
+        const guard = Object.fromEntries(left.map((p) => [`wm.p${p.part}`, { $not: { $gte: p.seq } }]));
+        updates.push({ updateOne: { filter: { _id: id as never, ...guard }, update } });
+        updated.push(id);
       }
-      if (conflicts.size === 0) return;
-      if (attempt >= APPLY_ATTEMPTS) throw new Error(`${name}: ${conflicts.size} documents kept conflicting after ${attempt} attempts`);
-      this.logger.debug({ collection: name, attempt, conflicts: conflicts.size }, 'rollup insert conflict; applying as updates');
-      pending = inserts.filter((_, i) => conflicts.has(i));
+      const conflicts = inserts.length === 0 ? new Set<number>() : await insertSkippingDuplicates(collection, inserts);
+      const again = [...conflicts].map((i) => inserts[i]!._id as string);
+      for (let i = 0; i < updates.length; i += UPDATES_PER_COMMAND) {
+        const result = await collection.bulkWrite(updates.slice(i, i + UPDATES_PER_COMMAND), { ordered: false });
+        // Which update was refused is not reported: read all of this command's again.
+        if (result.matchedCount < Math.min(UPDATES_PER_COMMAND, updates.length - i)) again.push(...updated.slice(i, i + UPDATES_PER_COMMAND));
+      }
+      if (again.length === 0) return;
+      if (attempt >= APPLY_ATTEMPTS) throw new Error(`${name}: ${again.length} documents kept conflicting after ${attempt} attempts`);
+      this.logger.debug({ collection: name, attempt, conflicts: again.length }, 'rollup write refused; reading the watermarks again');
+      pending = again;
     }
   }
 }
@@ -311,26 +339,59 @@ async function insertSkippingDuplicates<T extends Document>(collection: Collecti
   }
 }
 
-/** The whole documents of changes to documents that do not exist yet (the `_id` is added by the writer). */
-export function countDoc(c: CountChange, marks: Watermarks): Document {
-  return { projectId: c.projectId, event: c.event, bucket: c.bucket, count: c.count, by: nest(c.by), expireAt: c.expireAt, wm: marks };
+/** The whole documents of changes to documents that do not exist yet (the writer adds `_id` and `wm`). */
+export function countDoc(c: CountChange): Document {
+  return { projectId: c.projectId, event: c.event, bucket: c.bucket, count: c.count, by: nest(c.by), expireAt: c.expireAt };
 }
 
-export function activityDoc(a: ActivityChange, marks: Watermarks): Document {
-  return { projectId: a.projectId, day: a.day, dau: a.dau, wau: a.wau, mau: a.mau, expireAt: a.expireAt, wm: marks };
+export function activityDoc(a: ActivityChange): Document {
+  return { projectId: a.projectId, day: a.day, dau: a.dau, wau: a.wau, mau: a.mau, expireAt: a.expireAt };
 }
 
-export function retentionDoc(r: RetentionChange, marks: Watermarks): Document {
-  return { projectId: r.projectId, cohort: r.cohort, r: Object.fromEntries([...r.r].map(([offset, n]) => [String(offset), n])), expireAt: r.expireAt, wm: marks };
+export function retentionDoc(r: RetentionChange): Document {
+  return { projectId: r.projectId, cohort: r.cohort, r: Object.fromEntries([...r.r].map(([offset, n]) => [String(offset), n])), expireAt: r.expireAt };
 }
 
-function retentionChange(r: RetentionChange, wm: string, marks: Record<string, number>, seq: number): Guarded {
-  return {
-    id: r.id,
-    update: { $inc: Object.fromEntries([...r.r].map(([offset, n]) => [`r.${offset}`, n])), $set: { [wm]: seq } },
-    insert: retentionDoc(r, marks),
-  };
+function addMaps<K>(a: ReadonlyMap<K, number>, b: ReadonlyMap<K, number>): Map<K, number> {
+  const sum = new Map(a);
+  for (const [k, n] of b) sum.set(k, (sum.get(k) ?? 0) + n);
+  return sum;
 }
+
+const USER_WRITES: DocWrites<UserChange> = {
+  sum() {
+    // A user lives in one partition, and a cycle holds one batch per partition.
+    throw new Error('two batches of one write cycle changed the same user');
+  },
+  update: (u) => ({
+    $set: { ...userIds(u), ...Object.fromEntries(u.newDays.map((d) => [`days.${d}`, u.seq])) },
+    $min: { firstSeen: u.firstSeen },
+    $max: { lastSeen: u.lastSeen, expireAt: u.expireAt },
+  }),
+  insert: (u) => ({ ...userIds(u), days: Object.fromEntries(u.newDays.map((d) => [String(d), u.seq])), firstSeen: u.firstSeen, lastSeen: u.lastSeen, expireAt: u.expireAt }),
+};
+
+function userIds(u: UserChange): Document {
+  return { projectId: u.projectId, distinctId: u.distinctId, ...(u.userId === undefined ? {} : { userId: u.userId }), ...(u.anonymousId === undefined ? {} : { anonymousId: u.anonymousId }) };
+}
+
+const COUNT_WRITES: DocWrites<CountChange> = {
+  sum: (a, b) => ({ ...a, count: a.count + b.count, by: addMaps(a.by, b.by) }),
+  update: (c) => ({ $inc: { count: c.count, ...Object.fromEntries([...c.by].map(([k, n]) => [`by.${k}`, n])) } }),
+  insert: countDoc,
+};
+
+const ACTIVITY_WRITES: DocWrites<ActivityChange> = {
+  sum: (a, b) => ({ ...a, dau: a.dau + b.dau, wau: a.wau + b.wau, mau: a.mau + b.mau }),
+  update: (a) => ({ $inc: { dau: a.dau, wau: a.wau, mau: a.mau } }),
+  insert: activityDoc,
+};
+
+const RETENTION_WRITES: DocWrites<RetentionChange> = {
+  sum: (a, b) => ({ ...a, r: addMaps(a.r, b.r) }),
+  update: (r) => ({ $inc: Object.fromEntries([...r.r].map(([offset, n]) => [`r.${offset}`, n])) }),
+  insert: retentionDoc,
+};
 
 function isNotImplemented(err: unknown): boolean {
   const e = err as { code?: number; codeName?: string; message?: string };

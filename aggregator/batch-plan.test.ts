@@ -19,27 +19,27 @@ function stored(lastSeen: number, firstSeen = NOON): Map<string, UserDoc> {
 
 describe('planBatch: user documents', () => {
   it('writes a new user with its day, first and last seen', () => {
-    const plan = planBatch([event(NOON), event(NOON + 60_000)], new Map(), 0, 1, SETTINGS, NOON);
-    expect(plan.users).toMatchObject([{ id: 'p|u1', newDays: [TODAY], firstSeen: new Date(NOON), lastSeen: new Date(NOON + 60_000) }]);
+    const plan = planBatch([event(NOON), event(NOON + 60_000)], new Map(), 1, SETTINGS, NOON);
+    expect(plan.users).toMatchObject([{ id: 'p|u1', seq: 1, newDays: [TODAY], firstSeen: new Date(NOON), lastSeen: new Date(NOON + 60_000) }]);
     expect(plan.activity).toMatchObject([{ day: new Date(TODAY * DAY), dau: 1 }, ...Array.from({ length: 29 }, () => ({}))]);
   });
 
   it('skips the write for a returning user within the hour, and still counts the events', () => {
-    const plan = planBatch([event(NOON + 10 * 60_000)], stored(NOON), 0, 2, SETTINGS, NOON);
+    const plan = planBatch([event(NOON + 10 * 60_000)], stored(NOON), 2, SETTINGS, NOON);
     expect(plan.users).toEqual([]);
     expect(plan.activity).toEqual([]);
     expect(plan.counts.minute.map((c) => c.count)).toEqual([1]);
   });
 
   it('writes when lastSeen moves by the resolution, a new day arrives, or the first event moves earlier', () => {
-    expect(planBatch([event(NOON + LAST_SEEN_RESOLUTION_MS)], stored(NOON), 0, 2, SETTINGS, NOON).users).toMatchObject([{ newDays: [], lastSeen: new Date(NOON + LAST_SEEN_RESOLUTION_MS) }]);
-    expect(planBatch([event(NOON + DAY)], stored(NOON), 0, 2, SETTINGS, NOON).users).toMatchObject([{ newDays: [TODAY + 1] }]);
-    expect(planBatch([event(NOON - 60_000)], stored(NOON), 0, 2, SETTINGS, NOON).users).toMatchObject([{ newDays: [], firstSeen: new Date(NOON - 60_000) }]);
+    expect(planBatch([event(NOON + LAST_SEEN_RESOLUTION_MS)], stored(NOON), 2, SETTINGS, NOON).users).toMatchObject([{ newDays: [], lastSeen: new Date(NOON + LAST_SEEN_RESOLUTION_MS) }]);
+    expect(planBatch([event(NOON + DAY)], stored(NOON), 2, SETTINGS, NOON).users).toMatchObject([{ newDays: [TODAY + 1] }]);
+    expect(planBatch([event(NOON - 60_000)], stored(NOON), 2, SETTINGS, NOON).users).toMatchObject([{ newDays: [], firstSeen: new Date(NOON - 60_000) }]);
   });
 
   it('plans the same user write on a replay that finds its own day already recorded', () => {
     const replayed = new Map([['p|u1', { ...stored(NOON).get('p|u1')!, days: { [TODAY]: 2 } }]]);
-    const plan = planBatch([event(NOON)], replayed, 0, 2, SETTINGS, NOON);
+    const plan = planBatch([event(NOON)], replayed, 2, SETTINGS, NOON);
     expect(plan.users).toMatchObject([{ newDays: [TODAY] }]);
     expect(plan.activity[0]).toMatchObject({ dau: 1 });
   });

@@ -1,10 +1,11 @@
 /**
  * Turns one batch of a partition into the documents it changes: pure, no I/O.
  *
- * Rollup documents are per partition (the partition is part of their `_id`), so each
- * has exactly one writer, its partition's lease holder: no two workers ever update the
- * same document, and readers sum at most STREAM_PARTITIONS documents per bucket. A user
- * lives in one partition, so active users and retention split cleanly this way.
+ * Rollup documents are one per figure (project, bucket, event; project, day; project,
+ * cohort), written by every partition: each carries a watermark per partition (`wm.pN`,
+ * the last batch of partition N applied to it), so a replayed batch is refused document
+ * by document (see analytics-store.ts). A user lives in one partition, so active users
+ * and retention are sums of per-partition deltas.
  *
  * Input: the batch's events that are new (not duplicates of earlier batches), and
  * the current user documents of the users they touch. A user's days recorded by an
@@ -67,6 +68,8 @@ export interface RetentionChange {
 
 export interface UserChange {
   id: string;
+  /** The batch that makes the change. */
+  seq: number;
   projectId: string;
   distinctId: string;
   userId?: string;
@@ -123,16 +126,13 @@ export function emptyCountChanges(): CountChanges {
 /** What counting needs of an event: the live stream's events and stored raw events both have it. */
 export type CountedEvent = Pick<StampedEvent, 'projectId' | 'event' | 'timestamp' | 'context' | 'properties'>;
 
-/**
- * Adds one event to its minute, hour and day documents of `partition`, skipping those
- * already past their expiry at `asOf`.
- */
-export function addEventCounts(counts: CountChanges, event: CountedEvent, partition: number, settings: PlanSettings, asOf: number): void {
+/** Adds one event to its minute, hour and day documents, skipping those already past their expiry at `asOf`. */
+export function addEventCounts(counts: CountChanges, event: CountedEvent, settings: PlanSettings, asOf: number): void {
   for (const granularity of GRANULARITIES) {
     const start = bucketStart(event.timestamp, granularity);
     const expireAt = addDays(start + GRANULARITY_MS[granularity], settings.expiryDays[granularity]);
     if (expireAt.getTime() <= asOf) continue;
-    const id = `${event.projectId}|${start}|${event.event}|p${partition}`;
+    const id = `${event.projectId}|${start}|${event.event}`;
     let change = counts[granularity].get(id);
     if (change === undefined) {
       change = { id, projectId: event.projectId, event: event.event, bucket: new Date(start), count: 0, by: new Map(), expireAt };
@@ -154,12 +154,12 @@ export function horizonsOf(settings: PlanSettings): Horizons {
  * `asOf` is when the batch was written to the stream (not now, so a replay plans the
  * same): rollups that would already be past their expiry then are not written.
  */
-export function planBatch(events: readonly StampedEvent[], users: ReadonlyMap<string, UserDoc>, partition: number, seq: number, settings: PlanSettings, asOf: number): BatchPlan {
+export function planBatch(events: readonly StampedEvent[], users: ReadonlyMap<string, UserDoc>, seq: number, settings: PlanSettings, asOf: number): BatchPlan {
   const counts = emptyCountChanges();
   const perUser = new Map<string, { projectId: string; distinctId: string; event: StampedEvent; days: Set<number>; first: number; last: number }>();
 
   for (const event of events) {
-    addEventCounts(counts, event, partition, settings, asOf);
+    addEventCounts(counts, event, settings, asOf);
     const distinctId = distinctIdOf(event);
     const userId = userDocId(event.projectId, distinctId);
     let user = perUser.get(userId);
@@ -191,6 +191,7 @@ export function planBatch(events: readonly StampedEvent[], users: ReadonlyMap<st
     const lastSeen = Math.max(user.last, storedLast);
     userChanges.push({
       id,
+      seq,
       projectId: user.projectId,
       distinctId: user.distinctId,
       ...(user.event.userId === undefined ? {} : { userId: user.event.userId }),
@@ -210,7 +211,7 @@ export function planBatch(events: readonly StampedEvent[], users: ReadonlyMap<st
     retentionWeekly: [],
   };
   for (const [projectId, deltas] of deltasByProject) {
-    const changes = activityChanges(projectId, partition, deltas, settings);
+    const changes = activityChanges(projectId, deltas, settings);
     plan.activity.push(...changes.activity);
     plan.retentionDaily.push(...changes.retentionDaily);
     plan.retentionWeekly.push(...changes.retentionWeekly);
@@ -218,14 +219,14 @@ export function planBatch(events: readonly StampedEvent[], users: ReadonlyMap<st
   return plan;
 }
 
-/** One project's active-user and retention deltas of one partition as document changes. */
-export function activityChanges(projectId: string, partition: number, deltas: ActivityDeltas, settings: PlanSettings): Pick<BatchPlan, 'activity' | 'retentionDaily' | 'retentionWeekly'> {
+/** One project's active-user and retention deltas as document changes. */
+export function activityChanges(projectId: string, deltas: ActivityDeltas, settings: PlanSettings): Pick<BatchPlan, 'activity' | 'retentionDaily' | 'retentionWeekly'> {
   const byDay = new Map<number, ActivityChange>();
   const change = (day: number) => {
     let c = byDay.get(day);
     if (c === undefined) {
       // Kept as long as day rollups, counted from the last day its MAU window reaches.
-      c = { id: `${projectId}|${day}|p${partition}`, projectId, day: dayToDate(day), dau: 0, wau: 0, mau: 0, expireAt: addDays((day + MAU_DAYS) * DAY_MS, settings.expiryDays.day) };
+      c = { id: `${projectId}|${day}`, projectId, day: dayToDate(day), dau: 0, wau: 0, mau: 0, expireAt: addDays((day + MAU_DAYS) * DAY_MS, settings.expiryDays.day) };
       byDay.set(day, c);
     }
     return c;
@@ -235,19 +236,19 @@ export function activityChanges(projectId: string, partition: number, deltas: Ac
   for (const [day, n] of deltas.mau) change(day).mau += n;
   return {
     activity: [...byDay.values()],
-    retentionDaily: retentionChanges(projectId, partition, deltas.retentionDaily, (cohort) => cohort, settings),
-    retentionWeekly: retentionChanges(projectId, partition, deltas.retentionWeekly, weekStartDay, settings),
+    retentionDaily: retentionChanges(projectId, deltas.retentionDaily, (cohort) => cohort, settings),
+    retentionWeekly: retentionChanges(projectId, deltas.retentionWeekly, weekStartDay, settings),
   };
 }
 
-function retentionChanges(projectId: string, partition: number, cells: Map<string, number>, cohortStartDay: (cohort: number) => number, settings: PlanSettings): RetentionChange[] {
+function retentionChanges(projectId: string, cells: Map<string, number>, cohortStartDay: (cohort: number) => number, settings: PlanSettings): RetentionChange[] {
   const byCohort = new Map<number, RetentionChange>();
   for (const [cell, n] of cells) {
     const [cohort, offset] = cell.split(':').map(Number) as [number, number];
     let change = byCohort.get(cohort);
     if (change === undefined) {
       const startDay = cohortStartDay(cohort);
-      change = { id: `${projectId}|${startDay}|p${partition}`, projectId, cohort: dayToDate(startDay), r: new Map(), expireAt: addDays((startDay + settings.horizonDays) * DAY_MS, settings.expiryDays.day) };
+      change = { id: `${projectId}|${startDay}`, projectId, cohort: dayToDate(startDay), r: new Map(), expireAt: addDays((startDay + settings.horizonDays) * DAY_MS, settings.expiryDays.day) };
       byCohort.set(cohort, change);
     }
     change.r.set(offset, (change.r.get(offset) ?? 0) + n);

@@ -6,11 +6,10 @@ import { AnalyticsStore } from './analytics-store.js';
 import type { PlanSettings } from './batch-plan.js';
 import { DeadLetters } from './dead-letters.js';
 import { DeltaPublisher } from './delta-publisher.js';
-import type { RunnerDeps } from './partition-runner.js';
 import { recompute, type RecomputeReport, type RecomputeRequest } from './recompute.js';
 import { PartitionStates } from './partition-state.js';
+import type { LoopDeps } from './rollup-loop.js';
 import { StreamCommitter } from './stream-commit.js';
-import { WriteGate } from './write-gate.js';
 
 export function planSettings(config: Runtime['config']): PlanSettings {
   return {
@@ -26,7 +25,7 @@ export function planSettings(config: Runtime['config']): PlanSettings {
   };
 }
 
-function runnerDeps(rt: Runtime, metrics: AggregatorMetrics, store: AnalyticsStore): RunnerDeps {
+function loopDeps(rt: Runtime, metrics: AggregatorMetrics, store: AnalyticsStore): LoopDeps {
   const { config, logger, redis } = rt;
   const prefix = config.REDIS_KEY_PREFIX;
   return {
@@ -42,7 +41,6 @@ function runnerDeps(rt: Runtime, metrics: AggregatorMetrics, store: AnalyticsSto
     settings: planSettings(config),
     batchEntries: config.AGGREGATOR_BATCH_ENTRIES,
     pollMs: config.AGGREGATOR_POLL_MS,
-    writeGate: new WriteGate(config.AGGREGATOR_WRITE_CONCURRENCY),
     userCacheEntries: config.AGGREGATOR_USER_CACHE_ENTRIES,
     recentEventIds: config.AGGREGATOR_RECENT_EVENT_IDS,
   };
@@ -57,7 +55,7 @@ export function startAggregator(rt: Runtime): RoleHandle {
     redis,
     config.REDIS_KEY_PREFIX,
     { partitions: config.STREAM_PARTITIONS, leaseMs: config.AGGREGATOR_LEASE_MS, sweepMs: config.EXPIRY_SWEEP_SECONDS * 1000, drainTimeoutMs: config.AGGREGATOR_DRAIN_TIMEOUT_MS },
-    runnerDeps(rt, metrics, store),
+    loopDeps(rt, metrics, store),
     store,
     metrics,
     logger,
@@ -73,5 +71,5 @@ export async function runRecompute(rt: Runtime, request: RecomputeRequest): Prom
   for (let i = 0; i < 50 && !redisReady(redis); i++) await new Promise((resolve) => setTimeout(resolve, 100));
   const metrics = createAggregatorMetrics(rt.metrics);
   const store = new AnalyticsStore(rt.mongo.db, logger);
-  return recompute(runnerDeps(rt, metrics, store), rt.mongo.db, { partitions: config.STREAM_PARTITIONS, leaseMs: config.AGGREGATOR_LEASE_MS }, request);
+  return recompute(loopDeps(rt, metrics, store), rt.mongo.db, { partitions: config.STREAM_PARTITIONS, leaseMs: config.AGGREGATOR_LEASE_MS }, request);
 }

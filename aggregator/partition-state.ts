@@ -1,5 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import { COLLECTIONS } from '../core/collections.js';
+import { UPDATES_PER_COMMAND } from '../core/mongo.js';
 
 /** A batch whose writes may have begun: replays must cover exactly these entries. */
 export interface InflightBatch {
@@ -22,6 +23,18 @@ export interface PartitionState {
   /** Events in all committed batches: what Redis's `consumed` counter must read. */
   consumed: number;
   inflight: InflightBatch | null;
+}
+
+/** A partition's batch as its lease holder writes it. */
+export interface FencedBatch {
+  partition: number;
+  fence: number;
+  batch: InflightBatch;
+}
+
+export interface CommittedBatch extends FencedBatch {
+  /** Events in all committed batches, this one included. */
+  consumed: number;
 }
 
 /** The lease was lost: another worker holds a newer fencing token. */
@@ -58,16 +71,24 @@ export class PartitionStates {
     return (await this.states.findOne({ _id: partition }, { projection: { fence: 1 } }))?.fence ?? 0;
   }
 
-  async begin(partition: number, fence: number, inflight: InflightBatch): Promise<void> {
-    const result = await this.states.updateOne({ _id: partition, fence }, { $set: { inflight } });
-    if (result.matchedCount === 0) throw new LeaseLostError(partition);
+  /** Records each batch as in flight; returns the partitions a newer fencing token holds (nothing was recorded for them). */
+  async begin(batches: readonly FencedBatch[]): Promise<Set<number>> {
+    return this.fencedUpdates(batches.map((b) => ({ ...b, set: { inflight: b.batch } })));
   }
 
-  /** Returns the events consumed in total after this batch. */
-  async commit(partition: number, fence: number, batch: InflightBatch, consumedBefore: number): Promise<number> {
-    const consumed = consumedBefore + batch.events;
-    const result = await this.states.updateOne({ _id: partition, fence }, { $set: { committed: batch.to, seq: batch.seq, consumed, inflight: null } });
-    if (result.matchedCount === 0) throw new LeaseLostError(partition);
-    return consumed;
+  /** Records each batch as committed; returns the partitions a newer fencing token holds (their batches stay in flight for it). */
+  async commit(batches: readonly CommittedBatch[]): Promise<Set<number>> {
+    return this.fencedUpdates(batches.map((b) => ({ ...b, set: { committed: b.batch.to, seq: b.batch.seq, consumed: b.consumed, inflight: null } })));
+  }
+
+  /** One command for all partitions of a write cycle, each update conditional on its fencing token. */
+  private async fencedUpdates(updates: ReadonlyArray<{ partition: number; fence: number; set: Partial<PartitionState> }>): Promise<Set<number>> {
+    if (updates.length === 0) return new Set();
+    const ops = updates.map((u) => ({ updateOne: { filter: { _id: u.partition, fence: u.fence }, update: { $set: u.set } } }));
+    let matched = 0;
+    for (let i = 0; i < ops.length; i += UPDATES_PER_COMMAND) matched += (await this.states.bulkWrite(ops.slice(i, i + UPDATES_PER_COMMAND), { ordered: false })).matchedCount;
+    if (matched === updates.length) return new Set();
+    const fences = new Map((await this.states.find({ _id: { $in: updates.map((u) => u.partition) } }, { projection: { fence: 1 } }).toArray()).map((s) => [s._id, s.fence]));
+    return new Set(updates.filter((u) => fences.get(u.partition) !== u.fence).map((u) => u.partition));
   }
 }

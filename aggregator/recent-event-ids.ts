@@ -1,7 +1,7 @@
 import { LruMap } from './lru-map.js';
 
 /**
- * The client eventIds one partition runner saw stored, with the batch that stored each
+ * The client eventIds one partition's holder saw stored, with the batch that stored each
  * (`part:seq`), the newest `max` of them. Exact as far as it goes: an id is remembered
  * only once MongoDB holds it, and ids it has forgotten are checked by MongoDB's unique
  * `_id` as before. It spares the common retry (seconds after the original, same

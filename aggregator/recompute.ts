@@ -7,13 +7,13 @@ import { appendToFeed, raiseAppendedBatches } from '../core/live-feed.js';
 import type { Logger } from '../core/logger.js';
 import type { Redis } from '../core/redis.js';
 import { dayNumber, dayToDate, formatDay, GRANULARITY_MS, weekNumber, weekStartDay } from '../core/time-buckets.js';
-import { addUserDelta, emptyDeltas, MAU_DAYS, type ActivityDeltas } from './activity-math.js';
+import { addUserDelta, emptyDeltas, MAU_DAYS } from './activity-math.js';
 import { pausedKey } from './aggregator.js';
 import { activityDoc, countDoc, retentionDoc, type AnalyticsStore, type RebuiltUser } from './analytics-store.js';
-import { activityChanges, addEventCounts, distinctIdOf, emptyCountChanges, GRANULARITIES, horizonsOf, userDocId, type CountChanges, type PlanSettings } from './batch-plan.js';
+import { activityChanges, addEventCounts, distinctIdOf, emptyCountChanges, GRANULARITIES, horizonsOf, userDocId, type PlanSettings } from './batch-plan.js';
 import { deleteHeldKey, extendHeldKey } from '../core/held-key.js';
 import { PartitionLeases, type Lease } from './partition-lease.js';
-import { PartitionRunner, type RunnerDeps } from './partition-runner.js';
+import { RollupLoop, type LoopDeps } from './rollup-loop.js';
 
 const DAY_MS = GRANULARITY_MS.day;
 
@@ -49,28 +49,30 @@ export interface RecomputeOptions {
  * dead worker left in flight, rebuilds, and lets the workers resume. Ingest goes on
  * meanwhile: events wait in the streams.
  */
-export async function recompute(runnerDeps: RunnerDeps, db: Db, options: RecomputeOptions, request: RecomputeRequest): Promise<RecomputeReport> {
+export async function recompute(loopDeps: LoopDeps, db: Db, options: RecomputeOptions, request: RecomputeRequest): Promise<RecomputeReport> {
   const started = Date.now();
-  const { redis, prefix, logger } = runnerDeps;
+  const { redis, prefix, logger } = loopDeps;
   // Raw events older than their retention are gone, and with them what a rebuild needs
   // (the MAU window and the week before the first day).
-  const earliest = dayNumber(started) - runnerDeps.settings.expiryDays.raw + MAU_DAYS + 7;
+  const earliest = dayNumber(started) - loopDeps.settings.expiryDays.raw + MAU_DAYS + 7;
   if (request.fromDay < earliest) {
-    throw new SignalboardError('SB_PARAM_INVALID', `--from ${formatDay(request.fromDay)}: raw events older than EXPIRY_RAW_DAYS (${runnerDeps.settings.expiryDays.raw}) have expired; the earliest day that can be rebuilt is ${formatDay(earliest)}`);
+    throw new SignalboardError('SB_PARAM_INVALID', `--from ${formatDay(request.fromDay)}: raw events older than EXPIRY_RAW_DAYS (${loopDeps.settings.expiryDays.raw}) have expired; the earliest day that can be rebuilt is ${formatDay(earliest)}`);
   }
   const held = await holdAllPartitions(redis, prefix, options, logger);
-  const seqs = new Map<number, number>();
+  let seqs = new Map<number, number>();
   try {
-    for (const lease of held.leases) seqs.set(lease.partition, (await new PartitionRunner(runnerDeps, lease).settle()).seq);
+    const loop = new RollupLoop(loopDeps);
+    for (const lease of held.leases) loop.add(lease);
+    seqs = await loop.settle();
     logger.info({ partitions: seqs.size }, 'recompute: every partition settled; rebuilding');
     // Before every write: still holding every partition, in Redis and in MongoDB.
     const checkpoint = async () => {
       held.assertHeld();
       for (const lease of held.leases) {
-        if ((await runnerDeps.states.fence(lease.partition)) !== lease.fence) throw lostPartitions(`partition ${lease.partition} was claimed by a newer lease`);
+        if ((await loopDeps.states.fence(lease.partition)) !== lease.fence) throw lostPartitions(`partition ${lease.partition} was claimed by a newer lease`);
       }
     };
-    const report = await rebuild(runnerDeps.store, db, runnerDeps.settings, seqs, request, checkpoint);
+    const report = await rebuild(loopDeps.store, db, loopDeps.settings, seqs, request, checkpoint);
     return { ...report, ms: Date.now() - started };
   } finally {
     // The figures changed without deltas (also when stopped halfway): live dashboards reload them.
@@ -150,23 +152,21 @@ async function rebuild(
 ): Promise<Omit<RecomputeReport, 'ms'>> {
   const { projectId, fromDay, toDay } = request;
   const asOf = Date.now();
-  // Each rebuilt document carries its partition's last batch, so a worker that lost its
+  // Each rebuilt document carries every partition's last batch, so a worker that lost its
   // lease mid-batch without knowing it can't apply that batch on top of the rebuild.
-  const marks = (partition: number) => ({ [`p${partition}`]: seqs.get(partition) ?? 0 });
+  const wm = Object.fromEntries([...seqs].map(([partition, seq]) => [`p${partition}`, seq]));
   const written: Record<string, number> = {};
 
   const dayRange = { $gte: dayToDate(fromDay), $lt: dayToDate(toDay + 1) };
-  // Counts: every event in the range, in the document of the partition that stored it.
-  const counts = new Map<number, CountChanges>();
+  // Counts: every event in the range.
+  const counts = emptyCountChanges();
   let events = 0;
   for await (const event of readRawEvents(db, { projectId, fromDay, toDay })) {
     events++;
-    let partitionCounts = counts.get(event.part);
-    if (partitionCounts === undefined) counts.set(event.part, (partitionCounts = emptyCountChanges()));
-    addEventCounts(partitionCounts, event, event.part, settings, asOf);
+    addEventCounts(counts, event, settings, asOf);
   }
   for (const granularity of GRANULARITIES) {
-    const docs = [...counts].flatMap(([partition, changes]) => [...changes[granularity].values()].map((c) => ({ _id: c.id, ...countDoc(c, marks(partition)) })));
+    const docs = [...counts[granularity].values()].map((c) => ({ _id: c.id, ...countDoc(c), wm }));
     await checkpoint();
     written[COUNT_COLLECTION[granularity]] = await store.replaceRange(COUNT_COLLECTION[granularity], { projectId, bucket: dayRange }, docs);
   }
@@ -182,7 +182,7 @@ async function rebuild(
     const distinctId = distinctIdOf(event);
     let user = users.get(distinctId);
     if (user === undefined) {
-      user = { projectId, distinctId, part: event.part, days: new Set(), first: at, last: at, ...(event.userId === undefined ? {} : { userId: event.userId }), ...(event.anonymousId === undefined ? {} : { anonymousId: event.anonymousId }) };
+      user = { projectId, distinctId, days: new Set(), first: at, last: at, ...(event.userId === undefined ? {} : { userId: event.userId }), ...(event.anonymousId === undefined ? {} : { anonymousId: event.anonymousId }) };
       users.set(distinctId, user);
     }
     user.days.add(dayNumber(at));
@@ -204,26 +204,19 @@ async function rebuild(
       if (old.length > 0 && doc?.firstSeen !== undefined) user.first = Math.min(user.first, doc.firstSeen.getTime());
     }
   }
-  const deltas = new Map<number, ActivityDeltas>();
+  const deltas = emptyDeltas();
   let planned = 0;
   for (const user of users.values()) {
-    let partitionDeltas = deltas.get(user.part);
-    if (partitionDeltas === undefined) deltas.set(user.part, (partitionDeltas = emptyDeltas()));
-    addUserDelta(partitionDeltas, new Set(), user.days, horizons);
+    addUserDelta(deltas, new Set(), user.days, horizons);
     // Let the lease renewals run during a long computation.
     if (++planned % 1000 === 0) await new Promise((resolve) => setImmediate(resolve));
   }
   const within = (from: number, to: number) => (date: Date) => date.getTime() >= from * DAY_MS && date.getTime() < (to + 1) * DAY_MS;
   const [days, weeks] = [within(fromDay, toDay), within(weeksFrom, toDay)];
-  const activity: Document[] = [];
-  const retentionDaily: Document[] = [];
-  const retentionWeekly: Document[] = [];
-  for (const [partition, partitionDeltas] of deltas) {
-    const changes = activityChanges(projectId, partition, partitionDeltas, settings);
-    activity.push(...changes.activity.filter((a) => days(a.day)).map((a) => ({ _id: a.id, ...activityDoc(a, marks(partition)) })));
-    retentionDaily.push(...changes.retentionDaily.filter((r) => days(r.cohort)).map((r) => ({ _id: r.id, ...retentionDoc(r, marks(partition)) })));
-    retentionWeekly.push(...changes.retentionWeekly.filter((r) => weeks(r.cohort)).map((r) => ({ _id: r.id, ...retentionDoc(r, marks(partition)) })));
-  }
+  const changes = activityChanges(projectId, deltas, settings);
+  const activity: Document[] = changes.activity.filter((a) => days(a.day)).map((a) => ({ _id: a.id, ...activityDoc(a), wm }));
+  const retentionDaily: Document[] = changes.retentionDaily.filter((r) => days(r.cohort)).map((r) => ({ _id: r.id, ...retentionDoc(r), wm }));
+  const retentionWeekly: Document[] = changes.retentionWeekly.filter((r) => weeks(r.cohort)).map((r) => ({ _id: r.id, ...retentionDoc(r), wm }));
   await checkpoint();
   written[COLLECTIONS.activity] = await store.replaceRange(COLLECTIONS.activity, { projectId, day: dayRange }, activity);
   await checkpoint();

@@ -3,8 +3,8 @@ import type { UserChange } from './batch-plan.js';
 import { LruMap } from './lru-map.js';
 
 /**
- * One partition's user documents as its runner last read or wrote them. While the
- * runner holds the lease it is the partition's only writer, so what it wrote is what
+ * One partition's user documents as its holder last read or wrote them. While the
+ * worker holds the lease it is the partition's only writer, so what it wrote is what
  * MongoDB holds, and a returning user costs no read (on FerretDB, reading a batch's
  * users was the largest part of planning it). A new lease holder starts empty.
  * Entries are dropped `maxAgeMs` after they were read (the expiry sweep deletes users
@@ -22,8 +22,8 @@ export class UserCache {
     return this.entries.size;
   }
 
-  /** The documents of `ids` that exist, reading the ones not cached with `read`. */
-  async load(ids: readonly string[], read: (missing: string[]) => Promise<Map<string, UserDoc>>, now = Date.now()): Promise<Map<string, UserDoc>> {
+  /** The cached documents of `ids`, and the ids that must be read (not cached, or cached too long ago). */
+  lookup(ids: readonly string[], now = Date.now()): { found: Map<string, UserDoc>; missing: string[] } {
     const found = new Map<string, UserDoc>();
     const missing: string[] = [];
     for (const id of ids) {
@@ -35,17 +35,16 @@ export class UserCache {
       this.entries.touch(id);
       found.set(id, entry.doc);
     }
-    if (missing.length > 0) {
-      for (const [id, doc] of await read(missing)) {
-        found.set(id, doc);
-        this.entries.set(id, { doc, readAt: now });
-      }
-    }
-    return found;
+    return { found, missing };
+  }
+
+  /** Documents just read for `lookup`'s missing ids (an id without a document is a new user: `record` adds it). */
+  remember(docs: ReadonlyMap<string, UserDoc>, now = Date.now()): void {
+    for (const [id, doc] of docs) this.entries.set(id, { doc, readAt: now });
   }
 
   /** After a batch's user writes succeeded: the same changes, applied to the cached documents. */
-  record(changes: readonly UserChange[], seq: number, now = Date.now()): void {
+  record(changes: readonly UserChange[], now = Date.now()): void {
     for (const u of changes) {
       const cached = this.entries.peek(u.id);
       const doc: UserDoc = cached?.doc ?? {
@@ -58,7 +57,7 @@ export class UserCache {
         wm: {},
         expireAt: u.expireAt,
       };
-      for (const day of u.newDays) doc.days[String(day)] ??= seq;
+      for (const day of u.newDays) doc.days[String(day)] ??= u.seq;
       if (doc.firstSeen === undefined || u.firstSeen < doc.firstSeen) doc.firstSeen = u.firstSeen;
       if (doc.lastSeen === undefined || u.lastSeen > doc.lastSeen) doc.lastSeen = u.lastSeen;
       if (u.expireAt > doc.expireAt) doc.expireAt = u.expireAt;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LiveState, type DocChange, type LoadedDoc } from './live-state.js';
 
-const doc = (name: string, partition: number, wm: number, value: number): LoadedDoc => ({ doc: name, partition, wm, cells: [[name, value]] });
+const doc = (name: string, partition: number, wm: number, value: number): LoadedDoc => ({ doc: name, marks: new Map([[partition, wm]]), cells: [[name, value]] });
 const change = (name: string, increment: number): DocChange => ({ doc: name, cells: [[name, increment]] });
 
 describe('LiveState', () => {
@@ -51,6 +51,24 @@ describe('LiveState', () => {
         expect(state.cells, `appended ${appended}, applied ${applied}`).toEqual(truth(6));
       }
     }
+  });
+
+  it('judges each partition of a document written by several by that partition\'s mark', () => {
+    // 'a' holds batch 5 of partition 0 and batch 2 of partition 1; the feed had carried 4 and 2.
+    const state = new LiveState([{ doc: 'a', marks: new Map([[0, 5], [1, 2]]), cells: [['a', 10]] }], 9, new Map([[0, 4], [1, 2]]));
+    expect(state.awaitedPartitions()).toEqual([0]);
+    state.applyDelta(10, 1, 3, [change('a', 1)]); // partition 1's batch 3: not in the document
+    state.applyDelta(11, 0, 5, [change('a', 2)]); // partition 0's batch 5: in it
+    expect(state.cells.get('a')).toBe(11);
+    expect(state.settled).toBe(true);
+  });
+
+  it('takes the newer mark of two documents of one identity (per-partition documents of an older store next to the new one)', () => {
+    const state = new LiveState([doc('a', 0, 3, 10), doc('a', 0, 7, 4)], 5, new Map([[0, 6]]));
+    expect(state.cells.get('a')).toBe(14);
+    state.applyDelta(6, 0, 7, [change('a', 1)]); // held by the newer document
+    expect(state.cells.get('a')).toBe(14);
+    expect(state.settled).toBe(true);
   });
 
   it('keeps skipping held batches after giving up waiting', () => {

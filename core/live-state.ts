@@ -2,8 +2,8 @@
  * A project's live figures in memory (realtime gateway, alerts evaluator): loaded once
  * from MongoDB, then kept current by the feed's deltas. Pure, no I/O.
  *
- * The figures are cells (key → number). Rollup documents are per partition and carry
- * the last batch applied to them (`wm`), and a delta names its partition and batch, so:
+ * The figures are cells (key → number). Rollup documents carry, per partition, the last
+ * batch of it applied to them (`wm`), and a delta names its partition and batch, so:
  * - a delta whose batch a loaded document already holds is not added again;
  * - the state is *settled* once, for every partition, the feed has carried the batch
  *   of the newest document loaded: from then on the state equals exactly the sum of
@@ -13,12 +13,11 @@
  * (applied to MongoDB, not yet appended): no snapshot is served from it.
  */
 
-/** One rollup document as loaded: its identity without the partition, and the cells it adds to. */
+/** One rollup document as loaded: its identity, the batches it holds, and the cells it adds to. */
 export interface LoadedDoc {
   doc: string;
-  partition: number;
-  /** The last batch applied to it. */
-  wm: number;
+  /** Partition → the last batch of it applied to the document. */
+  marks: ReadonlyMap<number, number>;
   cells: ReadonlyArray<readonly [key: string, value: number]>;
 }
 
@@ -44,9 +43,14 @@ export class LiveState {
   constructor(docs: readonly LoadedDoc[], seq: number, appended: ReadonlyMap<number, number>) {
     this.seq = seq;
     for (const d of docs) {
-      this.loadedMarks!.set(`${d.doc}|${d.partition}`, d.wm);
+      for (const [partition, wm] of d.marks) {
+        // Two documents of one identity (a store written before rollups were one document
+        // per figure holds one per partition): the newer batch is what both hold together.
+        const key = `${d.doc}|${partition}`;
+        this.loadedMarks!.set(key, Math.max(wm, this.loadedMarks!.get(key) ?? 0));
+        if (wm > (appended.get(partition) ?? 0) && wm > (this.awaited.get(partition) ?? 0)) this.awaited.set(partition, wm);
+      }
       for (const [key, value] of d.cells) this.add(key, value);
-      if (d.wm > (appended.get(d.partition) ?? 0) && d.wm > (this.awaited.get(d.partition) ?? 0)) this.awaited.set(d.partition, d.wm);
     }
     this.dropMarksWhenSettled();
   }

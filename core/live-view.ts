@@ -40,10 +40,9 @@ const retentionDocId = (cohortDay: number) => JSON.stringify(['r', cohortDay]);
 
 const MINUTE_MS = 60_000;
 
-/** A rollup document's partition and batch: its `wm` holds exactly one `p<N>` entry. */
-function markOf(wm: Watermarks): { partition: number; wm: number } {
-  const [key, batch] = Object.entries(wm)[0] ?? ['p0', 0];
-  return { partition: Number(key.slice(1)), wm: batch };
+/** A rollup document's watermarks: partition → the last batch of it the document holds. */
+function marksOf(wm: Watermarks | undefined): { marks: Map<number, number> } {
+  return { marks: new Map(Object.entries(wm ?? {}).map(([key, batch]) => [Number(key.slice(1)), batch])) };
 }
 
 /** The first minute bucket kept at `now`. */
@@ -68,7 +67,7 @@ export async function loadLiveDocs(db: Db, projectId: string, needs: LiveNeeds, 
               for (const [value, n] of Object.entries(values)) cells.push([storedDimensionKey(d.event, t, `${dimension}.${value}`), n]);
             }
           }
-          docs.push({ doc: countDocId(d.event, t), ...markOf(d.wm), cells });
+          docs.push({ doc: countDocId(d.event, t), ...marksOf(d.wm), cells });
         }
       }),
     );
@@ -78,7 +77,7 @@ export async function loadLiveDocs(db: Db, projectId: string, needs: LiveNeeds, 
       db.collection<ActivityDoc>(COLLECTIONS.activity).find({ projectId, day: { $gte: dayToDate(today - 1), $lte: dayToDate(today + 1) } }).toArray().then((found) => {
         for (const d of found) {
           const day = dayNumber(d.day.getTime());
-          docs.push({ doc: activityDocId(day), ...markOf(d.wm), cells: [[activityKey(day, 'dau'), d.dau], [activityKey(day, 'wau'), d.wau], [activityKey(day, 'mau'), d.mau]] });
+          docs.push({ doc: activityDocId(day), ...marksOf(d.wm), cells: [[activityKey(day, 'dau'), d.dau], [activityKey(day, 'wau'), d.wau], [activityKey(day, 'mau'), d.mau]] });
         }
       }),
     );
@@ -88,7 +87,7 @@ export async function loadLiveDocs(db: Db, projectId: string, needs: LiveNeeds, 
       db.collection<RetentionDoc>(COLLECTIONS.retentionDaily).find({ projectId, cohort: { $gte: dayToDate(today - needs.retentionDays + 1) } }).toArray().then((found) => {
         for (const d of found) {
           const cohort = dayNumber(d.cohort.getTime());
-          docs.push({ doc: retentionDocId(cohort), ...markOf(d.wm), cells: Object.entries(d.r).map(([offset, n]) => [retentionKey(cohort, Number(offset)), n] as const) });
+          docs.push({ doc: retentionDocId(cohort), ...marksOf(d.wm), cells: Object.entries(d.r).map(([offset, n]) => [retentionKey(cohort, Number(offset)), n] as const) });
         }
       }),
     );

@@ -8,9 +8,26 @@ export interface Mongo {
   close(): Promise<void>;
 }
 
+/**
+ * Updates per bulk command. FerretDB 1.24 keeps each update's SQLite cursor, and so one
+ * pooled connection, open until the whole command ends; its pool holds 100, and a
+ * command of 100 updates or more deadlocks (measured: 80 pass, 100 hang).
+ */
+export const UPDATES_PER_COMMAND = 50;
+
 const CONNECT_TIMEOUT_MS = 5000;
 /** A heartbeat under way this long has hung: a healthy one ends within the connect timeout twice over. */
 const HUNG_HEARTBEAT_MS = 3 * CONNECT_TIMEOUT_MS;
+
+/**
+ * Whether the server applies each update to a document atomically, as MongoDB does.
+ * FerretDB 1.x reads a document and writes it back without isolation: two processes
+ * incrementing one document lose an increment (aggregator/workers.test.ts caught it).
+ */
+export async function updatesAreAtomic(db: Db): Promise<boolean> {
+  const info = await db.admin().command({ buildInfo: 1 });
+  return info.ferretdbVersion === undefined;
+}
 
 /** Connects lazily: the driver retries in the background, so start-up does not wait for MongoDB. */
 export function createMongo(url: string, appName: string, logger: Logger): Mongo {

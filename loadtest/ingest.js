@@ -3,7 +3,9 @@
 // per second), which start the stack and pass: BASE_URL, WRITE_KEY, BATCH (events per
 // request), VUS, RATE, DURATION; EVENT_NAMES (how many names, 5); CLIENT_EVENT_IDS=1 for
 // an eventId on every event, as the SDKs send them, and RETRY_PERCENT of requests sent
-// again with the same eventIds, as a client retrying a lost answer does.
+// again with the same eventIds, as a client retrying a lost answer does. ID_ORDER=time
+// (default) makes the eventIds time-ordered, like the UUIDv7 the SDKs send; ID_ORDER=random
+// makes them random, like UUIDv4 (a store indexes those far more slowly: docs/benchmarks.md).
 import http from 'k6/http';
 import { Counter } from 'k6/metrics';
 import { eventBodies } from './event-bodies.js';
@@ -14,6 +16,14 @@ const PARAMS = { headers: { authorization: `Bearer ${__ENV.WRITE_KEY}`, 'content
 const EVENT_NAMES = ['page_view', 'click', 'signup', 'purchase', 'search', 'add_to_cart', 'checkout', 'share', 'login', 'logout'].slice(0, Number(__ENV.EVENT_NAMES || 5));
 const CLIENT_IDS = __ENV.CLIENT_EVENT_IDS === '1';
 const RETRY = Number(__ENV.RETRY_PERCENT || 0) / 100;
+const RANDOM_IDS = __ENV.ID_ORDER === 'random';
+if (!['time', 'random', undefined].includes(__ENV.ID_ORDER)) throw new Error(`ID_ORDER=${__ENV.ID_ORDER}: expected time or random`);
+
+/** Unique per VU and iteration: led by the time in hex (as UUIDv7), or by random hex (as UUIDv4). */
+function requestId() {
+  const lead = RANDOM_IDS ? Math.random().toString(16).slice(2, 14).padEnd(12, '0') : Date.now().toString(16).padStart(12, '0');
+  return `${lead}-${__VU}-${__ITER}`;
+}
 
 const accepted = new Counter('events_accepted');
 const refused = new Counter('requests_refused');
@@ -36,8 +46,8 @@ let previous;
 export default function () {
   let body = bodies[next++ % bodies.length];
   if (CLIENT_IDS) {
-    // Unique per VU and iteration; a retry resends the previous request whole.
-    body = previous !== undefined && Math.random() < RETRY ? previous : body.split('@ID@').join(`${__VU}-${__ITER}`);
+    // A retry resends the previous request whole.
+    body = previous !== undefined && Math.random() < RETRY ? previous : body.split('@ID@').join(requestId());
     previous = body;
   }
   const res = http.post(URL, body, PARAMS);

@@ -55,8 +55,8 @@ describe('snapshots', () => {
   const needs = { minutes: 2, dimensions: false, activity: true, retentionDays: 3 };
   const state = new LiveState(
     [
-      { doc: 'c1', partition: 0, wm: 1, cells: [[countKey('a', minute), 4], [countKey('b', minute - 60_000), 2], [countKey('a', minute - 120_000), 9]] },
-      { doc: 'a1', partition: 0, wm: 1, cells: [[activityKey(dayNumber(NOW), 'dau'), 3], [activityKey(dayNumber(NOW), 'mau'), 5]] },
+      { doc: 'c1', marks: new Map([[0, 1]]), cells: [[countKey('a', minute), 4], [countKey('b', minute - 60_000), 2], [countKey('a', minute - 120_000), 9]] },
+      { doc: 'a1', marks: new Map([[0, 1]]), cells: [[activityKey(dayNumber(NOW), 'dau'), 3], [activityKey(dayNumber(NOW), 'mau'), 5]] },
     ],
     12,
     new Map([[0, 1]]),

@@ -5,7 +5,7 @@
  * dashboards connected and stayed, the messages they got, and the CPU of Signalboard
  * (`all`), k6, Redis and the MongoDB-compatible store, all on the same machine.
  * Passed on to k6 when set: BATCH (50), RAMP (seconds to connect every dashboard), SETTLE,
- * TAIL, CHANNELS, EVENT_NAMES, PROBE_INTERVAL_MS; and AGGREGATOR_WRITE_CONCURRENCY (1).
+ * TAIL, CHANNELS, EVENT_NAMES, PROBE_INTERVAL_MS.
  *
  * SOURCE=feed measures the gateway alone: no events go through ingest and the
  * aggregator; this script appends to the project's live feed what the aggregator would
@@ -266,7 +266,6 @@ async function main(): Promise<void> {
   const k6 = findK6(log);
   const stack = await startBenchStack('all', {
     LIVE_MAX_CONNECTIONS_PER_KEY: String(dashboards * 2),
-    AGGREGATOR_WRITE_CONCURRENCY: process.env.AGGREGATOR_WRITE_CONCURRENCY ?? '1',
   });
   const redis = createRedis(stack.redisUrl, 'bench-live', { enableOfflineQueue: true });
   let feed: Awaited<ReturnType<typeof watchFeed>> | undefined;

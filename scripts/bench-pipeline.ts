@@ -2,7 +2,8 @@
  * npm run bench:pipeline — events through ingest and the aggregator at a fixed rate.
  * Signalboard `all` (ingest + aggregator + api in one process) against local Redis and
  * MongoDB; k6 posts EVENTS_PER_SECOND (10,000) in batches of BATCH (50) for DURATION
- * (60s). Prints events/s rolled up (from the published deltas), the lag every 5 s, the
+ * (60s), with client eventIds (ID_ORDER time, as the SDKs send them, or random) and
+ * RETRY_PERCENT (2) of requests sent twice. Prints events/s rolled up (from the published deltas), the lag every 5 s, the
  * receivedAt-to-delta delay, and how long the backlog took to drain afterwards.
  */
 import { spawnSync } from 'node:child_process';
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
   const duration = process.env.DURATION ?? '60s';
   const partitions = 16;
   const k6 = findK6(log);
-  const stack = await startBenchStack('all', { AGGREGATOR_WRITE_CONCURRENCY: process.env.AGGREGATOR_WRITE_CONCURRENCY ?? '1' });
+  const stack = await startBenchStack('all');
   const subscriber = createRedis(stack.redisUrl, 'bench-deltas', { enableOfflineQueue: true });
   const redis = createRedis(stack.redisUrl, 'bench-lag', { enableOfflineQueue: true });
   try {
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
       EVENT_NAMES: process.env.EVENT_NAMES ?? '10',
       CLIENT_EVENT_IDS: process.env.CLIENT_EVENT_IDS ?? '1',
       RETRY_PERCENT: process.env.RETRY_PERCENT ?? '2',
+      ID_ORDER: process.env.ID_ORDER ?? 'time',
     });
     const loadSeconds = (Date.now() - started) / 1000;
     const rolledDuringLoad = rolledUp;

@@ -1,0 +1,326 @@
+import { decodeEntry, entryEventCount, streamKey, unconsumedEvents, type StampedEvent } from '../core/event-stream.js';
+import { failpoint } from '../core/failpoints.js';
+import type { Logger } from '../core/logger.js';
+import type { Redis } from '../core/redis.js';
+import { GRANULARITY_MS } from '../core/time-buckets.js';
+import type { AggregatorMetrics } from './aggregator-metrics.js';
+import type { AnalyticsStore, PlannedBatch } from './analytics-store.js';
+import { planBatch, userDocId, distinctIdOf, type PlanSettings } from './batch-plan.js';
+import type { DeadLetters } from './dead-letters.js';
+import type { DeltaPublisher } from './delta-publisher.js';
+import type { Lease } from './partition-lease.js';
+import { LeaseLostError, type InflightBatch, type PartitionState, type PartitionStates } from './partition-state.js';
+import type { StreamCommitter } from './stream-commit.js';
+import { RecentEventIds } from './recent-event-ids.js';
+import { UserCache } from './user-cache.js';
+
+export interface LoopDeps {
+  redis: Redis;
+  prefix: string;
+  store: AnalyticsStore;
+  states: PartitionStates;
+  committer: StreamCommitter;
+  publisher: DeltaPublisher;
+  deadLetters: DeadLetters;
+  metrics: AggregatorMetrics;
+  logger: Logger;
+  settings: PlanSettings;
+  /** Stream entries per partition and cycle (AGGREGATOR_BATCH_ENTRIES). */
+  batchEntries: number;
+  pollMs: number;
+  /** Users kept in memory per partition (AGGREGATOR_USER_CACHE_ENTRIES). */
+  userCacheEntries: number;
+  /** Client eventIds remembered per partition with the batch that stored them (AGGREGATOR_RECENT_EVENT_IDS). */
+  recentEventIds: number;
+}
+
+type Entry = [id: string, fields: string[]];
+
+const MAX_BACKOFF_MS = 5000;
+/** A cached user is read again after this long (see UserCache). */
+const USER_CACHE_MAX_AGE_MS = 10 * 60_000;
+
+/** The wall-clock time a stream entry id was written at. */
+function entryTime(id: string): number {
+  return Number(id.split('-')[0]);
+}
+
+/** A partition while this worker holds its lease: what it knows of it, valid only under this lease. */
+class HeldPartition {
+  /** Read from MongoDB at the first cycle (the claim), then kept current. */
+  state: PartitionState | undefined;
+  readonly stream: string;
+  readonly users: UserCache;
+  readonly recentIds: RecentEventIds;
+
+  constructor(readonly lease: Lease, deps: LoopDeps) {
+    this.stream = streamKey(deps.prefix, lease.partition);
+    this.users = new UserCache(deps.userCacheEntries, USER_CACHE_MAX_AGE_MS);
+    this.recentIds = new RecentEventIds(deps.recentEventIds);
+  }
+
+  get partition(): number {
+    return this.lease.partition;
+  }
+}
+
+/** One partition's batch within a cycle. */
+interface CycleBatch {
+  held: HeldPartition;
+  batch: InflightBatch;
+  entries: Entry[];
+}
+
+/**
+ * Works all the partitions a worker holds, in write cycles: each cycle reads the next
+ * entries of every partition (each partition's batch), records them as in flight in one
+ * command, stores and rolls them up with one write per collection for all of them
+ * (analytics-store.ts), publishes their deltas and commits them in one command. The
+ * cost of a cycle hardly grows with the partitions in it, so a worker keeps up with
+ * however the events spread over them.
+ *
+ * After a crash anywhere, the next holder of a partition finds its batch in flight and
+ * replays exactly its entries; every write is idempotent per (partition, batch), so
+ * each event counts once, whichever other batches the replay's cycle holds.
+ */
+export class RollupLoop {
+  private readonly held = new Map<number, HeldPartition>();
+  private readonly lost: Lease[] = [];
+  private stopping = false;
+  private finished: Promise<void> = Promise.resolve();
+  /** The cycle under way and its partitions. */
+  private current: { partitions: Set<number>; done: Promise<void> } | undefined;
+
+  constructor(private readonly deps: LoopDeps) {}
+
+  /** Starts working a partition whose lease this worker took. */
+  add(lease: Lease): void {
+    this.held.set(lease.partition, new HeldPartition(lease, this.deps));
+  }
+
+  partitions(): number[] {
+    return [...this.held.keys()].sort((a, b) => a - b);
+  }
+
+  /** Stops working a partition; resolves once no cycle writes to it any more (its lease may then go). */
+  release(partition: number): Promise<void> {
+    this.held.delete(partition);
+    return this.current?.partitions.has(partition) === true ? this.current.done : Promise.resolve();
+  }
+
+  /** Leases of partitions a newer holder took: the loop stopped working them, and their leases are to be given back. */
+  takeLost(): Lease[] {
+    return this.lost.splice(0);
+  }
+
+  start(): void {
+    this.finished = this.run().catch((err: unknown) => this.deps.logger.error({ err }, 'rollup loop failed'));
+  }
+
+  /** Finishes the cycle under way, then stops. */
+  stop(): Promise<void> {
+    this.stopping = true;
+    return this.finished;
+  }
+
+  /**
+   * For a recompute: claims every partition added and finishes the batches a dead holder
+   * left in flight, so every raw event is in the rollups. Returns each partition's last
+   * committed batch.
+   */
+  async settle(): Promise<Map<number, number>> {
+    const partitions = [...this.held.values()];
+    await this.cycle(partitions, false);
+    const lost = this.takeLost();
+    if (lost.length > 0) throw new LeaseLostError(lost[0]!.partition);
+    return new Map(partitions.map((p) => [p.partition, p.state!.seq]));
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 100;
+    while (!this.stopping) {
+      const partitions = [...this.held.values()];
+      if (partitions.length === 0) {
+        await sleep(this.deps.pollMs);
+        continue;
+      }
+      const cycle = this.cycle(partitions, true);
+      this.current = { partitions: new Set(partitions.map((p) => p.partition)), done: cycle.then(() => undefined, () => undefined) };
+      try {
+        const batches = await cycle;
+        backoff = 100;
+        if (batches === 0) await sleep(this.deps.pollMs);
+      } catch (err) {
+        this.deps.logger.warn({ err: (err as Error).message, partitions: this.partitions(), retryInMs: backoff }, 'write cycle failed; retrying');
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      } finally {
+        this.current = undefined;
+      }
+    }
+  }
+
+  /** A partition a newer lease holder took: no longer worked here. */
+  private lose(held: HeldPartition): void {
+    this.deps.logger.warn({ partition: held.partition }, new LeaseLostError(held.partition).message);
+    if (this.held.get(held.partition) === held) this.held.delete(held.partition);
+    this.lost.push(held.lease);
+  }
+
+  /**
+   * One write cycle over `partitions`: batches in flight are replayed, and with `readNew`
+   * the others take their next entries. Returns the number of batches committed.
+   */
+  private async cycle(partitions: readonly HeldPartition[], readNew: boolean): Promise<number> {
+    const { deps } = this;
+    const stopTimer = deps.metrics.batchDuration.startTimer();
+    const claimed: HeldPartition[] = [];
+    for (const held of partitions) {
+      if (held.state === undefined && !(await this.claim(held))) continue;
+      claimed.push(held);
+    }
+    const batches = await this.nextBatches(claimed, readNew);
+    if (batches.length === 0) return 0;
+
+    const counted = await this.apply(batches);
+    failpoint('before-commit');
+    const lost = await deps.states.commit(batches.map(({ held, batch }) => ({ partition: held.partition, fence: held.lease.fence, batch, consumed: held.state!.consumed + batch.events })));
+    failpoint('after-commit');
+    const committed = batches.filter(({ held }) => !lost.has(held.partition));
+    for (const { held } of batches) if (lost.has(held.partition)) this.lose(held);
+    for (const { held, batch } of committed) held.state = { ...held.state!, committed: batch.to, seq: batch.seq, consumed: held.state!.consumed + batch.events, inflight: null };
+    stopTimer();
+    await Promise.all(
+      committed.map(({ held }) =>
+        deps.committer.commit(held.partition, held.state!.committed, held.state!.consumed).catch((err: unknown) => deps.logger.warn({ err, partition: held.partition }, 'redis commit failed; the next commit heals it')),
+      ),
+    );
+    const worked = committed.map(({ held }) => held.partition);
+    const lags = await unconsumedEvents(deps.redis, deps.prefix, worked).catch(() => worked.map(() => 0));
+    worked.forEach((partition, i) => deps.metrics.lag.set({ partition: String(partition) }, lags[i] ?? 0));
+    const now = Date.now();
+    for (const events of counted) for (const event of events) deps.metrics.deltaDelay.observe((now - event.receivedAt) / 1000);
+    return committed.length;
+  }
+
+  /** Takes the partition's state with this lease's fencing token; false when a newer lease holds it. */
+  private async claim(held: HeldPartition): Promise<boolean> {
+    const { deps } = this;
+    const state = await deps.states.claim(held.partition, held.lease.fence);
+    if (state === undefined) {
+      this.lose(held);
+      return false;
+    }
+    // Heal a commit that reached MongoDB but not Redis before the last holder died.
+    await deps.committer.commit(held.partition, state.committed, state.consumed).catch(() => undefined);
+    held.state = state;
+    return true;
+  }
+
+  /**
+   * Each partition's batch: the one in flight (exactly its entries, also on a replay) or,
+   * with `readNew`, the next entries, recorded as in flight.
+   */
+  private async nextBatches(partitions: readonly HeldPartition[], readNew: boolean): Promise<CycleBatch[]> {
+    const { deps } = this;
+    const reads = partitions.map(async (held): Promise<CycleBatch | undefined> => {
+      const { inflight, committed, seq } = held.state!;
+      if (inflight !== null) return { held, batch: inflight, entries: (await deps.redis.xrange(held.stream, `(${inflight.from}`, inflight.to)) as Entry[] };
+      if (!readNew) return undefined;
+      const entries = (await deps.redis.xrange(held.stream, `(${committed}`, '+', 'COUNT', deps.batchEntries)) as Entry[];
+      if (entries.length === 0) return undefined;
+      const events = entries.reduce((n, [, fields]) => n + entryEventCount(fields), 0);
+      return { held, batch: { seq: seq + 1, from: committed, to: entries[entries.length - 1]![0], events }, entries };
+    });
+    const batches = (await Promise.all(reads)).filter((b) => b !== undefined);
+    const begun = batches.filter(({ held }) => held.state!.inflight === null);
+    const lost = await deps.states.begin(begun.map(({ held, batch }) => ({ partition: held.partition, fence: held.lease.fence, batch })));
+    for (const { held, batch } of begun) {
+      if (lost.has(held.partition)) this.lose(held);
+      else held.state!.inflight = batch;
+    }
+    return batches.filter(({ held }) => !lost.has(held.partition));
+  }
+
+  /** Stores, rolls up and publishes the cycle's batches; returns each batch's counted events. */
+  private async apply(batches: readonly CycleBatch[]): Promise<StampedEvent[][]> {
+    const { deps } = this;
+    const t0 = Date.now();
+    const decoded = await Promise.all(batches.map((b) => this.decode(b)));
+    const fresh = await deps.store.insertEvents(
+      batches.map(({ held, batch }, i) => ({ part: held.partition, seq: batch.seq, events: decoded[i]!, recent: held.recentIds })),
+      deps.settings.expiryDays.raw,
+    );
+    failpoint('after-insert');
+    const t1 = Date.now();
+
+    // One read for the users no partition's cache holds.
+    const lookups = batches.map(({ held }, i) => held.users.lookup([...new Set(fresh[i]!.map((e) => userDocId(e.projectId, distinctIdOf(e))))]));
+    const read = await deps.store.loadUsers(lookups.flatMap((l) => l.missing));
+    const planned: PlannedBatch[] = [];
+    const plannedBy: HeldPartition[] = [];
+    batches.forEach(({ held, batch }, i) => {
+      const { found, missing } = lookups[i]!;
+      const users = new Map(found);
+      for (const id of missing) {
+        const doc = read.get(id);
+        if (doc !== undefined) users.set(id, doc);
+      }
+      held.users.remember(new Map([...users].filter(([id]) => !found.has(id))));
+      if (fresh[i]!.length === 0) return;
+      planned.push({ part: held.partition, seq: batch.seq, plan: planBatch(fresh[i]!, users, batch.seq, deps.settings, entryTime(batch.to)) });
+      plannedBy.push(held);
+    });
+    const t2 = Date.now();
+    await deps.store.apply(planned, () => failpoint('mid-apply'));
+    const t3 = Date.now();
+    planned.forEach(({ plan }, i) => plannedBy[i]!.users.record(plan.users));
+
+    const decodedCount = decoded.reduce((n, d) => n + d.length, 0);
+    const freshCount = fresh.reduce((n, f) => n + f.length, 0);
+    deps.metrics.events.inc({ result: 'duplicate' }, decodedCount - freshCount);
+    deps.metrics.events.inc({ result: 'counted' }, freshCount);
+    deps.metrics.batchEvents.observe(freshCount);
+    const byPartition = new Map(batches.map(({ held }, i) => [held.partition, fresh[i]!]));
+    await Promise.all(planned.map(({ part, seq, plan }) => deps.publisher.publish(byPartition.get(part)!, plan, part, seq)));
+    deps.logger.debug({ partitions: batches.length, events: freshCount, insertMs: t1 - t0, planMs: t2 - t1, applyMs: t3 - t2, publishMs: Date.now() - t3 }, 'write cycle applied');
+    return fresh;
+  }
+
+  /** A batch's events: undecodable entries and events past the raw retention go to the dead letters, repeats within the batch are dropped. */
+  private async decode({ held, batch, entries }: CycleBatch): Promise<StampedEvent[]> {
+    const { deps } = this;
+    // Lateness is judged against when the batch was written, not now, so a replay decides the same.
+    const oldest = entryTime(batch.to) - deps.settings.expiryDays.raw * GRANULARITY_MS.day;
+    const seen = new Set<string>();
+    const events: StampedEvent[] = [];
+    for (const [id, fields] of entries) {
+      let decoded: StampedEvent[];
+      try {
+        decoded = decodeEntry(fields);
+      } catch (err) {
+        await deps.deadLetters.add('undecodable stream entry', held.partition, id, JSON.stringify({ error: (err as Error).message, fields }));
+        continue;
+      }
+      for (const event of decoded) {
+        const key = `${event.projectId}|${event.eventId}`;
+        if (seen.has(key)) {
+          deps.metrics.events.inc({ result: 'duplicate' });
+          continue;
+        }
+        seen.add(key);
+        if (event.timestamp < oldest) {
+          deps.metrics.events.inc({ result: 'late' });
+          await deps.deadLetters.add('older than the raw-event retention (EXPIRY_RAW_DAYS)', held.partition, id, JSON.stringify(event));
+          continue;
+        }
+        events.push(event);
+      }
+    }
+    return events;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -203,18 +203,18 @@ export class AnalyticsStore {
    */
   async apply(batches: readonly PlannedBatch[], between: () => void = () => undefined): Promise<void> {
     const changes = <C>(of: (plan: BatchPlan) => readonly C[]): Piece<C>[] => batches.flatMap(({ part, seq, plan }) => of(plan).map((change) => ({ part, seq, change })));
-    await this.applyGuarded(COLLECTIONS.users, USER_WRITES, changes((p) => p.users));
-    between();
-    for (const g of GRANULARITIES) {
-      await this.applyGuarded(COUNT_COLLECTION[g], COUNT_WRITES, changes((p) => p.counts[g]));
+    // Every collection's watermarks are read at once (reads run side by side, writes one at a time).
+    const writes = [
+      this.guardedWrite(COLLECTIONS.users, USER_WRITES, changes((p) => p.users)),
+      ...GRANULARITIES.map((g) => this.guardedWrite(COUNT_COLLECTION[g], COUNT_WRITES, changes((p) => p.counts[g]))),
+      this.guardedWrite(COLLECTIONS.activity, ACTIVITY_WRITES, changes((p) => p.activity)),
+      this.guardedWrite(COLLECTIONS.retentionDaily, RETENTION_WRITES, changes((p) => p.retentionDaily)),
+      this.guardedWrite(COLLECTIONS.retentionWeekly, RETENTION_WRITES, changes((p) => p.retentionWeekly)),
+    ];
+    for (const write of writes) {
+      await write();
       between();
     }
-    await this.applyGuarded(COLLECTIONS.activity, ACTIVITY_WRITES, changes((p) => p.activity));
-    between();
-    await this.applyGuarded(COLLECTIONS.retentionDaily, RETENTION_WRITES, changes((p) => p.retentionDaily));
-    between();
-    await this.applyGuarded(COLLECTIONS.retentionWeekly, RETENTION_WRITES, changes((p) => p.retentionWeekly));
-    between();
   }
 
   /** For a recompute: replaces what `filter` selects with `docs`. Not atomic: a recompute that stops halfway is run again. */
@@ -261,9 +261,10 @@ export class AnalyticsStore {
    * itself refuses a second application, even by a worker that lost its lease without
    * knowing it. A refused update (such a worker got there first) or a refused insert
    * (another worker inserted the document) is answered by reading the watermarks again.
+   * Starts reading the watermarks now and returns the write.
    */
-  private async applyGuarded<C extends { id: string }>(name: string, writes: DocWrites<C>, pieces: readonly Piece<C>[]): Promise<void> {
-    if (pieces.length === 0) return;
+  private guardedWrite<C extends { id: string }>(name: string, writes: DocWrites<C>, pieces: readonly Piece<C>[]): () => Promise<void> {
+    if (pieces.length === 0) return () => Promise.resolve();
     const collection = this.collection(name);
     const byDoc = new Map<string, Piece<C>[]>();
     for (const piece of pieces) {
@@ -271,10 +272,27 @@ export class AnalyticsStore {
       if (list === undefined) byDoc.set(piece.change.id, [piece]);
       else list.push(piece);
     }
+    const readMarks = async (ids: string[]) => {
+      const found = await collection.find({ _id: { $in: ids as never[] } }, { projection: { wm: 1 } }).toArray();
+      return new Map(found.map((d) => [d._id as unknown as string, (d.wm ?? {}) as Watermarks]));
+    };
+    const firstRead = readMarks([...byDoc.keys()]);
+    // Awaited by the write; a failure before it gets there must not go unhandled.
+    firstRead.catch(() => undefined);
+    return () => this.writeGuarded(name, writes, byDoc, firstRead, readMarks);
+  }
+
+  private async writeGuarded<C extends { id: string }>(
+    name: string,
+    writes: DocWrites<C>,
+    byDoc: ReadonlyMap<string, Piece<C>[]>,
+    firstRead: Promise<Map<string, Watermarks>>,
+    readMarks: (ids: string[]) => Promise<Map<string, Watermarks>>,
+  ): Promise<void> {
+    const collection = this.collection(name);
     let pending = [...byDoc.keys()];
     for (let attempt = 1; ; attempt++) {
-      const found = await collection.find({ _id: { $in: pending as never[] } }, { projection: { wm: 1 } }).toArray();
-      const marks = new Map(found.map((d) => [d._id as unknown as string, (d.wm ?? {}) as Watermarks]));
+      const marks = attempt === 1 ? await firstRead : await readMarks(pending);
       const inserts: Document[] = [];
       const updates: AnyBulkWriteOperation[] = [];
       const updated: string[] = [];

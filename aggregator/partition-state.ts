@@ -35,6 +35,8 @@ export interface FencedBatch {
 export interface CommittedBatch extends FencedBatch {
   /** Events in all committed batches, this one included. */
   consumed: number;
+  /** The partition's next batch, begun with this commit (null: none yet). */
+  next: InflightBatch | null;
 }
 
 /** The lease was lost: another worker holds a newer fencing token. */
@@ -76,9 +78,9 @@ export class PartitionStates {
     return this.fencedUpdates(batches.map((b) => ({ ...b, set: { inflight: b.batch } })));
   }
 
-  /** Records each batch as committed; returns the partitions a newer fencing token holds (their batches stay in flight for it). */
+  /** Records each batch as committed and its `next` as in flight; returns the partitions a newer fencing token holds (their batches stay in flight for it). */
   async commit(batches: readonly CommittedBatch[]): Promise<Set<number>> {
-    return this.fencedUpdates(batches.map((b) => ({ ...b, set: { committed: b.batch.to, seq: b.batch.seq, consumed: b.consumed, inflight: null } })));
+    return this.fencedUpdates(batches.map((b) => ({ ...b, set: { committed: b.batch.to, seq: b.batch.seq, consumed: b.consumed, inflight: b.next } })));
   }
 
   /** One command for all partitions of a write cycle, each update conditional on its fencing token. */

@@ -49,6 +49,8 @@ function entryTime(id: string): number {
 class HeldPartition {
   /** Read from MongoDB at the first cycle (the claim), then kept current. */
   state: PartitionState | undefined;
+  /** The entries of the batch in flight, when this worker read them (it began the batch with the last commit). */
+  prefetched: { batch: InflightBatch; entries: Entry[] } | undefined;
   readonly stream: string;
   readonly users: UserCache;
   readonly recentIds: RecentEventIds;
@@ -179,16 +181,35 @@ export class RollupLoop {
       if (held.state === undefined && !(await this.claim(held))) continue;
       claimed.push(held);
     }
+    const t0 = Date.now();
     const batches = await this.nextBatches(claimed, readNew);
     if (batches.length === 0) return 0;
 
-    const counted = await this.apply(batches);
+    const t1 = Date.now();
+    const { counted, timings } = await this.apply(batches);
+    const t2 = Date.now();
+    // Each partition's next batch is begun by this one's commit: one state write a cycle
+    // at a steady rate. Not while stopping or handing the partition back.
+    const following = new Map<HeldPartition, CycleBatch>();
+    if (readNew && !this.stopping) {
+      const still = batches.filter(({ held }) => this.held.get(held.partition) === held);
+      const reads = await Promise.all(still.map(({ held, batch }) => this.readAfter(held, batch.to, batch.seq)));
+      for (const next of reads) if (next !== undefined) following.set(next.held, next);
+    }
     failpoint('before-commit');
-    const lost = await deps.states.commit(batches.map(({ held, batch }) => ({ partition: held.partition, fence: held.lease.fence, batch, consumed: held.state!.consumed + batch.events })));
+    const lost = await deps.states.commit(
+      batches.map(({ held, batch }) => ({ partition: held.partition, fence: held.lease.fence, batch, consumed: held.state!.consumed + batch.events, next: following.get(held)?.batch ?? null })),
+    );
     failpoint('after-commit');
+    const events = counted.reduce((n, c) => n + c.length, 0);
+    deps.logger.debug({ partitions: batches.length, events, readMs: t1 - t0, ...timings, commitMs: Date.now() - t2 }, 'write cycle');
     const committed = batches.filter(({ held }) => !lost.has(held.partition));
     for (const { held } of batches) if (lost.has(held.partition)) this.lose(held);
-    for (const { held, batch } of committed) held.state = { ...held.state!, committed: batch.to, seq: batch.seq, consumed: held.state!.consumed + batch.events, inflight: null };
+    for (const { held, batch } of committed) {
+      const next = following.get(held);
+      held.state = { ...held.state!, committed: batch.to, seq: batch.seq, consumed: held.state!.consumed + batch.events, inflight: next?.batch ?? null };
+      held.prefetched = next;
+    }
     stopTimer();
     await Promise.all(
       committed.map(({ held }) =>
@@ -217,6 +238,14 @@ export class RollupLoop {
     return true;
   }
 
+  /** The entries after `from` (up to AGGREGATOR_BATCH_ENTRIES) as batch `seq + 1`; undefined when there are none. */
+  private async readAfter(held: HeldPartition, from: string, seq: number): Promise<CycleBatch | undefined> {
+    const entries = (await this.deps.redis.xrange(held.stream, `(${from}`, '+', 'COUNT', this.deps.batchEntries)) as Entry[];
+    if (entries.length === 0) return undefined;
+    const events = entries.reduce((n, [, fields]) => n + entryEventCount(fields), 0);
+    return { held, batch: { seq: seq + 1, from, to: entries[entries.length - 1]![0], events }, entries };
+  }
+
   /**
    * Each partition's batch: the one in flight (exactly its entries, also on a replay) or,
    * with `readNew`, the next entries, recorded as in flight.
@@ -225,12 +254,11 @@ export class RollupLoop {
     const { deps } = this;
     const reads = partitions.map(async (held): Promise<CycleBatch | undefined> => {
       const { inflight, committed, seq } = held.state!;
+      const prefetched = held.prefetched;
+      held.prefetched = undefined;
+      if (inflight !== null && prefetched?.batch === inflight) return { held, ...prefetched };
       if (inflight !== null) return { held, batch: inflight, entries: (await deps.redis.xrange(held.stream, `(${inflight.from}`, inflight.to)) as Entry[] };
-      if (!readNew) return undefined;
-      const entries = (await deps.redis.xrange(held.stream, `(${committed}`, '+', 'COUNT', deps.batchEntries)) as Entry[];
-      if (entries.length === 0) return undefined;
-      const events = entries.reduce((n, [, fields]) => n + entryEventCount(fields), 0);
-      return { held, batch: { seq: seq + 1, from: committed, to: entries[entries.length - 1]![0], events }, entries };
+      return readNew ? this.readAfter(held, committed, seq) : undefined;
     });
     const batches = (await Promise.all(reads)).filter((b) => b !== undefined);
     const begun = batches.filter(({ held }) => held.state!.inflight === null);
@@ -242,8 +270,8 @@ export class RollupLoop {
     return batches.filter(({ held }) => !lost.has(held.partition));
   }
 
-  /** Stores, rolls up and publishes the cycle's batches; returns each batch's counted events. */
-  private async apply(batches: readonly CycleBatch[]): Promise<StampedEvent[][]> {
+  /** Stores, rolls up and publishes the cycle's batches; returns each batch's counted events, and how long each step took. */
+  private async apply(batches: readonly CycleBatch[]): Promise<{ counted: StampedEvent[][]; timings: Record<string, number> }> {
     const { deps } = this;
     const t0 = Date.now();
     const decoded = await Promise.all(batches.map((b) => this.decode(b)));
@@ -283,8 +311,7 @@ export class RollupLoop {
     deps.metrics.batchEvents.observe(freshCount);
     const byPartition = new Map(batches.map(({ held }, i) => [held.partition, fresh[i]!]));
     await Promise.all(planned.map(({ part, seq, plan }) => deps.publisher.publish(byPartition.get(part)!, plan, part, seq)));
-    deps.logger.debug({ partitions: batches.length, events: freshCount, insertMs: t1 - t0, planMs: t2 - t1, applyMs: t3 - t2, publishMs: Date.now() - t3 }, 'write cycle applied');
-    return fresh;
+    return { counted: fresh, timings: { insertMs: t1 - t0, planMs: t2 - t1, applyMs: t3 - t2, publishMs: Date.now() - t3 } };
   }
 
   /** A batch's events: undecodable entries and events past the raw retention go to the dead letters, repeats within the batch are dropped. */

@@ -50,6 +50,7 @@ export class Aggregator {
   private singleWriter: boolean | undefined;
   private writer = false;
   private lastSweep = 0;
+  private sweeping: Promise<void> | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -115,6 +116,7 @@ export class Aggregator {
     clearInterval(this.timer);
     const drained = (async () => {
       await this.ticking;
+      await this.sweeping;
       await Promise.all(this.owned().map((p) => this.handBack(p)));
       await this.loop.stop();
       if (this.writer) await deleteHeldKey(this.redis, this.writerKey, this.workerId).catch(() => undefined);
@@ -206,7 +208,8 @@ export class Aggregator {
       }
     }
     this.metrics.partitionsOwned.set(this.held.size);
-    await this.maybeSweep(now);
+    // Not awaited: a long sweep must not hold up the lease renewals of the next ticks.
+    if (this.sweeping === undefined) this.sweeping = this.maybeSweep(now).catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'expiry sweep failed')).finally(() => (this.sweeping = undefined));
   }
 
   /** Takes or keeps the single writer's key; false while another worker holds it. */
@@ -230,7 +233,7 @@ export class Aggregator {
     if (mine !== 'OK') return;
     const deleted = await this.store.sweepExpired(this.expiryMode, new Date(now));
     this.metrics.expired.inc(deleted);
-    if (deleted > 0) this.logger.info({ deleted }, 'expiry sweep');
+    this.logger[deleted > 0 ? 'info' : 'debug']({ deleted, ms: Date.now() - now }, 'expiry sweep');
   }
 }
 

@@ -52,7 +52,7 @@ const envSchema = z.object({
   EXPIRY_MINUTE_DAYS: int(1, 3650).default(14),
   EXPIRY_HOUR_DAYS: int(1, 3650).default(365),
   EXPIRY_DAY_DAYS: int(1, 3650).default(365),
-  EXPIRY_SWEEP_SECONDS: int(1, 86_400).default(60),
+  EXPIRY_SWEEP_SECONDS: int(1, 86_400).default(3600),
 
   LIVE_FLUSH_MS: int(10, 5000).default(50),
   LIVE_WINDOW_MINUTES: int(1, 1440).default(60),

@@ -95,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
 
 /** Runs until SIGINT or SIGTERM, then drains. */
 async function serve(mode: string, roles: RoleName[], config: Config, logger: Logger, urls: StorageUrls): Promise<void> {
-  const running = await startSignalboard(roles, config, logger, urls);
+  const running = await startSignalboard(roles, config, logger, urls, mode === 'all');
 
   const { admin } = running.runtime;
   if (admin.generated) logger.info({ adminToken: admin.token, savedIn: admin.path }, 'generated an admin token (shown once here; kept in the credentials file)');

@@ -8,6 +8,7 @@ import { startIngest } from '../ingest/index.js';
 import { startAggregator } from '../aggregator/index.js';
 import { startRealtime } from '../realtime/index.js';
 import { startAlerts } from '../alerts/index.js';
+import { startAggregatorThread } from './role-thread.js';
 
 export const ROLES = {
   ingest: startIngest,
@@ -26,11 +27,21 @@ export interface RunningSignalboard {
   stop(): Promise<void>;
 }
 
-/** Assembles one process: the shared runtime, one uWS app on one port, and the given roles on it. */
-export async function startSignalboard(roles: readonly RoleName[], config: Config, logger: Logger, urls: StorageUrls): Promise<RunningSignalboard> {
+/**
+ * Assembles one process: the shared runtime, one uWS app on one port, and the given roles
+ * on it. With `aggregatorThread` the aggregator runs in a worker thread of its own
+ * (`signalboard all`: its write cycles then do not wait behind ingest's requests).
+ */
+export async function startSignalboard(roles: readonly RoleName[], config: Config, logger: Logger, urls: StorageUrls, aggregatorThread = false): Promise<RunningSignalboard> {
   const runtime = await createRuntime(config, logger, urls);
   const app = createApp(runtime);
-  const handles = roles.map((role) => ROLES[role](runtime, app));
+  const threaded = aggregatorThread && roles.includes('aggregator');
+  const handles: RoleHandle[] = roles.filter((role) => !(threaded && role === 'aggregator')).map((role) => ROLES[role](runtime, app));
+  if (threaded) {
+    const thread = await startAggregatorThread(config, urls, logger);
+    runtime.threadMetrics.push(() => thread.metrics());
+    handles.push(thread);
+  }
   const listening = await listen(app, config.HOST, config.PORT);
   return {
     port: listening.port,

@@ -1,4 +1,4 @@
-import type { Registry } from 'prom-client';
+import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client';
 import type { Config } from './config.js';
 import { resolveAdminToken, type AdminCredentials } from './credentials.js';
 import { defineFeedScripts } from './live-feed.js';
@@ -21,6 +21,8 @@ export interface Runtime {
   admin: AdminCredentials;
   /** Where Redis and MongoDB are, for roles that open connections of their own. */
   urls: StorageUrls;
+  /** The metrics of roles this process runs in worker threads, merged into /metrics. */
+  threadMetrics: Array<() => Promise<MetricObjectWithValues<MetricValue<string>>[]>>;
 }
 
 /** A started role; stop() drains what it holds and returns when it is safe to exit. */
@@ -33,7 +35,8 @@ export interface StorageUrls {
   mongoUrl: string;
 }
 
-export async function createRuntime(config: Config, logger: Logger, urls: StorageUrls): Promise<Runtime> {
+/** `processMetrics`: false in a role thread (the main thread collects them). */
+export async function createRuntime(config: Config, logger: Logger, urls: StorageUrls, processMetrics = true): Promise<Runtime> {
   const admin = await resolveAdminToken(config.ADMIN_TOKEN, config.DATA_DIR);
   const redis = createRedis(urls.redisUrl, 'main', { enableAutoPipelining: true, commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS });
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
@@ -44,13 +47,14 @@ export async function createRuntime(config: Config, logger: Logger, urls: Storag
   return {
     config,
     logger,
-    metrics: createMetricsRegistry(),
+    metrics: createMetricsRegistry(processMetrics),
     redis,
     mongo,
     projects,
     access: new ProjectAccess(projects, admin.token, config.KEY_CACHE_SECONDS * 1000, config.INGEST_RETRY_AFTER_SECONDS),
     admin,
     urls,
+    threadMetrics: [],
   };
 }
 

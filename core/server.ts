@@ -1,5 +1,6 @@
 import { SignalboardError } from './errors.js';
 import { route } from './http.js';
+import { metricsText } from './metrics.js';
 import type { Runtime } from './runtime.js';
 import { uWS, type TemplatedApp, type us_listen_socket } from './uws.js';
 
@@ -31,7 +32,7 @@ export function createApp(rt: Runtime): TemplatedApp {
     reply.json(down.length === 0 ? 200 : 503, down.length === 0 ? { status: 'ready', checks } : { status: 'unavailable', down, checks });
   });
   route(app, logger, 'get', '/metrics', async (_req, reply) => {
-    reply.send(200, await rt.metrics.metrics(), { 'content-type': rt.metrics.contentType });
+    reply.send(200, await metricsText(rt.metrics, rt.threadMetrics), { 'content-type': rt.metrics.contentType });
   });
   route(app, logger, 'any', '/*', (req) => {
     throw new SignalboardError('SB_NOT_FOUND', `no route for ${req.method} ${req.path}`);

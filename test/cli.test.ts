@@ -6,7 +6,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { withDatabase } from '../core/mongo.js';
 import { deleteKeysWithPrefix } from '../core/redis.js';
 import { listeningUrl, runCli as run } from './cli-process.js';
-import { testRedis } from './helpers.js';
+import { testRedis, waitFor } from './helpers.js';
 
 function storageEnv(): Record<string, string> {
   return {
@@ -62,6 +62,12 @@ describe('signalboard CLI', () => {
     const { writeKey } = (await created.json()) as { writeKey: string };
     const sent = await fetch(`${url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${writeKey}` }, body: '{"event":"cli","userId":"u"}' });
     expect(sent.status).toBe(202);
+    // The aggregator runs in a thread of its own: its metrics are in the process's /metrics, the process's once.
+    await waitFor(async () => /^signalboard_aggregator_events_total\{result="counted"\} 1$/m.test(await (await fetch(`${url}/metrics`)).text()), 'the event counted in /metrics', 20_000);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^signalboard_aggregator_partitions_owned \d+$/m);
+    expect(metrics.match(/^signalboard_process_cpu_user_seconds_total /gm)).toHaveLength(1);
+    expect(first.output()).toMatch(/"thread":"aggregator".*"msg":"aggregator: the writing worker"/);
     first.child.kill('SIGTERM');
     expect(await first.exit).toBe(0);
 

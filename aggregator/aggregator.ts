@@ -49,8 +49,11 @@ export class Aggregator {
   /** Known once MongoDB answered: one worker writes at a time (see the class comment). */
   private singleWriter: boolean | undefined;
   private writer = false;
+  /** When the writer key was last confirmed (taken at the moment of asking). */
+  private writerConfirmedAt = 0;
   private lastSweep = 0;
   private sweeping: Promise<void> | undefined;
+  private inTick = false;
 
   constructor(
     private readonly redis: Redis,
@@ -62,7 +65,8 @@ export class Aggregator {
     private readonly logger: Logger,
   ) {
     this.leases = new PartitionLeases(redis, prefix, this.workerId, options.leaseMs);
-    this.loop = new RollupLoop(loopDeps);
+    // Writing without a recent confirmation of the writer key could race the next writer.
+    this.loop = new RollupLoop(loopDeps, () => this.singleWriter !== true || (this.writer && Date.now() - this.writerConfirmedAt < (this.options.leaseMs * 2) / 3));
   }
 
   private get membersKey(): string {
@@ -72,7 +76,12 @@ export class Aggregator {
   start(): void {
     void this.prepareIndexes();
     const tick = () => {
-      this.ticking = this.tick().catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'aggregator tick failed'));
+      // One tick at a time: a tick that hands a partition back waits for a whole cycle.
+      if (this.inTick) return;
+      this.inTick = true;
+      this.ticking = this.tick()
+        .catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'aggregator tick failed'))
+        .finally(() => (this.inTick = false));
     };
     tick();
     this.timer = setInterval(tick, Math.floor(this.options.leaseMs / 3));
@@ -116,10 +125,11 @@ export class Aggregator {
     clearInterval(this.timer);
     const drained = (async () => {
       await this.ticking;
-      await this.sweeping;
       await Promise.all(this.owned().map((p) => this.handBack(p)));
       await this.loop.stop();
       if (this.writer) await deleteHeldKey(this.redis, this.writerKey, this.workerId).catch(() => undefined);
+      // Last: a long sweep must not keep the partitions from the next holder.
+      await this.sweeping;
       return true;
     })();
     let timer: NodeJS.Timeout | undefined;
@@ -214,14 +224,21 @@ export class Aggregator {
 
   /** Takes or keeps the single writer's key; false while another worker holds it. */
   private async holdWriter(): Promise<boolean> {
+    const asked = Date.now();
     if (this.writer) {
-      if (await extendHeldKey(this.redis, this.writerKey, this.workerId, this.options.leaseMs)) return true;
+      if (await extendHeldKey(this.redis, this.writerKey, this.workerId, this.options.leaseMs)) {
+        this.writerConfirmedAt = asked;
+        return true;
+      }
       this.logger.warn('aggregator: lost the writer key; handing the partitions back');
       this.writer = false;
       return false;
     }
     this.writer = (await this.redis.set(this.writerKey, this.workerId, 'PX', this.options.leaseMs, 'NX')) === 'OK';
-    if (this.writer) this.logger.info({ workerId: this.workerId }, 'aggregator: the writing worker');
+    if (this.writer) {
+      this.writerConfirmedAt = asked;
+      this.logger.info({ workerId: this.workerId }, 'aggregator: the writing worker');
+    }
     return this.writer;
   }
 

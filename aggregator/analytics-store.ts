@@ -270,6 +270,8 @@ export class AnalyticsStore {
     for (const piece of pieces) {
       const list = byDoc.get(piece.change.id);
       if (list === undefined) byDoc.set(piece.change.id, [piece]);
+      // The guard holds one batch per partition and document.
+      else if (list.some((p) => p.part === piece.part)) throw new Error(`${name}: two batches of partition ${piece.part} in one write`);
       else list.push(piece);
     }
     const readMarks = async (ids: string[]) => {

@@ -1,5 +1,6 @@
 import { decodeEntry, entryEventCount, streamKey, unconsumedEvents, type StampedEvent } from '../core/event-stream.js';
 import { failpoint } from '../core/failpoints.js';
+import type { UserDoc } from '../core/collections.js';
 import type { Logger } from '../core/logger.js';
 import type { Redis } from '../core/redis.js';
 import { GRANULARITY_MS } from '../core/time-buckets.js';
@@ -93,7 +94,15 @@ export class RollupLoop {
   /** The cycle under way and its partitions. */
   private current: { partitions: Set<number>; done: Promise<void> } | undefined;
 
-  constructor(private readonly deps: LoopDeps) {}
+  /**
+   * @param mayWrite false while this worker must not write (on a server without atomic
+   *   updates: its writer key was not confirmed lately, e.g. after a long pause); checked
+   *   before a cycle and again before its writes, whose batches then wait in flight.
+   */
+  constructor(
+    private readonly deps: LoopDeps,
+    private readonly mayWrite: () => boolean = () => true,
+  ) {}
 
   /** Starts working a partition whose lease this worker took. */
   add(lease: Lease): void {
@@ -175,6 +184,7 @@ export class RollupLoop {
    */
   private async cycle(partitions: readonly HeldPartition[], readNew: boolean): Promise<number> {
     const { deps } = this;
+    if (!this.mayWrite()) return 0;
     const stopTimer = deps.metrics.batchDuration.startTimer();
     const claimed: HeldPartition[] = [];
     for (const held of partitions) {
@@ -183,7 +193,7 @@ export class RollupLoop {
     }
     const t0 = Date.now();
     const batches = await this.nextBatches(claimed, readNew);
-    if (batches.length === 0) return 0;
+    if (batches.length === 0 || !this.mayWrite()) return 0;
 
     const t1 = Date.now();
     const { counted, timings } = await this.apply(batches);
@@ -286,7 +296,7 @@ export class RollupLoop {
     const lookups = batches.map(({ held }, i) => held.users.lookup([...new Set(fresh[i]!.map((e) => userDocId(e.projectId, distinctIdOf(e))))]));
     const read = await deps.store.loadUsers(lookups.flatMap((l) => l.missing));
     const planned: PlannedBatch[] = [];
-    const plannedBy: HeldPartition[] = [];
+    const plannedBy: Array<{ held: HeldPartition; users: Map<string, UserDoc> }> = [];
     batches.forEach(({ held, batch }, i) => {
       const { found, missing } = lookups[i]!;
       const users = new Map(found);
@@ -297,12 +307,12 @@ export class RollupLoop {
       held.users.remember(new Map([...users].filter(([id]) => !found.has(id))));
       if (fresh[i]!.length === 0) return;
       planned.push({ part: held.partition, seq: batch.seq, plan: planBatch(fresh[i]!, users, batch.seq, deps.settings, entryTime(batch.to)) });
-      plannedBy.push(held);
+      plannedBy.push({ held, users });
     });
     const t2 = Date.now();
     await deps.store.apply(planned, () => failpoint('mid-apply'));
     const t3 = Date.now();
-    planned.forEach(({ plan }, i) => plannedBy[i]!.users.record(plan.users));
+    planned.forEach(({ plan }, i) => plannedBy[i]!.held.users.record(plan.users, plannedBy[i]!.users));
 
     const decodedCount = decoded.reduce((n, d) => n + d.length, 0);
     const freshCount = fresh.reduce((n, f) => n + f.length, 0);

@@ -31,10 +31,20 @@ describe('UserCache', () => {
   it('applies a batch like the store does: a day keeps the batch that first recorded it, first and last seen widen', async () => {
     const cache = new UserCache(10, 60_000);
     await load(cache, ['a'], async () => new Map([['a', doc('a', { 10: 1 })]]), 0);
-    cache.record([change('a', [10, 11], 50, 300), change('new', [11], 400, 500)], 0);
+    cache.record([change('a', [10, 11], 50, 300), change('new', [11], 400, 500)], new Map(), 0);
     const held = await load(cache, ['a', 'new'], async () => new Map(), 1);
     expect(held.get('a')).toMatchObject({ days: { 10: 1, 11: 7 }, firstSeen: new Date(50), lastSeen: new Date(300), expireAt: new Date(2e12) });
     expect(held.get('new')).toMatchObject({ _id: 'new', days: { 11: 7 }, firstSeen: new Date(400), lastSeen: new Date(500) });
+  });
+
+  it('records a user pushed out of the cache during the batch from the document the batch read, not as new', async () => {
+    const cache = new UserCache(2, 60_000);
+    const stored = new Map([['b', doc('b', { 100: 1 })]]);
+    const users = await load(cache, ['b', 'c', 'd'], async (missing) => new Map(missing.filter((id) => stored.has(id)).map((id) => [id, stored.get(id)!])), 0);
+    // Three users, room for two: b's document was read for the batch, then pushed out by c and d.
+    cache.record([change('c', [105], 50, 300), change('d', [105], 50, 300), change('b', [105], 50, 300)], users, 0);
+    const held = await load(cache, ['b'], async () => new Map(), 1);
+    expect(held.get('b')?.days).toEqual({ 100: 1, 105: 7 });
   });
 
   it('reads a user again after maxAgeMs, and holds at most maxEntries, dropping the least recently used', async () => {

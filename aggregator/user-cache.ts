@@ -43,11 +43,16 @@ export class UserCache {
     for (const [id, doc] of docs) this.entries.set(id, { doc, readAt: now });
   }
 
-  /** After a batch's user writes succeeded: the same changes, applied to the cached documents. */
-  record(changes: readonly UserChange[], now = Date.now()): void {
+  /**
+   * After a batch's user writes succeeded: the same changes, applied to the cached
+   * documents. `read`: the documents the batch was planned with, for users no longer
+   * cached (a batch touching more users than the cache holds pushes some out before it
+   * ends); a user in neither is new.
+   */
+  record(changes: readonly UserChange[], read: ReadonlyMap<string, UserDoc>, now = Date.now()): void {
     for (const u of changes) {
       const cached = this.entries.peek(u.id);
-      const doc: UserDoc = cached?.doc ?? {
+      const doc: UserDoc = cached?.doc ?? read.get(u.id) ?? {
         _id: u.id,
         projectId: u.projectId,
         distinctId: u.distinctId,

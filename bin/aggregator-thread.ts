@@ -2,7 +2,7 @@
  * The aggregator role in a worker thread of `signalboard all`: its write cycles get an
  * event loop of their own instead of waiting behind ingest's requests (see
  * role-thread.ts, which starts it). Messages from the parent: `metrics` (answered with
- * the registry as JSON) and `stop` (drains, closes, answers `stopped`).
+ * the registry as JSON) and `stop` (drains, closes, ends the thread).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { startAggregator } from '../aggregator/index.js';
@@ -20,15 +20,17 @@ const reply = (message: ThreadReply) => port.postMessage(message);
 
 port.on('message', (message: ThreadRequest) => {
   if (message.type === 'metrics') {
-    void rt.metrics.getMetricsAsJSON().then((metrics) => reply({ type: 'metrics', id: message.id, metrics }));
+    void rt.metrics.getMetricsAsJSON().then(
+      (metrics) => reply({ type: 'metrics', id: message.id, metrics }),
+      (err: unknown) => logger.warn({ err }, 'aggregator thread: could not read its metrics'),
+    );
     return;
   }
   void role
     .stop()
     .then(() => closeRuntime(rt))
-    .finally(() => {
-      reply({ type: 'stopped' });
-      port.close();
-    });
+    .catch((err: unknown) => logger.warn({ err }, 'aggregator thread: stopping failed'))
+    // Closing the port lets the thread end: the parent waits for its exit.
+    .finally(() => port.close());
 });
 reply({ type: 'started' });

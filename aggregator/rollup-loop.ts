@@ -28,6 +28,8 @@ export interface LoopDeps {
   settings: PlanSettings;
   /** Stream entries per partition and cycle (AGGREGATOR_BATCH_ENTRIES). */
   batchEntries: number;
+  /** Events per partition and cycle at most (AGGREGATOR_BATCH_EVENTS). */
+  batchEvents: number;
   pollMs: number;
   /** Users kept in memory per partition (AGGREGATOR_USER_CACHE_ENTRIES). */
   userCacheEntries: number;
@@ -35,11 +37,28 @@ export interface LoopDeps {
   recentEventIds: number;
 }
 
-type Entry = [id: string, fields: string[]];
+export type Entry = [id: string, fields: string[]];
 
 const MAX_BACKOFF_MS = 5000;
 /** A cached user is read again after this long (see UserCache). */
 const USER_CACHE_MAX_AGE_MS = 10 * 60_000;
+
+/**
+ * The leading entries a batch takes: whole entries up to `maxEvents` events, and at least
+ * one (an entry is never split: a batch is a range of entry ids). Returns them with their
+ * event count.
+ */
+export function takeEntries<E extends Entry>(entries: readonly E[], maxEvents: number): { entries: E[]; events: number } {
+  let events = 0;
+  let taken = 0;
+  for (const [, fields] of entries) {
+    const n = entryEventCount(fields);
+    if (taken > 0 && events + n > maxEvents) break;
+    events += n;
+    taken++;
+  }
+  return { entries: entries.slice(0, taken), events };
+}
 
 /** The wall-clock time a stream entry id was written at. */
 function entryTime(id: string): number {
@@ -248,11 +267,11 @@ export class RollupLoop {
     return true;
   }
 
-  /** The entries after `from` (up to AGGREGATOR_BATCH_ENTRIES) as batch `seq + 1`; undefined when there are none. */
+  /** The entries after `from` (AGGREGATOR_BATCH_ENTRIES, AGGREGATOR_BATCH_EVENTS) as batch `seq + 1`; undefined when there are none. */
   private async readAfter(held: HeldPartition, from: string, seq: number): Promise<CycleBatch | undefined> {
-    const entries = (await this.deps.redis.xrange(held.stream, `(${from}`, '+', 'COUNT', this.deps.batchEntries)) as Entry[];
-    if (entries.length === 0) return undefined;
-    const events = entries.reduce((n, [, fields]) => n + entryEventCount(fields), 0);
+    const read = (await this.deps.redis.xrange(held.stream, `(${from}`, '+', 'COUNT', this.deps.batchEntries)) as Entry[];
+    if (read.length === 0) return undefined;
+    const { entries, events } = takeEntries(read, this.deps.batchEvents);
     return { held, batch: { seq: seq + 1, from, to: entries[entries.length - 1]![0], events }, entries };
   }
 

@@ -7,7 +7,7 @@ import { batchMark, bucketDocs, decodeEvents, eventIdKey, needsDeduplication, ty
 import { GRANULARITY_MS } from '../core/time-buckets.js';
 import type { ActivityChange, BatchPlan, CountChange, RetentionChange, UserChange } from './batch-plan.js';
 import type { RecentEventIds } from './recent-event-ids.js';
-import { GRANULARITIES, userDocId } from './batch-plan.js';
+import { GRANULARITIES, userDocId, userIds } from './batch-plan.js';
 
 const DUPLICATE_KEY = 11000;
 const APPLY_ATTEMPTS = 5;
@@ -245,8 +245,7 @@ export class AnalyticsStore {
         const lastSeen = new Date(Math.max(user.last, doc?.lastSeen?.getTime() ?? 0));
         const fields = { days, firstSeen: new Date(user.first), lastSeen, expireAt: new Date(lastSeen.getTime() + expiryDays * GRANULARITY_MS.day) };
         if (doc === undefined) {
-          const ids = { projectId: user.projectId, distinctId: user.distinctId, ...(user.userId === undefined ? {} : { userId: user.userId }), ...(user.anonymousId === undefined ? {} : { anonymousId: user.anonymousId }) };
-          inserts.push({ _id: id, ...ids, ...fields, wm: {} });
+          inserts.push({ _id: id, ...userIds(user), ...fields, wm: {} });
         } else updates.push({ updateOne: { filter: { _id: id }, update: { $set: fields } } });
       }
       if (inserts.length > 0) await collection.insertMany(inserts, { ordered: false });
@@ -391,9 +390,6 @@ const USER_WRITES: DocWrites<UserChange> = {
   insert: (u) => ({ ...userIds(u), days: Object.fromEntries(u.newDays.map((d) => [String(d), u.seq])), firstSeen: u.firstSeen, lastSeen: u.lastSeen, expireAt: u.expireAt }),
 };
 
-function userIds(u: UserChange): Document {
-  return { projectId: u.projectId, distinctId: u.distinctId, ...(u.userId === undefined ? {} : { userId: u.userId }), ...(u.anonymousId === undefined ? {} : { anonymousId: u.anonymousId }) };
-}
 
 const COUNT_WRITES: DocWrites<CountChange> = {
   sum: (a, b) => ({ ...a, count: a.count + b.count, by: addMaps(a.by, b.by) }),

@@ -93,6 +93,11 @@ export function userDocId(projectId: string, distinctId: string): string {
   return `${projectId}|${distinctId}`;
 }
 
+/** A user document's identity fields (userId and anonymousId only when known). */
+export function userIds(u: Pick<UserDoc, 'projectId' | 'distinctId' | 'userId' | 'anonymousId'>): Pick<UserDoc, 'projectId' | 'distinctId' | 'userId' | 'anonymousId'> {
+  return { projectId: u.projectId, distinctId: u.distinctId, ...(u.userId === undefined ? {} : { userId: u.userId }), ...(u.anonymousId === undefined ? {} : { anonymousId: u.anonymousId }) };
+}
+
 export function distinctIdOf(event: StampedEvent): string {
   return (event.userId ?? event.anonymousId)!;
 }

@@ -1,5 +1,6 @@
 import { decodeEntry, entryEventCount, streamKey, unconsumedEvents, type StampedEvent } from '../core/event-stream.js';
 import { failpoint } from '../core/failpoints.js';
+import { eventIdKey } from '../core/raw-events.js';
 import type { UserDoc } from '../core/collections.js';
 import type { Logger } from '../core/logger.js';
 import type { Redis } from '../core/redis.js';
@@ -225,20 +226,20 @@ export class RollupLoop {
       const reads = await Promise.all(still.map(({ held, batch }) => this.readAfter(held, batch.to, batch.seq)));
       for (const next of reads) if (next !== undefined) following.set(next.held, next);
     }
+    const commits = batches.map(({ held, batch }) => ({ partition: held.partition, fence: held.lease.fence, batch, consumed: held.state!.consumed + batch.events, next: following.get(held)?.batch ?? null }));
     failpoint('before-commit');
-    const lost = await deps.states.commit(
-      batches.map(({ held, batch }) => ({ partition: held.partition, fence: held.lease.fence, batch, consumed: held.state!.consumed + batch.events, next: following.get(held)?.batch ?? null })),
-    );
+    const lost = await deps.states.commit(commits);
     failpoint('after-commit');
     const events = counted.reduce((n, c) => n + c.length, 0);
     deps.logger.debug({ partitions: batches.length, events, readMs: t1 - t0, ...timings, commitMs: Date.now() - t2 }, 'write cycle');
     const committed = batches.filter(({ held }) => !lost.has(held.partition));
     for (const { held } of batches) if (lost.has(held.partition)) this.lose(held);
-    for (const { held, batch } of committed) {
-      const next = following.get(held);
-      held.state = { ...held.state!, committed: batch.to, seq: batch.seq, consumed: held.state!.consumed + batch.events, inflight: next?.batch ?? null };
-      held.prefetched = next;
-    }
+    batches.forEach(({ held, batch }, i) => {
+      if (lost.has(held.partition)) return;
+      const { consumed, next } = commits[i]!;
+      held.state = { ...held.state!, committed: batch.to, seq: batch.seq, consumed, inflight: next };
+      held.prefetched = following.get(held);
+    });
     stopTimer();
     await Promise.all(
       committed.map(({ held }) =>
@@ -314,24 +315,23 @@ export class RollupLoop {
     // One read for the users no partition's cache holds.
     const lookups = batches.map(({ held }, i) => held.users.lookup([...new Set(fresh[i]!.map((e) => userDocId(e.projectId, distinctIdOf(e))))]));
     const read = await deps.store.loadUsers(lookups.flatMap((l) => l.missing));
-    const planned: PlannedBatch[] = [];
-    const plannedBy: Array<{ held: HeldPartition; users: Map<string, UserDoc> }> = [];
+    // Each batch's plan, with the partition and the user documents it was planned with.
+    const planned: Array<{ held: HeldPartition; users: Map<string, UserDoc>; batch: PlannedBatch }> = [];
     batches.forEach(({ held, batch }, i) => {
       const { found, missing } = lookups[i]!;
-      const users = new Map(found);
-      for (const id of missing) {
-        const doc = read.get(id);
-        if (doc !== undefined) users.set(id, doc);
-      }
-      held.users.remember(new Map([...users].filter(([id]) => !found.has(id))));
+      const readHere = new Map(missing.flatMap((id) => (read.has(id) ? [[id, read.get(id)!] as const] : [])));
+      held.users.remember(readHere);
       if (fresh[i]!.length === 0) return;
-      planned.push({ part: held.partition, seq: batch.seq, plan: planBatch(fresh[i]!, users, batch.seq, deps.settings, entryTime(batch.to)) });
-      plannedBy.push({ held, users });
+      const users = new Map([...found, ...readHere]);
+      planned.push({ held, users, batch: { part: held.partition, seq: batch.seq, plan: planBatch(fresh[i]!, users, batch.seq, deps.settings, entryTime(batch.to)) } });
     });
     const t2 = Date.now();
-    await deps.store.apply(planned, () => failpoint('mid-apply'));
+    await deps.store.apply(
+      planned.map((p) => p.batch),
+      () => failpoint('mid-apply'),
+    );
     const t3 = Date.now();
-    planned.forEach(({ plan }, i) => plannedBy[i]!.held.users.record(plan.users, plannedBy[i]!.users));
+    for (const { held, users, batch } of planned) held.users.record(batch.plan.users, users);
 
     const decodedCount = decoded.reduce((n, d) => n + d.length, 0);
     const freshCount = fresh.reduce((n, f) => n + f.length, 0);
@@ -339,7 +339,7 @@ export class RollupLoop {
     deps.metrics.events.inc({ result: 'counted' }, freshCount);
     deps.metrics.batchEvents.observe(freshCount);
     const byPartition = new Map(batches.map(({ held }, i) => [held.partition, fresh[i]!]));
-    await Promise.all(planned.map(({ part, seq, plan }) => deps.publisher.publish(byPartition.get(part)!, plan, part, seq)));
+    await Promise.all(planned.map(({ batch: { part, seq, plan } }) => deps.publisher.publish(byPartition.get(part)!, plan, part, seq)));
     return { counted: fresh, timings: { insertMs: t1 - t0, planMs: t2 - t1, applyMs: t3 - t2, publishMs: Date.now() - t3 } };
   }
 
@@ -359,7 +359,7 @@ export class RollupLoop {
         continue;
       }
       for (const event of decoded) {
-        const key = `${event.projectId}|${event.eventId}`;
+        const key = eventIdKey(event.projectId, event.eventId);
         if (seen.has(key)) {
           deps.metrics.events.inc({ result: 'duplicate' });
           continue;

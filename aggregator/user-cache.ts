@@ -1,5 +1,5 @@
 import type { UserDoc } from '../core/collections.js';
-import type { UserChange } from './batch-plan.js';
+import { userIds, type UserChange } from './batch-plan.js';
 import { LruMap } from './lru-map.js';
 
 /**
@@ -54,10 +54,7 @@ export class UserCache {
       const cached = this.entries.peek(u.id);
       const doc: UserDoc = cached?.doc ?? read.get(u.id) ?? {
         _id: u.id,
-        projectId: u.projectId,
-        distinctId: u.distinctId,
-        ...(u.userId === undefined ? {} : { userId: u.userId }),
-        ...(u.anonymousId === undefined ? {} : { anonymousId: u.anonymousId }),
+        ...userIds(u),
         days: {},
         wm: {},
         expireAt: u.expireAt,

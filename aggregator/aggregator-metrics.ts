@@ -22,6 +22,13 @@ export function createAggregatorMetrics(registry: Registry) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    foldDuration: new Histogram({
+      name: 'signalboard_aggregator_fold_duration_seconds',
+      help: 'A fold of the rollup deltas, from reading them to deleting them (its documents written a few after each write cycle)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    deltasFolded: new Counter({ name: 'signalboard_aggregator_deltas_folded_total', help: 'Rollup delta documents folded into the rollups', registers: [registry] }),
     deltaDelay: new Histogram({
       name: 'signalboard_aggregator_delta_delay_seconds',
       help: "From an event's receivedAt to the publication of the delta that counts it",

@@ -1,9 +1,10 @@
 import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Db, type Document, type OptionalUnlessRequiredId } from 'mongodb';
-import { COLLECTIONS, COUNT_COLLECTION, type UserDoc, type Watermarks } from '../core/collections.js';
+import { COLLECTIONS, COUNT_COLLECTION, type RollupDeltaDoc, type UserDoc, type Watermarks } from '../core/collections.js';
 import type { StampedEvent } from '../core/event-stream.js';
 import type { Logger } from '../core/logger.js';
 import { createIndexesOneByOne, UPDATES_PER_COMMAND, updatesAreAtomic } from '../core/mongo.js';
 import { batchMark, bucketDocs, decodeEvents, eventIdKey, needsDeduplication, type EventIdDoc, type RawBucketDoc } from '../core/raw-events.js';
+import { decodeRollupChanges, encodeRollupChanges, rollupDeltaId, type RollupChange } from '../core/rollup-deltas.js';
 import { GRANULARITY_MS } from '../core/time-buckets.js';
 import type { ActivityChange, BatchPlan, CountChange, RetentionChange, UserChange } from './batch-plan.js';
 import type { RecentEventIds } from './recent-event-ids.js';
@@ -39,6 +40,22 @@ export interface BatchEvents {
   recent: RecentEventIds;
 }
 
+/**
+ * A fold of the rollup deltas read at its start. Each step writes the next documents
+ * whole (every delta's change to each, one guarded update or insert), so a fold can be
+ * spread over write cycles; `finish` deletes the deltas once no document is left.
+ * Stopping halfway is safe: the next fold reads the deltas again and the watermarks
+ * skip what was written.
+ */
+export interface RollupFold {
+  /** Deltas being folded. */
+  readonly deltas: number;
+  /** Documents still to write. */
+  left(): number;
+  step(maxDocs: number): Promise<void>;
+  finish(): Promise<void>;
+}
+
 /** One partition's batch of a write cycle, planned. */
 export interface PlannedBatch {
   part: number;
@@ -55,6 +72,8 @@ interface Piece<C> {
 
 /** How one kind of change is written: as an update of the existing document, or as the whole document when it is new. */
 interface DocWrites<C> {
+  /** The document the change is to. */
+  id(change: C): string;
   /** The change of two batches as one. */
   sum(a: C, b: C): C;
   update(change: C): Document;
@@ -64,20 +83,23 @@ interface DocWrites<C> {
 
 /**
  * The aggregator's MongoDB side. Every write is idempotent per (partition, batch):
- * raw events by `_id`, users and rollups by their `wm.p<N>` watermark.
+ * raw events, eventIds and rollup deltas by `_id`, users and rollups by their `wm.p<N>`
+ * watermark.
  *
- * A worker writes the batches of all its partitions in one cycle. Per collection and
- * cycle: one read of the touched documents' watermarks; batches a document already holds
- * are skipped, new documents are inserted whole (with the watermarks), existing ones get
- * one update for all the cycle's batches, guarded by their watermarks. So the updates
- * per cycle are the documents it touches, however many partitions wrote to them (on
- * FerretDB an update costs about a millisecond, the largest part of a batch when each
- * partition wrote its own documents). Two FerretDB 1.x traits shape
- * this: an unordered update bulk stops at its first error (so nothing here raises one
- * on purpose), and each update scans the collection (its `_id` index is not used by
- * updates) while a batched insert is cheap, so new documents are never upserted.
- * A conflict (another partition inserting the same document at the same moment)
- * is answered by reading again and applying what is left.
+ * A worker writes the batches of all its partitions in one cycle: one insert for their
+ * eventIds, one for their raw buckets, one guarded write of the users whose days
+ * changed, one insert of their rollup deltas. On FerretDB (SQLite) each update is a
+ * transaction with its own fsync (about 1.7 ms here) and so is an insert of a thousand
+ * documents, so a cycle's cost is mostly its number of writes: an update per touched
+ * rollup document was most of a cycle. The rollup documents are written by a fold
+ * (`startFold`), every AGGREGATOR_FOLD_MS, for all the deltas since the last one, a few
+ * documents after each cycle: one read of the touched documents' watermarks per collection, batches a document already holds skipped, new
+ * documents inserted whole (with the watermarks), existing ones one update guarded by
+ * their watermarks. Two FerretDB 1.x traits shape this: an unordered update bulk stops
+ * at its first error (so nothing here raises one on purpose), and updates are slow
+ * while a batched insert is cheap, so new documents are never upserted. A conflict
+ * (another worker inserting the same document at the same moment) is answered by
+ * reading again and applying what is left.
  */
 export class AnalyticsStore {
   constructor(private readonly db: Db, private readonly logger: Logger) {}
@@ -124,7 +146,7 @@ export class AnalyticsStore {
     let deleted = await this.sweepRawEvents(now);
     if (mode === 'ttl') return deleted;
     for (const name of Object.values(COLLECTIONS)) {
-      if (name === COLLECTIONS.partitions || name === COLLECTIONS.rawEvents || name === COLLECTIONS.eventIds) continue;
+      if (name === COLLECTIONS.partitions || name === COLLECTIONS.rawEvents || name === COLLECTIONS.eventIds || name === COLLECTIONS.rollupDeltas) continue;
       deleted += (await this.collection(name).deleteMany({ expireAt: { $lt: now } })).deletedCount;
     }
     return deleted;
@@ -197,24 +219,61 @@ export class AnalyticsStore {
   }
 
   /**
-   * Applies a write cycle's batch plans (one per partition) to users and rollups: each
-   * document once per (partition, batch), one update for all the batches that change it.
-   * `between` runs between two collections' writes (the crash tests kill the process there).
+   * Applies a write cycle's batch plans (one per partition): users updated (each document
+   * once per (partition, batch)), rollup changes inserted as one delta document per
+   * project and batch (core/rollup-deltas.ts), folded later by `fold`.
+   * `between` runs between the two writes (the crash tests kill the process there).
    */
   async apply(batches: readonly PlannedBatch[], between: () => void = () => undefined): Promise<void> {
-    const changes = <C>(of: (plan: BatchPlan) => readonly C[]): Piece<C>[] => batches.flatMap(({ part, seq, plan }) => of(plan).map((change) => ({ part, seq, change })));
-    // Every collection's watermarks are read at once (reads run side by side, writes one at a time).
-    const writes = [
-      this.guardedWrite(COLLECTIONS.users, USER_WRITES, changes((p) => p.users)),
-      ...GRANULARITIES.map((g) => this.guardedWrite(COUNT_COLLECTION[g], COUNT_WRITES, changes((p) => p.counts[g]))),
-      this.guardedWrite(COLLECTIONS.activity, ACTIVITY_WRITES, changes((p) => p.activity)),
-      this.guardedWrite(COLLECTIONS.retentionDaily, RETENTION_WRITES, changes((p) => p.retentionDaily)),
-      this.guardedWrite(COLLECTIONS.retentionWeekly, RETENTION_WRITES, changes((p) => p.retentionWeekly)),
-    ];
-    for (const write of writes) {
-      await write();
-      between();
+    const users: Piece<UserChange>[] = batches.flatMap(({ part, seq, plan }) => plan.users.map((change) => ({ part, seq, change })));
+    await this.guardedWrite(COLLECTIONS.users, USER_WRITES, users)();
+    between();
+    const deltas = batches.flatMap(rollupDeltas);
+    // A replay inserts the same documents again: the duplicates are the first attempt's.
+    if (deltas.length > 0) await insertSkippingDuplicates(this.collection<RollupDeltaDoc>(COLLECTIONS.rollupDeltas), deltas);
+  }
+
+  /**
+   * Starts folding the rollup deltas of each partition up to its batch in `upTo`
+   * (committed batches only: an uncommitted one may still be replayed) into the rollup
+   * documents; undefined when there are none. The fold writes a few documents per step
+   * (see RollupFold) and deletes the deltas at the end.
+   */
+  async startFold(upTo: ReadonlyMap<number, number>): Promise<RollupFold | undefined> {
+    if (upTo.size === 0) return undefined;
+    const collection = this.collection<RollupDeltaDoc>(COLLECTIONS.rollupDeltas);
+    const deltas = (await collection.find({ part: { $in: [...upTo.keys()] } }).toArray()).filter((d) => d.seq <= upTo.get(d.part)!);
+    if (deltas.length === 0) return undefined;
+    // Per document: every delta's change to it, written together.
+    const docs = new Map<string, { name: string; pieces: Piece<RollupChange>[] }>();
+    for (const delta of deltas) {
+      for (const [name, changes] of Object.entries(decodeRollupChanges(delta))) {
+        for (const change of changes) {
+          const key = `${name}|${change._id}`;
+          const doc = docs.get(key) ?? { name, pieces: [] };
+          doc.pieces.push({ part: delta.part, seq: delta.seq, change });
+          docs.set(key, doc);
+        }
+      }
     }
+    const queue = [...docs.values()];
+    let next = 0;
+    return {
+      deltas: deltas.length,
+      left: () => queue.length - next,
+      step: async (maxDocs) => {
+        const slice = queue.slice(next, next + maxDocs);
+        const byCollection = new Map<string, Piece<RollupChange>[]>();
+        for (const { name, pieces } of slice) byCollection.set(name, [...(byCollection.get(name) ?? []), ...pieces]);
+        // Every collection's watermarks are read at once (reads run side by side, writes one at a time).
+        const writes = [...byCollection].map(([name, pieces]) => this.guardedWrite(name, ROLLUP_WRITES, pieces));
+        for (const write of writes) await write();
+        next += slice.length;
+      },
+      finish: async () => {
+        await collection.deleteMany({ _id: { $in: deltas.map((d) => d._id) } });
+      },
+    };
   }
 
   /** For a recompute: replaces what `filter` selects with `docs`. Not atomic: a recompute that stops halfway is run again. */
@@ -260,17 +319,18 @@ export class AnalyticsStore {
    * itself refuses a second application, even by a worker that lost its lease without
    * knowing it. A refused update (such a worker got there first) or a refused insert
    * (another worker inserted the document) is answered by reading the watermarks again.
+   * Several pieces of one partition are its batches in order, none missing after what
+   * the document holds (a fold takes every delta of a partition up to a batch).
    * Starts reading the watermarks now and returns the write.
    */
-  private guardedWrite<C extends { id: string }>(name: string, writes: DocWrites<C>, pieces: readonly Piece<C>[]): () => Promise<void> {
+  private guardedWrite<C>(name: string, writes: DocWrites<C>, pieces: readonly Piece<C>[]): () => Promise<void> {
     if (pieces.length === 0) return () => Promise.resolve();
     const collection = this.collection(name);
     const byDoc = new Map<string, Piece<C>[]>();
     for (const piece of pieces) {
-      const list = byDoc.get(piece.change.id);
-      if (list === undefined) byDoc.set(piece.change.id, [piece]);
-      // The guard holds one batch per partition and document.
-      else if (list.some((p) => p.part === piece.part)) throw new Error(`${name}: two batches of partition ${piece.part} in one write`);
+      const id = writes.id(piece.change);
+      const list = byDoc.get(id);
+      if (list === undefined) byDoc.set(id, [piece]);
       else list.push(piece);
     }
     const readMarks = async (ids: string[]) => {
@@ -283,7 +343,7 @@ export class AnalyticsStore {
     return () => this.writeGuarded(name, writes, byDoc, firstRead, readMarks);
   }
 
-  private async writeGuarded<C extends { id: string }>(
+  private async writeGuarded<C>(
     name: string,
     writes: DocWrites<C>,
     byDoc: ReadonlyMap<string, Piece<C>[]>,
@@ -302,14 +362,21 @@ export class AnalyticsStore {
         const left = byDoc.get(id)!.filter((p) => (held?.[`p${p.part}`] ?? 0) < p.seq);
         if (left.length === 0) continue;
         const change = left.map((p) => p.change).reduce((a, b) => writes.sum(a, b));
-        const wm = Object.fromEntries(left.map((p) => [`p${p.part}`, p.seq]));
+        // Per partition: the newest batch is the new watermark, the oldest must not be held yet.
+        const newest = new Map<number, number>();
+        const oldest = new Map<number, number>();
+        for (const { part, seq } of left) {
+          newest.set(part, Math.max(seq, newest.get(part) ?? seq));
+          oldest.set(part, Math.min(seq, oldest.get(part) ?? seq));
+        }
+        const wm = Object.fromEntries([...newest].map(([part, seq]) => [`p${part}`, seq]));
         if (held === undefined) {
           inserts.push({ _id: id, ...writes.insert(change), wm });
           continue;
         }
         const update = writes.update(change);
-        update.$set = { ...(update.$set as Document | undefined), ...Object.fromEntries(left.map((p) => [`wm.p${p.part}`, p.seq])) };
-        const guard = Object.fromEntries(left.map((p) => [`wm.p${p.part}`, { $not: { $gte: p.seq } }]));
+        update.$set = { ...(update.$set as Document | undefined), ...Object.fromEntries([...newest].map(([part, seq]) => [`wm.p${part}`, seq])) };
+        const guard = Object.fromEntries([...oldest].map(([part, seq]) => [`wm.p${part}`, { $not: { $gte: seq } }]));
         updates.push({ updateOne: { filter: { _id: id as never, ...guard }, update } });
         updated.push(id);
       }
@@ -371,13 +438,8 @@ export function retentionDoc(r: RetentionChange): Document {
   return { projectId: r.projectId, cohort: r.cohort, r: Object.fromEntries([...r.r].map(([offset, n]) => [String(offset), n])), expireAt: r.expireAt };
 }
 
-function addMaps<K>(a: ReadonlyMap<K, number>, b: ReadonlyMap<K, number>): Map<K, number> {
-  const sum = new Map(a);
-  for (const [k, n] of b) sum.set(k, (sum.get(k) ?? 0) + n);
-  return sum;
-}
-
 const USER_WRITES: DocWrites<UserChange> = {
+  id: (u) => u.id,
   sum() {
     // A user lives in one partition, and a cycle holds one batch per partition.
     throw new Error('two batches of one write cycle changed the same user');
@@ -390,24 +452,53 @@ const USER_WRITES: DocWrites<UserChange> = {
   insert: (u) => ({ ...userIds(u), days: Object.fromEntries(u.newDays.map((d) => [String(d), u.seq])), firstSeen: u.firstSeen, lastSeen: u.lastSeen, expireAt: u.expireAt }),
 };
 
-
-const COUNT_WRITES: DocWrites<CountChange> = {
-  sum: (a, b) => ({ ...a, count: a.count + b.count, by: addMaps(a.by, b.by) }),
-  update: (c) => ({ $inc: { count: c.count, ...Object.fromEntries([...c.by].map(([k, n]) => [`by.${k}`, n])) } }),
-  insert: countDoc,
+/** Rollup documents of every kind: their numbers are counters (core/collections.ts), the rest names the figure. */
+const ROLLUP_WRITES: DocWrites<RollupChange> = {
+  id: (c) => c._id,
+  sum: (a, b) => addCounters(a, b) as RollupChange,
+  update: (c) => ({ $inc: counters(c) }),
+  insert: (c) => {
+    const doc: Document = { ...c };
+    delete doc._id;
+    return doc;
+  },
 };
 
-const ACTIVITY_WRITES: DocWrites<ActivityChange> = {
-  sum: (a, b) => ({ ...a, dau: a.dau + b.dau, wau: a.wau + b.wau, mau: a.mau + b.mau }),
-  update: (a) => ({ $inc: { dau: a.dau, wau: a.wau, mau: a.mau } }),
-  insert: activityDoc,
-};
+/** A rollup document's counters as dotted paths ({by: {platform: {web: 2}}} → {"by.platform.web": 2}). */
+function counters(doc: Readonly<Document>, prefix = ''): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(doc)) {
+    if (prefix === '' && (key === '_id' || key === 'wm')) continue;
+    if (typeof value === 'number') out[prefix + key] = value;
+    else if (value !== null && typeof value === 'object' && !(value instanceof Date)) Object.assign(out, counters(value as Document, `${prefix}${key}.`));
+  }
+  return out;
+}
 
-const RETENTION_WRITES: DocWrites<RetentionChange> = {
-  sum: (a, b) => ({ ...a, r: addMaps(a.r, b.r) }),
-  update: (r) => ({ $inc: Object.fromEntries([...r.r].map(([offset, n]) => [`r.${offset}`, n])) }),
-  insert: retentionDoc,
-};
+/** `a` with `b`'s counters added (the other fields are the same in both: they name the figure). */
+function addCounters(a: Readonly<Document>, b: Readonly<Document>): Document {
+  const sum: Document = { ...a };
+  for (const [key, value] of Object.entries(b)) {
+    if (typeof value === 'number') sum[key] = ((sum[key] as number | undefined) ?? 0) + value;
+    else if (value !== null && typeof value === 'object' && !(value instanceof Date)) sum[key] = addCounters((sum[key] as Document | undefined) ?? {}, value as Document);
+  }
+  return sum;
+}
+
+/** One partition batch's rollup changes as delta documents, one per project. */
+function rollupDeltas({ part, seq, plan }: PlannedBatch): RollupDeltaDoc[] {
+  const byProject = new Map<string, Record<string, RollupChange[]>>();
+  const add = (name: string, projectId: string, change: RollupChange) => {
+    const changes = byProject.get(projectId) ?? {};
+    (changes[name] ??= []).push(change);
+    byProject.set(projectId, changes);
+  };
+  for (const g of GRANULARITIES) for (const c of plan.counts[g]) add(COUNT_COLLECTION[g], c.projectId, { _id: c.id, ...countDoc(c) });
+  for (const a of plan.activity) add(COLLECTIONS.activity, a.projectId, { _id: a.id, ...activityDoc(a) });
+  for (const r of plan.retentionDaily) add(COLLECTIONS.retentionDaily, r.projectId, { _id: r.id, ...retentionDoc(r) });
+  for (const r of plan.retentionWeekly) add(COLLECTIONS.retentionWeekly, r.projectId, { _id: r.id, ...retentionDoc(r) });
+  return [...byProject].map(([projectId, changes]) => ({ _id: rollupDeltaId(projectId, part, seq), projectId, part, seq, changes: encodeRollupChanges(changes) }));
+}
 
 function isNotImplemented(err: unknown): boolean {
   const e = err as { code?: number; codeName?: string; message?: string };

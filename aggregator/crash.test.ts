@@ -11,8 +11,9 @@ const PARTITIONS = 4;
 /**
  * Invariant 2 under crashes: aggregator processes are SIGKILLed again and again, at
  * random moments from outside and at every step boundary from inside (failpoints:
- * after the raw insert, between collections' writes, between the MongoDB writes and
- * the commit, between the MongoDB and the Redis commit), and restarted. The figures
+ * after the raw insert, between the users' and the rollup deltas' writes, between the
+ * MongoDB writes and the commit, between the MongoDB and the Redis commit, between the
+ * collections a fold writes and before it deletes the folded deltas), and restarted. The figures
  * must still equal the brute-force recount, and a dashboard's deltas must add up to
  * exactly the events sent.
  */
@@ -36,7 +37,7 @@ describe('aggregator workers killed with SIGKILL at random points', () => {
     const dashboard = await connectLive(server.url, `?key=${project.readKey}`);
     dashboard.send({ type: 'subscribe', channels: ['events'] });
     await dashboard.waitFor((m) => m.some((x) => x.type === 'snapshot'), 'the snapshot');
-    const crashy = { SB_FAILPOINTS: 'after-insert:0.1,mid-apply:0.04,before-commit:0.15,after-commit:0.1', AGGREGATOR_LEASE_MS: '1000', AGGREGATOR_BATCH_ENTRIES: '5' };
+    const crashy = { SB_FAILPOINTS: 'after-insert:0.1,mid-apply:0.1,before-commit:0.15,after-commit:0.1,mid-fold:0.05', AGGREGATOR_LEASE_MS: '1000', AGGREGATOR_BATCH_ENTRIES: '5', AGGREGATOR_FOLD_MS: '100' };
     let sending = true;
     const keepTwoRunning = (async () => {
       while (sending) {

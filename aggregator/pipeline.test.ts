@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COLLECTIONS } from '../core/collections.js';
 import { readRawEvents } from '../core/raw-events.js';
 import { generateDataset } from '../test/dataset.js';
 import { startTestServer, testRedis, type TestServer } from '../test/helpers.js';
@@ -9,7 +10,7 @@ const DAY = 86_400_000;
 describe('ingest → aggregator → metrics routes, against a brute-force recount', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ STREAM_PARTITIONS: '8' }, ['ingest', 'api', 'aggregator']);
+    server = await startTestServer({ STREAM_PARTITIONS: '8', AGGREGATOR_FOLD_MS: '600000' }, ['ingest', 'api', 'aggregator']);
   });
   afterAll(() => server.stop());
 
@@ -21,6 +22,9 @@ describe('ingest → aggregator → metrics routes, against a brute-force recoun
     const redis = testRedis();
     await waitForDrain(redis, server.config.REDIS_KEY_PREFIX, 8);
     redis.disconnect();
+    // No fold has run yet (AGGREGATOR_FOLD_MS): the routes add up documents and deltas.
+    // (aggregator/recompute.test.ts reads the rollups once folded.)
+    expect(await server.running.runtime.mongo.db.collection(COLLECTIONS.rollupDeltas).countDocuments({ projectId: project.id })).toBeGreaterThan(0);
     await expectFiguresMatchRecount(server.url, project.readKey, dataset);
     expect(dataset.sends.length).toBeGreaterThan(5000);
 

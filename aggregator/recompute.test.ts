@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../core/collections.js';
 import { generateDataset } from '../test/dataset.js';
 import { ADMIN_TOKEN, startTestServer, testRedis, type TestServer } from '../test/helpers.js';
-import { expectFiguresMatchRecount, sendAll, waitForDrain } from '../test/pipeline-check.js';
+import { expectFiguresMatchRecount, sendAll, waitForDrain, waitForFolded } from '../test/pipeline-check.js';
 
 const DAY = 86_400_000;
 const PARTITIONS = 4;
@@ -76,6 +76,8 @@ describe('signalboard recompute', () => {
     const redis = testRedis();
     await sendAll(server.url, project.writeKey, dataset.sends.slice(0, cut));
     await waitForDrain(redis, server.config.REDIS_KEY_PREFIX, PARTITIONS);
+    // The documents hold every figure once the rollup deltas are folded.
+    await waitForFolded(db, project.id);
     const live = await figures(db, project.id);
 
     // Damage a range of days (and some users) the way a bug or a bad restore could.

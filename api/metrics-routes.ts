@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { COLLECTIONS, COUNT_COLLECTION, type ActivityDoc, type CountDoc, type RetentionDoc } from '../core/collections.js';
 import { route } from '../core/http.js';
 import { parseParams } from '../core/params.js';
+import { findRollups } from '../core/rollup-deltas.js';
 import type { Runtime } from '../core/runtime.js';
 import { bucketStart, dayNumber, dayToDate, formatDay, GRANULARITY_MS, parseDay, weekNumber, weekStartDay } from '../core/time-buckets.js';
 import type { TemplatedApp } from '../core/uws.js';
@@ -62,7 +63,7 @@ const timeseriesQuery = ordered(
 
 const WINDOW_FIELD = { day: 'dau', week: 'wau', month: 'mau' } as const;
 
-/** Rollups are kept per partition; a figure is the sum of its partitions' documents. */
+/** A figure is the sum of the documents of its identity (its rollup document and the changes not folded into it yet). */
 function sumBy<T>(docs: readonly T[], key: (doc: T) => number, value: (doc: T) => number): Map<number, number> {
   const sums = new Map<number, number>();
   for (const doc of docs) sums.set(key(doc), (sums.get(key(doc)) ?? 0) + value(doc));
@@ -80,11 +81,8 @@ export function registerMetricsRoutes(app: TemplatedApp, rt: Runtime): void {
   route(app, rt.logger, 'get', '/v1/metrics/active-users', async (req, reply) => {
     const project = await rt.access.resolve(req.headers, req.query, 'read');
     const q = parseParams(activeUsersQuery, queryObject(req.query));
-    const docs = await db
-      .collection<ActivityDoc>(COLLECTIONS.activity)
-      .find({ projectId: project.id, day: { $gte: dayToDate(q.from), $lte: dayToDate(q.to) } })
-      .toArray();
-    // One document per partition and day: the day's figure is their sum.
+    const docs = await findRollups<ActivityDoc>(db, COLLECTIONS.activity, { projectId: project.id, day: { $gte: dayToDate(q.from), $lte: dayToDate(q.to) } });
+    // A day's document and its changes not folded yet: the day's figure is their sum.
     const byDay = sumBy(docs, (d) => dayNumber(d.day.getTime()), (d) => d[WINDOW_FIELD[q.window]]);
     const series = [];
     for (let d = q.from; d <= q.to; d++) series.push({ date: formatDay(d), users: byDay.get(d) ?? 0 });
@@ -97,10 +95,7 @@ export function registerMetricsRoutes(app: TemplatedApp, rt: Runtime): void {
     const weekly = q.period === 'week';
     const horizon = q.horizon ?? (weekly ? 12 : 30);
     const [first, last] = weekly ? [weekStartDay(weekNumber(q.from)), weekStartDay(weekNumber(q.to))] : [q.from, q.to];
-    const docs = await db
-      .collection<RetentionDoc>(weekly ? COLLECTIONS.retentionWeekly : COLLECTIONS.retentionDaily)
-      .find({ projectId: project.id, cohort: { $gte: dayToDate(first), $lte: dayToDate(last) } })
-      .toArray();
+    const docs = await findRollups<RetentionDoc>(db, weekly ? COLLECTIONS.retentionWeekly : COLLECTIONS.retentionDaily, { projectId: project.id, cohort: { $gte: dayToDate(first), $lte: dayToDate(last) } });
     const cells = new Map<number, number[]>();
     for (const d of docs) {
       const row = cells.get(d.cohort.getTime()) ?? new Array<number>(horizon + 1).fill(0);
@@ -119,10 +114,7 @@ export function registerMetricsRoutes(app: TemplatedApp, rt: Runtime): void {
     const q = parseParams(timeseriesQuery, queryObject(req.query));
     const first = bucketStart(q.from, q.granularity);
     const last = bucketStart(q.to, q.granularity);
-    const docs = await db
-      .collection<CountDoc>(COUNT_COLLECTION[q.granularity])
-      .find({ projectId: project.id, event: q.event, bucket: { $gte: new Date(first), $lte: new Date(last) } })
-      .toArray();
+    const docs = await findRollups<CountDoc>(db, COUNT_COLLECTION[q.granularity], { projectId: project.id, event: q.event, bucket: { $gte: new Date(first), $lte: new Date(last) } });
     const byBucket = sumBy(docs, (d) => d.bucket.getTime(), (d) => d.count);
     const points = [];
     for (let t = first; t <= last; t += GRANULARITY_MS[q.granularity]) points.push({ t: new Date(t).toISOString(), count: byBucket.get(t) ?? 0 });

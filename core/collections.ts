@@ -2,7 +2,8 @@
  * MongoDB collections the aggregator writes and the api reads. Every document carries
  * `projectId` (every query filters on it) and `expireAt` (TTL index, or the sweep on
  * servers without TTL). Rollup documents carry `wm`: per partition, the last batch
- * applied to them (see docs/aggregation.md).
+ * applied to them (see docs/aggregation.md). Every number in a rollup document outside
+ * `wm` is a counter: changes to one are added (core/rollup-deltas.ts).
  */
 export const COLLECTIONS = {
   /** Raw events in bucket documents, and the client eventIds seen: see core/raw-events.ts. */
@@ -15,6 +16,8 @@ export const COLLECTIONS = {
   activity: 'activity',
   retentionDaily: 'retention_daily',
   retentionWeekly: 'retention_weekly',
+  /** Rollup changes not folded into the documents above yet: see core/rollup-deltas.ts. */
+  rollupDeltas: 'rollup_deltas',
   partitions: 'aggregator_partitions',
 } as const;
 
@@ -65,6 +68,16 @@ export interface RetentionDoc {
   r: Record<string, number>;
   wm: Watermarks;
   expireAt: Date;
+}
+
+/** One partition batch's changes to one project's rollups (see core/rollup-deltas.ts). */
+export interface RollupDeltaDoc {
+  _id: string;
+  projectId: string;
+  part: number;
+  seq: number;
+  /** EJSON: collection → the changed documents (every number in them a counter). */
+  changes: string;
 }
 
 export const COUNT_COLLECTION = { minute: COLLECTIONS.countsMinute, hour: COLLECTIONS.countsHour, day: COLLECTIONS.countsDay } as const;

@@ -41,6 +41,7 @@ const envSchema = z.object({
 
   AGGREGATOR_BATCH_ENTRIES: int(1, 10_000).default(200),
   AGGREGATOR_BATCH_EVENTS: int(1, 1_000_000).default(5000),
+  AGGREGATOR_FOLD_MS: int(10, 600_000).default(2000),
   AGGREGATOR_POLL_MS: int(1, 5000).default(20),
   AGGREGATOR_LEASE_MS: int(1000, 300_000).default(5000),
   AGGREGATOR_DRAIN_TIMEOUT_MS: int(0, 600_000).default(10_000),

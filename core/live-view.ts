@@ -3,6 +3,7 @@ import { COLLECTIONS, type ActivityDoc, type CountDoc, type RetentionDoc, type W
 import { escapeKey } from './field-names.js';
 import type { DeltaEntry } from './live-feed.js';
 import type { DocChange, LoadedDoc } from './live-state.js';
+import { findRollups } from './rollup-deltas.js';
 import { bucketStart, dayNumber, dayToDate, parseDay } from './time-buckets.js';
 
 /**
@@ -55,10 +56,9 @@ export async function loadLiveDocs(db: Db, projectId: string, needs: LiveNeeds, 
   const today = dayNumber(now);
   const reads: Promise<void>[] = [];
   if (needs.minutes > 0 && (needs.events === undefined || needs.events.size > 0)) {
-    const filter: Record<string, unknown> = { projectId, bucket: { $gte: new Date(windowStart(needs, now)) } };
-    if (needs.events !== undefined) filter.event = { $in: [...needs.events] };
+    const filter = { projectId, bucket: { $gte: new Date(windowStart(needs, now)) }, ...(needs.events === undefined ? {} : { event: { $in: [...needs.events] } }) };
     reads.push(
-      db.collection<CountDoc>(COLLECTIONS.countsMinute).find(filter, { projection: { event: 1, bucket: 1, count: 1, by: 1, wm: 1 } }).toArray().then((found) => {
+      findRollups<CountDoc>(db, COLLECTIONS.countsMinute, filter).then((found) => {
         for (const d of found) {
           const t = d.bucket.getTime();
           const cells: [string, number][] = [[countKey(d.event, t), d.count]];
@@ -74,7 +74,7 @@ export async function loadLiveDocs(db: Db, projectId: string, needs: LiveNeeds, 
   }
   if (needs.activity) {
     reads.push(
-      db.collection<ActivityDoc>(COLLECTIONS.activity).find({ projectId, day: { $gte: dayToDate(today - 1), $lte: dayToDate(today + 1) } }).toArray().then((found) => {
+      findRollups<ActivityDoc>(db, COLLECTIONS.activity, { projectId, day: { $gte: dayToDate(today - 1), $lte: dayToDate(today + 1) } }).then((found) => {
         for (const d of found) {
           const day = dayNumber(d.day.getTime());
           docs.push({ doc: activityDocId(day), ...marksOf(d.wm), cells: [[activityKey(day, 'dau'), d.dau], [activityKey(day, 'wau'), d.wau], [activityKey(day, 'mau'), d.mau]] });
@@ -84,7 +84,7 @@ export async function loadLiveDocs(db: Db, projectId: string, needs: LiveNeeds, 
   }
   if (needs.retentionDays > 0) {
     reads.push(
-      db.collection<RetentionDoc>(COLLECTIONS.retentionDaily).find({ projectId, cohort: { $gte: dayToDate(today - needs.retentionDays + 1) } }).toArray().then((found) => {
+      findRollups<RetentionDoc>(db, COLLECTIONS.retentionDaily, { projectId, cohort: { $gte: dayToDate(today - needs.retentionDays + 1) } }).then((found) => {
         for (const d of found) {
           const cohort = dayNumber(d.cohort.getTime());
           docs.push({ doc: retentionDocId(cohort), ...marksOf(d.wm), cells: Object.entries(d.r).map(([offset, n]) => [retentionKey(cohort, Number(offset)), n] as const) });

@@ -30,6 +30,9 @@ function storePids(): number[] {
   return found.stdout.split('\n').filter(Boolean).map(Number);
 }
 
+/** Seconds at the start of the load reported apart: every user is new then. */
+const WARMUP_SECONDS = 15;
+
 function quantile(sorted: number[], q: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
@@ -45,6 +48,8 @@ async function main(): Promise<void> {
   const redis = createRedis(stack.redisUrl, 'bench-lag', { enableOfflineQueue: true });
   try {
     const delays: number[] = [];
+    /** [seconds since the load started, delay] per delta, for the delay over time. */
+    const timedDelays: Array<[number, number]> = [];
     let rolledUp = 0;
     // The feed's pub/sub message only names the project; the deltas are read from its stream, in order.
     let readSeq = 0;
@@ -57,6 +62,7 @@ async function main(): Promise<void> {
           if (entry.type !== 'delta') continue;
           // The delta's oldest event: the delay of the slowest event it carries.
           delays.push(Date.now() - entry.receivedAt);
+          timedDelays.push([(Date.now() - started) / 1000, Date.now() - entry.receivedAt]);
           for (const c of entry.counts) rolledUp += c.increment;
         }
       });
@@ -90,6 +96,13 @@ async function main(): Promise<void> {
     const cpuAfter = cpu();
     const wallSeconds = (Date.now() - started) / 1000;
     const sorted = [...delays].sort((a, b) => a - b);
+    // The first seconds insert every user (5,000 new users at once): reported apart.
+    const steady = timedDelays.filter(([t]) => t >= WARMUP_SECONDS).map(([, d]) => d).sort((a, b) => a - b);
+    const p99Every10s: Array<[number, number]> = [];
+    for (let from = 0; from < loadSeconds; from += 10) {
+      const window = timedDelays.filter(([t]) => t >= from && t < from + 10).map(([, d]) => d).sort((a, b) => a - b);
+      if (window.length > 0) p99Every10s.push([from, quantile(window, 0.99)]);
+    }
     console.log(
       JSON.stringify(
         {
@@ -101,6 +114,8 @@ async function main(): Promise<void> {
           backlogDrainSeconds: (Date.now() - drainStart) / 1000,
           backlogLeft: await lagNow(),
           deltaDelayMs: { p50: quantile(sorted, 0.5), p95: quantile(sorted, 0.95), p99: quantile(sorted, 0.99), deltas: sorted.length },
+          deltaDelayMsAfterWarmup: { fromSecond: WARMUP_SECONDS, p50: quantile(steady, 0.5), p95: quantile(steady, 0.95), p99: quantile(steady, 0.99), deltas: steady.length },
+          deltaDelayP99Every10s: p99Every10s,
           ingestLatencyMs: summary.latencyMs,
           // Cores used from the start of the load to the end of the drain (2 cores here).
           cpuCores: {

@@ -1,4 +1,6 @@
+import type { Db } from 'mongodb';
 import { expect } from 'vitest';
+import { COLLECTIONS } from '../core/collections.js';
 import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
 import type { Redis } from '../core/redis.js';
 import { recount, type Dataset } from './dataset.js';
@@ -39,6 +41,18 @@ export async function waitForDrain(redis: Redis, prefix: string, partitions: num
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`the aggregator is still ${behind} events behind after ${timeoutMs} ms`);
+}
+
+/** Waits until the aggregator has folded every rollup delta of the project into the rollup documents. */
+export async function waitForFolded(db: Db, projectId: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let left = 0;
+  while (Date.now() < deadline) {
+    left = await db.collection(COLLECTIONS.rollupDeltas).countDocuments({ projectId });
+    if (left === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${left} rollup deltas of project ${projectId} still not folded after ${timeoutMs} ms`);
 }
 
 async function get<T>(url: string, readKey: string, path: string): Promise<T> {

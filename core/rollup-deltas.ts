@@ -1,0 +1,98 @@
+import { BSON, type Db, type Document, type Filter } from 'mongodb';
+import { COLLECTIONS, type RollupDeltaDoc, type Watermarks } from './collections.js';
+
+/**
+ * Rollup changes not yet folded into their documents (docs/aggregation.md#rollup-deltas).
+ *
+ * A write cycle stores each batch's rollup changes as one insert-only document per
+ * project (`rollup_deltas`, `_id` = project|partition|batch, so a replay is a duplicate
+ * key, not a second count) instead of updating every touched document: on FerretDB an
+ * update is one SQLite transaction with its own fsync, an insert of a thousand changes
+ * is one too. The aggregator folds them into the rollup documents every
+ * AGGREGATOR_FOLD_MS, guarded by the documents' watermarks, then deletes them.
+ *
+ * Everything that reads rollups reads them through `findRollups`: the documents plus
+ * the changes not folded into them yet, as extra documents of the same shape (readers
+ * already add up documents of one identity), so a figure is the same before and after
+ * a fold.
+ */
+
+/** A rollup document as a delta carries it: `_id` of the document it changes, its fields, every number a counter. */
+export type RollupChange = Document & { _id: string };
+
+export function rollupDeltaId(projectId: string, part: number, seq: number): string {
+  return `${projectId}|${part}|${seq}`;
+}
+
+export function encodeRollupChanges(byCollection: Readonly<Record<string, readonly RollupChange[]>>): string {
+  return BSON.EJSON.stringify(byCollection, { relaxed: true });
+}
+
+export function decodeRollupChanges(delta: Pick<RollupDeltaDoc, 'changes'>): Record<string, RollupChange[]> {
+  return BSON.EJSON.parse(delta.changes, { relaxed: true }) as Record<string, RollupChange[]>;
+}
+
+/**
+ * `docs` (as read with `filter` from collection `name`) with the deltas' changes to that
+ * collection that match `filter` and that the documents do not hold yet, each as one
+ * more document with the watermark of its batch. Pure.
+ *
+ * Sound when the deltas were read before the documents: a delta folded in between is
+ * held by its document's watermark and skipped; one inserted in between is newer than
+ * both reads and left out of both.
+ */
+export function withDeltas<T extends Document>(name: string, docs: readonly T[], deltas: readonly RollupDeltaDoc[], filter: Readonly<Record<string, unknown>>): T[] {
+  const held = new Map(docs.map((d) => [String(d._id), (d.wm ?? {}) as Watermarks]));
+  const out = [...docs];
+  for (const delta of deltas) {
+    const changes = decodeRollupChanges(delta)[name];
+    if (changes === undefined) continue;
+    const mark = `p${delta.part}`;
+    for (const change of changes) {
+      if ((held.get(change._id)?.[mark] ?? 0) >= delta.seq || !matchesFilter(change, filter)) continue;
+      out.push({ ...change, wm: { [mark]: delta.seq } } as unknown as T);
+    }
+  }
+  return out;
+}
+
+/** The rollup documents of collection `name` that `filter` selects (it must name `projectId`), folded or not. */
+export async function findRollups<T extends Document>(db: Db, name: string, filter: Readonly<Record<string, unknown>> & { projectId: string }): Promise<T[]> {
+  const deltas = await db.collection<RollupDeltaDoc>(COLLECTIONS.rollupDeltas).find({ projectId: filter.projectId }).toArray();
+  const docs = await db.collection<T>(name).find(filter as Filter<T>).toArray();
+  return withDeltas(name, docs as T[], deltas, filter);
+}
+
+const COMPARE: Record<string, (a: number | string, b: number | string) => boolean> = {
+  $gte: (a, b) => a >= b,
+  $gt: (a, b) => a > b,
+  $lte: (a, b) => a <= b,
+  $lt: (a, b) => a < b,
+};
+
+function comparable(value: unknown): number | string {
+  return value instanceof Date ? value.getTime() : (value as number | string);
+}
+
+/**
+ * Whether a change matches a rollup query's filter, as MongoDB would decide: field
+ * equality, `$in`, and range operators on strings, numbers and dates (what the readers
+ * use; anything else throws rather than guess).
+ */
+export function matchesFilter(doc: Readonly<Document>, filter: Readonly<Record<string, unknown>>): boolean {
+  for (const [field, condition] of Object.entries(filter)) {
+    const value = comparable(doc[field]);
+    if (condition === null || typeof condition !== 'object' || condition instanceof Date) {
+      if (value !== comparable(condition)) return false;
+      continue;
+    }
+    for (const [op, operand] of Object.entries(condition)) {
+      if (op === '$in') {
+        if (!(operand as unknown[]).some((o) => comparable(o) === value)) return false;
+      } else if (COMPARE[op] !== undefined) {
+        if (value === undefined || !COMPARE[op](value, comparable(operand))) return false;
+      } else throw new Error(`rollup filter: ${field}: operator ${op} is not supported`);
+    }
+  }
+  return true;
+}

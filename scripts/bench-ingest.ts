@@ -1,10 +1,33 @@
 /**
- * npm run bench:ingest — Signalboard (`all`) against local Redis and MongoDB, k6 driving
- * POST /v1/events on the same machine; prints events/s accepted and latency.
- * Settings: BATCH (default 50), VUS (32), DURATION (30s).
+ * npm run bench:ingest — Signalboard `all` (every role, the aggregator consuming) against
+ * local Redis and MongoDB, k6 driving POST /v1/events on the same machine with client
+ * eventIds (as the SDKs send them); prints events/s accepted and latency, what the
+ * aggregator consumed meanwhile, CPU and peak RSS per process, and next to it Redis's own
+ * pipelined XADD rate measured in the same run (redis-benchmark, entries the size of one
+ * event), as a ratio.
+ * Settings: BATCH (default 50), VUS (32), DURATION (30s), CLIENT_EVENT_IDS (1; 0 for
+ * server-made eventIds), XADD_REQUESTS (1,000,000).
  */
-import { startBenchStack, runK6, log } from './bench-stack.js';
+import { spawnSync } from 'node:child_process';
+import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
+import { createRedis } from '../core/redis.js';
+import { cpuTicks, log, pidsListeningOn, rssMegabytes, startBenchStack, startK6, storePids, TICKS_PER_SECOND } from './bench-stack.js';
 import { findK6 } from './local-services.js';
+
+/** About the size of one stamped event in a stream entry. */
+const XADD_PAYLOAD = 'x'.repeat(350);
+
+/** redis-benchmark's pipelined XADD (50 per round trip, like a flush of ingest) against the stack's Redis: entries/s. */
+function redisXaddPerSecond(redisUrl: string, key: string): number {
+  const { hostname, port } = new URL(redisUrl);
+  const requests = process.env.XADD_REQUESTS ?? '1000000';
+  const run = spawnSync('redis-benchmark', ['-h', hostname, '-p', port || '6379', '-c', '32', '-P', '50', '-n', requests, '-q', 'XADD', key, 'MAXLEN', '~', '100000', '*', 'e', XADD_PAYLOAD], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`redis-benchmark failed (${run.status}): ${run.stderr}`);
+  // "XADD key MAXLEN ...: 812345.69 requests per second, p50=..."
+  const match = /: ([\d.]+) requests per second/.exec(run.stdout.split('\r').pop() ?? run.stdout);
+  if (match === null) throw new Error(`redis-benchmark: no rate in ${JSON.stringify(run.stdout.slice(-300))}`);
+  return Math.round(Number(match[1]));
+}
 
 async function main(): Promise<void> {
   const batch = process.env.BATCH ?? '50';
@@ -12,11 +35,61 @@ async function main(): Promise<void> {
   const duration = process.env.DURATION ?? '30s';
   const k6 = findK6(log);
   const stack = await startBenchStack('all');
+  const redis = createRedis(stack.redisUrl, 'bench-ingest', { enableOfflineQueue: true });
   try {
+    const serverPid = stack.server.pid!;
+    const store = storePids();
+    const redisPids = pidsListeningOn(Number(new URL(stack.redisUrl).port || 6379));
+    const sum = (pids: number[], of: (pid: number) => number) => pids.reduce((total, pid) => total + of(pid), 0);
     log(`k6: ${vus} VUs, batches of ${batch}, ${duration}`);
-    const summary = await runK6(k6, 'loadtest/ingest.js', { BASE_URL: stack.base, WRITE_KEY: stack.writeKey, BATCH: batch, VUS: vus, DURATION: duration });
-    console.log(JSON.stringify({ benchmark: 'ingest', ...summary }, null, 2));
+    const started = Date.now();
+    const run = startK6(k6, 'loadtest/ingest.js', { BASE_URL: stack.base, WRITE_KEY: stack.writeKey, BATCH: batch, VUS: vus, DURATION: duration, CLIENT_EVENT_IDS: process.env.CLIENT_EVENT_IDS ?? '1', ID_ORDER: 'time', EVENT_NAMES: '10' });
+    const before = { signalboard: cpuTicks(serverPid), store: sum(store, cpuTicks), redis: sum(redisPids, cpuTicks) };
+    const ticks = { k6: 0 };
+    const peakRssMb = { signalboard: 0, store: 0, redis: 0, k6: 0 };
+    const sampler = setInterval(() => {
+      ticks.k6 = Math.max(ticks.k6, cpuTicks(run.pid));
+      peakRssMb.signalboard = Math.max(peakRssMb.signalboard, rssMegabytes(serverPid));
+      peakRssMb.store = Math.max(peakRssMb.store, sum(store, rssMegabytes));
+      peakRssMb.redis = Math.max(peakRssMb.redis, sum(redisPids, rssMegabytes));
+      peakRssMb.k6 = Math.max(peakRssMb.k6, rssMegabytes(run.pid));
+    }, 1000);
+    const summary = await run.done;
+    clearInterval(sampler);
+    const seconds = (Date.now() - started) / 1000;
+    const cores = (now: number, then: number) => Number(((now - then) / TICKS_PER_SECOND / seconds).toFixed(2));
+    const cpuCores = {
+      signalboard: cores(cpuTicks(serverPid), before.signalboard),
+      store: cores(sum(store, cpuTicks), before.store),
+      redis: cores(sum(redisPids, cpuTicks), before.redis),
+      k6: cores(ticks.k6, 0),
+    };
+    const accepted = Number(summary.eventsAccepted ?? 0);
+    const backlog = (await unconsumedEvents(redis, stack.prefix, allPartitions(16))).reduce((a, b) => a + b, 0);
+
+    log('redis-benchmark: pipelined XADD');
+    const xaddKey = `${stack.prefix}:xadd-bench`;
+    const xaddPerSecond = redisXaddPerSecond(stack.redisUrl, xaddKey);
+    await redis.del(xaddKey);
+    const eventsPerSecond = Number(summary.eventsPerSecond);
+    console.log(
+      JSON.stringify(
+        {
+          benchmark: 'ingest',
+          ...summary,
+          // What the aggregator rolled up while ingest took the load (the rest waits in the streams).
+          aggregatorConsumedPerSecond: Math.round((accepted - backlog) / seconds),
+          cpuCores,
+          peakRssMb,
+          redisXaddPerSecond: xaddPerSecond,
+          ratioToRedisXadd: Number((eventsPerSecond / xaddPerSecond).toFixed(2)),
+        },
+        null,
+        2,
+      ),
+    );
   } finally {
+    redis.disconnect();
     await stack.stop();
   }
 }

@@ -14,50 +14,17 @@
  * times alerts: ALERT_PROBES (20) threshold rules, each crossed once by an event of its
  * own during the run, from that event's feed entry to the `alert` on the observer.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
 import { appendToFeed, defineFeedScripts, feedChannel, readFeed } from '../core/live-feed.js';
 import { bucketStart } from '../core/time-buckets.js';
 import { createRedis } from '../core/redis.js';
-import { log, startBenchStack } from './bench-stack.js';
+import { cpuTicks, log, machineBusyTicks, pidsListeningOn, rssMegabytes, startBenchStack, startK6, storePids, TICKS_PER_SECOND } from './bench-stack.js';
 import { findK6 } from './local-services.js';
 
 /** Open files each process needs beyond one per dashboard: HTTP, Redis, MongoDB, files. */
 const SPARE_FILES = 1024;
-
-/** Ticks (user + system) a process has used so far, from /proc; children it has waited for with `children`. */
-function cpuTicks(pid: number | 'self', children = false): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return children ? Number(fields[13]) + Number(fields[14]) : Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
-}
-const TICKS_PER_SECOND = 100;
-
-function rssMegabytes(pid: number): number {
-  try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
-    return line === undefined ? 0 : Math.round(Number(line.split(/\s+/)[1]) / 1024);
-  } catch {
-    return 0;
-  }
-}
-
-/** The processes listening on a local TCP port (the store and Redis the stack uses, not any other). */
-function pidsListeningOn(port: number): number[] {
-  const found = spawnSync('ss', ['-Hltnp', `sport = :${port}`], { encoding: 'utf8' });
-  return [...new Set([...(found.stdout ?? '').matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))];
-}
-
-/** Ticks the whole machine has been busy (all but idle and iowait), summed over its cores. */
-function machineBusyTicks(): number {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return fields.slice(0, 8).reduce((a, b) => a + b, 0) - fields[3]! - fields[4]!;
-}
 
 /** The hard limit on open files (the second figure of `Max open files`). */
 function openFilesLimit(): number {
@@ -90,25 +57,6 @@ function metricSum(text: string, name: string, labels = ''): number {
     sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
-}
-
-interface K6Run {
-  pid: number;
-  done: Promise<Record<string, unknown>>;
-}
-
-/** Like runK6 in bench-stack.ts, but hands back the pid so k6's own CPU and memory can be sampled. */
-function startK6(k6: string, script: string, env: Record<string, string>): K6Run {
-  const child = spawn(k6, ['run', '--quiet', '--no-usage-report', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  let stdout = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  const done = new Promise<Record<string, unknown>>((resolve, reject) => {
-    child.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`k6 exited with ${code}`));
-      else resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>);
-    });
-  });
-  return { pid: child.pid!, done };
 }
 
 const round2 = (n: number) => Number(n.toFixed(2));
@@ -277,11 +225,11 @@ async function main(): Promise<void> {
     if (!fromFeed) observer = await observe(stack.base, stack.readKey, ['events']);
     const dashboardsOnServer = (text: string) => metricSum(text, 'signalboard_live_connections') - (observer === undefined ? 0 : 1);
     const serverPid = stack.server.pid!;
-    const storePids = pidsListeningOn(Number(new URL(process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27017').port || 27017));
+    const store = storePids();
     const redisPids = pidsListeningOn(Number(new URL(stack.redisUrl).port || 6379));
     const sum = (pids: number[]) => pids.reduce((total, pid) => total + cpuTicks(pid), 0);
     // bench: this script (the feed watcher, the samplers); machine: every process on the box.
-    const serviceTicks = () => ({ signalboard: cpuTicks(serverPid), store: sum(storePids), redis: sum(redisPids), bench: cpuTicks('self'), machine: machineBusyTicks() });
+    const serviceTicks = () => ({ signalboard: cpuTicks(serverPid), store: sum(store), redis: sum(redisPids), bench: cpuTicks('self'), machine: machineBusyTicks() });
     const metrics = async () => (await fetch(`${stack.base}/metrics`)).text();
 
     log(`k6: ${dashboards} dashboards, ${eventsPerSecond} events/s ${fromFeed ? 'as feed entries' : 'through ingest'} for ${duration}`);

@@ -6,29 +6,11 @@
  * RETRY_PERCENT (2) of requests sent twice. Prints events/s rolled up (from the published deltas), the lag every 5 s, the
  * receivedAt-to-delta delay, and how long the backlog took to drain afterwards.
  */
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
 import { feedChannel, readFeed } from '../core/live-feed.js';
 import { createRedis } from '../core/redis.js';
-import { log, runK6, startBenchStack } from './bench-stack.js';
+import { cpuTicks, log, rssMegabytes, startBenchStack, startK6, storePids, TICKS_PER_SECOND } from './bench-stack.js';
 import { findK6 } from './local-services.js';
-
-/** CPU seconds (user + system) a process has used so far; 0 when it is gone. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-/** The local MongoDB-compatible server's processes (the store's share of the CPU). */
-function storePids(): number[] {
-  const found = spawnSync('pgrep', ['-f', '^[^ ]*(ferretdb|mongod)'], { encoding: 'utf8' });
-  return found.stdout.split('\n').filter(Boolean).map(Number);
-}
 
 /** Seconds at the start of the load reported apart: every user is new then. */
 const WARMUP_SECONDS = 15;
@@ -69,15 +51,26 @@ async function main(): Promise<void> {
     });
     const lagNow = async () => (await unconsumedEvents(redis, stack.prefix, allPartitions(partitions))).reduce((a, b) => a + b, 0);
     const started = Date.now();
-    const cpu = () => ({ signalboard: cpuSeconds(stack.server.pid!), store: storePids().reduce((sum, pid) => sum + cpuSeconds(pid), 0) });
+    const store = storePids();
+    const serverPid = stack.server.pid!;
+    let k6Pid = 0;
+    const cpu = () => ({ signalboard: cpuTicks(serverPid), store: store.reduce((sum, pid) => sum + cpuTicks(pid), 0), k6: k6Pid === 0 ? 0 : cpuTicks(k6Pid) });
     const cpuBefore = cpu();
+    const peakRssMb = { signalboard: 0, store: 0, k6: 0 };
+    const sampleRss = () => {
+      peakRssMb.signalboard = Math.max(peakRssMb.signalboard, rssMegabytes(serverPid));
+      peakRssMb.store = Math.max(peakRssMb.store, store.reduce((sum, pid) => sum + rssMegabytes(pid), 0));
+      if (k6Pid !== 0) peakRssMb.k6 = Math.max(peakRssMb.k6, rssMegabytes(k6Pid));
+    };
     const lagSamples: Array<[number, number]> = [];
     const sampler = setInterval(() => {
+      sampleRss();
       void lagNow().then((lag) => lagSamples.push([Math.round((Date.now() - started) / 1000), lag]));
     }, 5000);
+    let k6Ticks = 0;
 
     log(`k6: ${eventsPerSecond} events/s in batches of ${batch} for ${duration}`);
-    const summary = await runK6(k6, 'loadtest/ingest.js', {
+    const run = startK6(k6, 'loadtest/ingest.js', {
       BASE_URL: stack.base,
       WRITE_KEY: stack.writeKey,
       BATCH: String(batch),
@@ -88,6 +81,13 @@ async function main(): Promise<void> {
       RETRY_PERCENT: process.env.RETRY_PERCENT ?? '2',
       ID_ORDER: process.env.ID_ORDER ?? 'time',
     });
+    k6Pid = run.pid;
+    const k6Sampler = setInterval(() => {
+      k6Ticks = Math.max(k6Ticks, cpu().k6);
+      sampleRss();
+    }, 1000);
+    const summary = await run.done;
+    clearInterval(k6Sampler);
     const loadSeconds = (Date.now() - started) / 1000;
     const rolledDuringLoad = rolledUp;
     const drainStart = Date.now();
@@ -117,11 +117,13 @@ async function main(): Promise<void> {
           deltaDelayMsAfterWarmup: { fromSecond: WARMUP_SECONDS, p50: quantile(steady, 0.5), p95: quantile(steady, 0.95), p99: quantile(steady, 0.99), deltas: steady.length },
           deltaDelayP99Every10s: p99Every10s,
           ingestLatencyMs: summary.latencyMs,
-          // Cores used from the start of the load to the end of the drain (2 cores here).
+          // Cores used from the start of the load to the end of the drain (2 cores here); k6's during the load.
           cpuCores: {
-            signalboard: Number(((cpuAfter.signalboard - cpuBefore.signalboard) / wallSeconds).toFixed(2)),
-            store: Number(((cpuAfter.store - cpuBefore.store) / wallSeconds).toFixed(2)),
+            signalboard: Number(((cpuAfter.signalboard - cpuBefore.signalboard) / TICKS_PER_SECOND / wallSeconds).toFixed(2)),
+            store: Number(((cpuAfter.store - cpuBefore.store) / TICKS_PER_SECOND / wallSeconds).toFixed(2)),
+            k6: Number((k6Ticks / TICKS_PER_SECOND / loadSeconds).toFixed(2)),
           },
+          peakRssMb,
         },
         null,
         2,

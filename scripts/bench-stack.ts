@@ -3,6 +3,7 @@
  * started as a child process (compiled JS), one project; stop() removes what it wrote.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +36,8 @@ export async function startBenchStack(role: string, env: Record<string, string> 
   const port = 18000 + Math.floor(Math.random() * 1000);
   const prefix = `bench${id}`;
   const mongoUrl = withDatabase(services.mongoUrl, `sbbench_${id}`);
-  const server = spawn(process.execPath, ['dist/bin/signalboard.js', role], {
+  // SERVER_NODE_ARGS: extra node options for the server, e.g. `--cpu-prof --cpu-prof-dir=prof` to see where its time goes.
+  const server = spawn(process.execPath, [...(process.env.SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/bin/signalboard.js', role], {
     env: {
       ...process.env,
       PORT: String(port),
@@ -78,18 +80,63 @@ export async function startBenchStack(role: string, env: Record<string, string> 
   }
 }
 
-/**
- * Runs loadtest/<script> with k6 and returns the JSON line its handleSummary prints.
- * Asynchronous, so the benchmark keeps sampling while k6 runs.
- */
-export function runK6(k6: string, script: string, env: Record<string, string>): Promise<Record<string, unknown>> {
+/** Ticks (user + system) a process has used so far, from /proc; children it has waited for with `children`. */
+export function cpuTicks(pid: number | 'self', children = false): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return children ? Number(fields[13]) + Number(fields[14]) : Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+export const TICKS_PER_SECOND = 100;
+
+export function rssMegabytes(pid: number): number {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+    return line === undefined ? 0 : Math.round(Number(line.split(/\s+/)[1]) / 1024);
+  } catch {
+    return 0;
+  }
+}
+
+/** The processes listening on a local TCP port (the store and Redis the stack uses, not any other). */
+export function pidsListeningOn(port: number): number[] {
+  const found = spawnSync('ss', ['-Hltnp', `sport = :${port}`], { encoding: 'utf8' });
+  return [...new Set([...(found.stdout ?? '').matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))];
+}
+
+/** The MongoDB-compatible server's processes (MONGODB_URL's port, else the local one on 27017). */
+export function storePids(): number[] {
+  return pidsListeningOn(Number(new URL(process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27017').port || 27017));
+}
+
+/** Ticks the whole machine has been busy (all but idle and iowait), summed over its cores. */
+export function machineBusyTicks(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return fields.slice(0, 8).reduce((a, b) => a + b, 0) - fields[3]! - fields[4]!;
+}
+
+export interface K6Run {
+  pid: number;
+  done: Promise<Record<string, unknown>>;
+}
+
+/** Runs loadtest/<script> with k6: its pid (to sample its CPU and memory) and the JSON line its handleSummary prints. */
+export function startK6(k6: string, script: string, env: Record<string, string>): K6Run {
   const child = spawn(k6, ['run', '--quiet', '--no-usage-report', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  return new Promise((resolve, reject) => {
+  const done = new Promise<Record<string, unknown>>((resolve, reject) => {
     child.once('exit', (code) => {
       if (code !== 0) reject(new Error(`k6 exited with ${code}`));
       else resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>);
     });
   });
+  return { pid: child.pid!, done };
+}
+
+/** Runs loadtest/<script> with k6 and returns the JSON line its handleSummary prints. */
+export function runK6(k6: string, script: string, env: Record<string, string>): Promise<Record<string, unknown>> {
+  return startK6(k6, script, env).done;
 }

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { DeploymentBinding } from '../core/deployment.js';
+import { SignalboardError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
 import { deleteHeldKey, extendHeldKey } from '../core/held-key.js';
@@ -54,6 +56,7 @@ export class Aggregator {
   private lastSweep = 0;
   private sweeping: Promise<void> | undefined;
   private inTick = false;
+  private refusalLogged = false;
 
   constructor(
     private readonly redis: Redis,
@@ -63,6 +66,7 @@ export class Aggregator {
     private readonly store: AnalyticsStore,
     private readonly metrics: AggregatorMetrics,
     private readonly logger: Logger,
+    private readonly deployment: DeploymentBinding,
   ) {
     this.leases = new PartitionLeases(redis, prefix, this.workerId, options.leaseMs);
     // Writing without a recent confirmation of the writer key could race the next writer.
@@ -146,6 +150,21 @@ export class Aggregator {
     await this.redis.zrem(this.membersKey, this.workerId).catch(() => undefined);
   }
 
+  /** Whether the Redis namespace is this deployment's (core/deployment.ts); a refusal is logged once. */
+  private async deploymentChecked(): Promise<boolean> {
+    if (this.deployment.identity !== undefined) return true;
+    try {
+      await this.deployment.ensure();
+      return true;
+    } catch (err) {
+      if (err instanceof SignalboardError && err.code === 'SB_DEPLOYMENT_MISMATCH' && !this.refusalLogged) {
+        this.refusalLogged = true;
+        this.logger.error({ code: err.code }, `aggregator: consuming nothing: ${err.message}`);
+      }
+      return false;
+    }
+  }
+
   owned(): number[] {
     return [...this.held.keys()].sort((a, b) => a - b);
   }
@@ -183,6 +202,12 @@ export class Aggregator {
     await this.redis.zremrangebyscore(this.membersKey, '-inf', now);
     if ((await this.redis.exists(pausedKey(this.prefix))) === 1) {
       // A recompute holds the partitions; hand ours over at the end of their batches.
+      await Promise.all(this.owned().map((p) => this.handBack(p)));
+      this.metrics.partitionsOwned.set(0);
+      return;
+    }
+    // Never another deployment's streams: they would be counted here and trimmed there.
+    if (!(await this.deploymentChecked())) {
       await Promise.all(this.owned().map((p) => this.handBack(p)));
       this.metrics.partitionsOwned.set(0);
       return;

@@ -20,6 +20,9 @@ const IDS_PER_DELETE = 1000;
 
 export type ExpiryMode = 'ttl' | 'sweep';
 
+/** What expires by `expireAt` (a TTL index, or the sweep in `sweep` mode); raw buckets and eventIds go their own way, the rest never expires. */
+const EXPIRING: ReadonlySet<string> = new Set([COLLECTIONS.users, COLLECTIONS.countsMinute, COLLECTIONS.countsHour, COLLECTIONS.countsDay, COLLECTIONS.activity, COLLECTIONS.retentionDaily, COLLECTIONS.retentionWeekly]);
+
 /** A user as a recompute rebuilt them from raw events. */
 export interface RebuiltUser {
   projectId: string;
@@ -115,7 +118,7 @@ export class AnalyticsStore {
 
   /** Creates the indexes; returns whether the server expires documents itself (TTL) or needs the sweep. */
   async ensureIndexes(): Promise<ExpiryMode> {
-    const { rawEvents, users, activity, retentionDaily, retentionWeekly, countsMinute, countsHour, countsDay } = COLLECTIONS;
+    const { rawEvents, activity, retentionDaily, retentionWeekly, countsMinute, countsHour, countsDay } = COLLECTIONS;
     await createIndexesOneByOne(this.collection(rawEvents), [
       { key: { projectId: 1, day: 1, part: 1 }, name: 'project_day_part' },
       // Raw buckets always expire by the sweep: their eventIds go with them.
@@ -126,7 +129,7 @@ export class AnalyticsStore {
     for (const name of [retentionDaily, retentionWeekly]) await this.collection(name).createIndex({ projectId: 1, cohort: 1 }, { name: 'project_cohort' });
 
     let mode: ExpiryMode = 'ttl';
-    for (const name of [users, countsMinute, countsHour, countsDay, activity, retentionDaily, retentionWeekly]) {
+    for (const name of EXPIRING) {
       try {
         await this.collection(name).createIndex({ expireAt: 1 }, { name: 'expire_ttl', expireAfterSeconds: 0 });
       } catch (err) {
@@ -145,8 +148,7 @@ export class AnalyticsStore {
   async sweepExpired(mode: ExpiryMode, now = new Date()): Promise<number> {
     let deleted = await this.sweepRawEvents(now);
     if (mode === 'ttl') return deleted;
-    for (const name of Object.values(COLLECTIONS)) {
-      if (name === COLLECTIONS.partitions || name === COLLECTIONS.rawEvents || name === COLLECTIONS.eventIds || name === COLLECTIONS.rollupDeltas) continue;
+    for (const name of EXPIRING) {
       deleted += (await this.collection(name).deleteMany({ expireAt: { $lt: now } })).deletedCount;
     }
     return deleted;

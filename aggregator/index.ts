@@ -61,6 +61,7 @@ export function startAggregator(rt: Runtime): RoleHandle {
     store,
     metrics,
     logger,
+    rt.deployment,
   );
   aggregator.start();
   return { stop: () => aggregator.stop() };
@@ -71,6 +72,8 @@ export async function runRecompute(rt: Runtime, request: RecomputeRequest): Prom
   const { config, redis, logger } = rt;
   // Wait for Redis to connect; without an offline queue the first command would fail.
   for (let i = 0; i < 50 && !redisReady(redis); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  // It replays batches and commits them: only in this deployment's namespace.
+  await rt.deployment.ensure();
   const metrics = createAggregatorMetrics(rt.metrics);
   const store = new AnalyticsStore(rt.mongo.db, logger);
   return recompute(loopDeps(rt, metrics, store), rt.mongo.db, { partitions: config.STREAM_PARTITIONS, leaseMs: config.AGGREGATOR_LEASE_MS }, request);

@@ -1,6 +1,8 @@
 import { startApi } from '../api/index.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
+import { SignalboardError } from '../core/errors.js';
+import { redisReady } from '../core/redis.js';
 import { closeRuntime, createRuntime, type RoleHandle, type Runtime, type StorageUrls } from '../core/runtime.js';
 import { createApp, listen } from '../core/server.js';
 import type { TemplatedApp } from '../core/uws.js';
@@ -27,6 +29,35 @@ export interface RunningSignalboard {
   stop(): Promise<void>;
 }
 
+/** How long start-up waits for Redis and MongoDB to tell which deployment this is; after it, writers wait. */
+const DEPLOYMENT_CHECK_MS = 5000;
+
+/**
+ * Refuses to start against a Redis namespace of another deployment (core/deployment.ts).
+ * With a store unreachable it starts anyway: ingest answers 503 and the aggregator takes
+ * no partition until the check has passed.
+ */
+async function checkDeployment(rt: Runtime): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<'later'>((resolve) => (timer = setTimeout(() => resolve('later'), DEPLOYMENT_CHECK_MS)));
+  const deadline = Date.now() + DEPLOYMENT_CHECK_MS;
+  const checked = (async () => {
+    // Without an offline queue a command sent before Redis connected would fail at once.
+    while (!redisReady(rt.redis) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    return rt.deployment.ensure();
+  })();
+  try {
+    const outcome = await Promise.race([checked, waited]);
+    if (outcome !== 'later') return;
+  } catch (err) {
+    if (err instanceof SignalboardError && err.code === 'SB_DEPLOYMENT_MISMATCH') throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  checked.catch(() => undefined);
+  rt.logger.warn('could not tell yet which deployment the Redis namespace belongs to (Redis or MongoDB unreachable); ingest and the aggregator wait for it');
+}
+
 /**
  * Assembles one process: the shared runtime, one uWS app on one port, and the given roles
  * on it. With `aggregatorThread` the aggregator runs in a worker thread of its own
@@ -34,6 +65,12 @@ export interface RunningSignalboard {
  */
 export async function startSignalboard(roles: readonly RoleName[], config: Config, logger: Logger, urls: StorageUrls, aggregatorThread = false): Promise<RunningSignalboard> {
   const runtime = await createRuntime(config, logger, urls);
+  try {
+    await checkDeployment(runtime);
+  } catch (err) {
+    await closeRuntime(runtime);
+    throw err;
+  }
   const app = createApp(runtime);
   const threaded = aggregatorThread && roles.includes('aggregator');
   const handles: RoleHandle[] = roles.filter((role) => !(threaded && role === 'aggregator')).map((role) => ROLES[role](runtime, app));

@@ -19,6 +19,8 @@ export const COLLECTIONS = {
   /** Rollup changes not folded into the documents above yet: see core/rollup-deltas.ts. */
   rollupDeltas: 'rollup_deltas',
   partitions: 'aggregator_partitions',
+  /** Which deployment this database belongs to: see core/deployment.ts. */
+  deployment: 'deployment',
 } as const;
 
 export type Watermarks = Record<string, number>;

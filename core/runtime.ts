@@ -1,5 +1,6 @@
 import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client';
 import type { Config } from './config.js';
+import { DeploymentBinding } from './deployment.js';
 import { resolveAdminToken, type AdminCredentials } from './credentials.js';
 import { defineFeedScripts } from './live-feed.js';
 import type { Logger } from './logger.js';
@@ -21,6 +22,8 @@ export interface Runtime {
   admin: AdminCredentials;
   /** Where Redis and MongoDB are, for roles that open connections of their own. */
   urls: StorageUrls;
+  /** Which deployment the Redis namespace belongs to: writers wait for it (core/deployment.ts). */
+  deployment: DeploymentBinding;
   /** The metrics of roles this process runs in worker threads, merged into /metrics. */
   threadMetrics: Array<() => Promise<MetricObjectWithValues<MetricValue<string>>[]>>;
 }
@@ -54,6 +57,7 @@ export async function createRuntime(config: Config, logger: Logger, urls: Storag
     access: new ProjectAccess(projects, admin.token, config.KEY_CACHE_SECONDS * 1000, config.INGEST_RETRY_AFTER_SECONDS),
     admin,
     urls,
+    deployment: new DeploymentBinding(redis, mongo.db, { prefix: config.REDIS_KEY_PREFIX, partitions: config.STREAM_PARTITIONS, ...urls }),
     threadMetrics: [],
   };
 }

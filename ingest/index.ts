@@ -37,6 +37,7 @@ export function startIngest(rt: Runtime, app: TemplatedApp): RoleHandle {
     logger,
     partitions,
     retryAfterSeconds: config.INGEST_RETRY_AFTER_SECONDS,
+    deployment: rt.deployment,
   });
 
   const transport = {

@@ -1,5 +1,6 @@
 import { SignalboardError, StorageUnavailableError } from '../core/errors.js';
 import { partitionFor } from '../core/event-stream.js';
+import type { DeploymentBinding } from '../core/deployment.js';
 import type { Project } from '../core/project-store.js';
 import { redisReady, type Redis } from '../core/redis.js';
 import type { ParsedEvents } from './body-parser.js';
@@ -39,6 +40,7 @@ export interface IngestDeps {
   logger: Logger;
   partitions: number;
   retryAfterSeconds: number;
+  deployment: DeploymentBinding;
 }
 
 /**
@@ -87,6 +89,7 @@ export class IngestService {
 
     let accepted = valid.length;
     if (valid.length > 0) {
+      await this.deploymentChecked();
       const failed = await deps.writer.write(valid);
       if (failed.size > 0) {
         const lost = valid.filter((e) => failed.has(e.partition));
@@ -126,6 +129,15 @@ export class IngestService {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     if (this.inFlight > 0) this.deps.logger.warn({ inFlight: this.inFlight }, 'ingest drain timed out');
+  }
+
+  /** Never into another deployment's streams (core/deployment.ts): checked once per process. */
+  private async deploymentChecked(): Promise<void> {
+    if (this.deps.deployment.identity !== undefined) return;
+    await this.deps.deployment.ensure().catch((err: unknown) => {
+      if (err instanceof SignalboardError && err.code === 'SB_DEPLOYMENT_MISMATCH') throw err;
+      throw new StorageUnavailableError('could not check which deployment the Redis namespace belongs to (Redis or MongoDB unreachable); nothing was accepted', this.deps.retryAfterSeconds, err);
+    });
   }
 
   private refuseWhenUnable(): void {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { UserDoc } from '../core/collections.js';
 import type { StampedEvent } from '../core/event-stream.js';
+import { countDoc } from './analytics-store.js';
 import { LAST_SEEN_RESOLUTION_MS, planBatch, type PlanSettings } from './batch-plan.js';
 
 const DAY = 86_400_000;
@@ -42,5 +43,17 @@ describe('planBatch: user documents', () => {
     const plan = planBatch([event(NOON)], replayed, 2, SETTINGS, NOON);
     expect(plan.users).toMatchObject([{ newDays: [TODAY] }]);
     expect(plan.activity[0]).toMatchObject({ dau: 1 });
+  });
+});
+
+describe('planBatch: breakdowns', () => {
+  it('counts every dimension value, "__proto__" and operator-like ones included, as its own field', () => {
+    const at = (platform: string, n: number) => ({ ...event(NOON + n), eventId: `b-${n}`, context: { platform } });
+    const plan = planBatch([at('__proto__', 1), at('$where.x', 2), at('web', 3)], new Map(), 1, SETTINGS, NOON);
+    const doc = countDoc(plan.counts.minute[0]!);
+    expect(doc.count).toBe(3);
+    const platforms = doc.by.platform as Record<string, number>;
+    expect(Object.getPrototypeOf(platforms)).toBe(Object.prototype);
+    expect(Object.entries(platforms).sort()).toEqual([['web', 1], ['\uFF04where\uFF0Ex', 1], ['\uFF3F\uFF3Fproto\uFF3F\uFF3F', 1]].sort());
   });
 });

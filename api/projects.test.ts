@@ -51,6 +51,15 @@ describe('POST /v1/projects', () => {
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready', checks: { redis: 'ok', mongodb: 'ok' } });
+    // HEAD wherever GET answers (load balancers health-check with HEAD): the GET's status and length, no body.
+    for (const path of ['/healthz', '/readyz', '/docs']) {
+      const [get, head] = [await fetch(`${server.url}${path}`), await fetch(`${server.url}${path}`, { method: 'HEAD' })];
+      const body = await get.text();
+      expect(head.status, path).toBe(200);
+      expect(head.headers.get('content-length'), path).toBe(String(Buffer.byteLength(body)));
+      expect(head.headers.get('content-type'), path).toBe(get.headers.get('content-type'));
+      expect(await head.text(), path).toBe('');
+    }
     const missing = await fetch(`${server.url}/v2/nothing`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ error: { code: 'SB_NOT_FOUND', message: 'no route for GET /v2/nothing' } });

@@ -46,7 +46,8 @@ export class Reply {
   aborted = false;
   private done = false;
 
-  constructor(private readonly res: HttpResponse) {
+  /** @param head a HEAD request: the headers and Content-Length of the GET answer, no body. */
+  constructor(private readonly res: HttpResponse, private readonly head = false) {
     res.onAborted(() => {
       this.aborted = true;
     });
@@ -58,7 +59,8 @@ export class Reply {
     this.res.cork(() => {
       this.res.writeStatus(`${status} ${STATUS_TEXT[status] ?? ''}`);
       for (const name in headers) this.res.writeHeader(name, headers[name]!);
-      this.res.end(body, closeConnection);
+      if (this.head) this.res.endWithoutBody(Buffer.byteLength(body), closeConnection);
+      else this.res.end(body, closeConnection);
     });
   }
 
@@ -124,9 +126,9 @@ function copyRequest(res: HttpResponse, req: HttpRequest, options: RouteOptions)
 }
 
 /** Wraps a handler: copies the request, answers catalogued errors with their status and anything else with a logged 500. */
-export function handler(logger: Logger, fn: Handler, options: RouteOptions = {}): (res: HttpResponse, req: HttpRequest) => void {
+export function handler(logger: Logger, fn: Handler, options: RouteOptions = {}, head = false): (res: HttpResponse, req: HttpRequest) => void {
   return (res, req) => {
-    const reply = new Reply(res);
+    const reply = new Reply(res, head);
     const info = copyRequest(res, req, options);
     // A body we stopped waiting for must not surface as an unhandled rejection.
     info.body?.catch(() => undefined);
@@ -185,8 +187,10 @@ export function upgradeWebSocket<T>(
 
 export type Method = 'get' | 'post' | 'del' | 'put' | 'patch' | 'options' | 'any';
 
+/** Registers a route; a GET route answers HEAD too (load balancers health-check with HEAD). */
 export function route(app: TemplatedApp, logger: Logger, method: Method, pattern: string, fn: Handler, options: RouteOptions = {}): void {
   app[method](pattern, handler(logger, fn, options));
+  if (method === 'get') app.head(pattern, handler(logger, fn, options, true));
 }
 
 /** Parses a JSON body, turning a syntax error into a 400 that names it. */

@@ -65,4 +65,12 @@ describe('ProjectAccess', () => {
     const { access } = countingStore({ sbr_read: 'read' });
     expect(await code(access.resolve(bearer('sbr_read'), noQuery, 'write'))).toBe('SB_AUTH_WRONG_KEY');
   });
+  it('refuses a project admin key in the URL, before any lookup, and takes it as a header', async () => {
+    const { calls, access } = countingStore({ sba_admin: 'admin' });
+    const refused = access.resolve({}, new URLSearchParams({ key: 'sba_admin' }), 'admin');
+    await expect(refused).rejects.toThrow('a project admin key (sba_) is accepted only as Authorization: Bearer <key>');
+    expect(await code(refused)).toBe('SB_AUTH_INVALID');
+    expect(calls.findByKey).toBe(0);
+    expect(await access.resolve(bearer('sba_admin'), noQuery, 'admin')).toBe(project);
+  });
 });

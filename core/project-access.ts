@@ -53,6 +53,10 @@ export class ProjectAccess {
     }
     // The admin token is accepted only as a header: in a URL it would land in proxy logs.
     if (bearer !== undefined && this.isAdminToken(bearer)) return this.projectForAdmin(query.get('project'));
+    // So are project admin keys: only write keys (sendBeacon) and read keys (WebSocket) need the URL.
+    if (bearer === undefined && keyKindOf(token) === 'admin') {
+      throw new SignalboardError('SB_AUTH_INVALID', 'a project admin key (sba_) is accepted only as Authorization: Bearer <key>, never in the URL (it would land in access logs)');
+    }
     const found = await this.lookupKey(token);
     if (found === null) throw new SignalboardError('SB_AUTH_INVALID', 'the key is not valid for any project');
     if (found.kind !== need) {

@@ -40,7 +40,8 @@ async function webhookReceiver(): Promise<{ server: Server; url: string; receive
   return { server, url: `http://127.0.0.1:${port}/hook`, received, secret };
 }
 
-const ALERT_SETTINGS = { LIVE_FLUSH_MS: '20', ALERTS_RULES_REFRESH_MS: '200', ALERTS_LEASE_MS: '1000', WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_RETRY_MAX_MS: '200' };
+// The test's receivers listen on loopback, which webhooks reach only when allowed.
+const ALERT_SETTINGS = { LIVE_FLUSH_MS: '20', ALERTS_RULES_REFRESH_MS: '200', ALERTS_LEASE_MS: '1000', WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_RETRY_MAX_MS: '200', WEBHOOK_ALLOWED_DESTINATIONS: '127.0.0.1' };
 
 describe('alerts', () => {
   let server: TestServer;
@@ -90,6 +91,10 @@ describe('alerts', () => {
     const bad = await api('POST', '/v1/alerts', project.adminKey, { ...rule, metric: { type: 'count', event: 'x', where: { os: 'ios' } } });
     expect(bad.status).toBe(400);
     expect((bad.body.error as { message: string }).message).toContain('metric.where.os: "os" is not a dimension');
+    // A webhook into the machine's or the cloud's own network is refused when saved (and again at every delivery).
+    const metadata = await api('POST', '/v1/alerts', project.adminKey, { ...rule, webhook: { url: 'http://169.254.169.254/latest/meta-data/' } });
+    expect(metadata.status).toBe(400);
+    expect(metadata.body.error).toEqual({ code: 'SB_PARAM_INVALID', message: 'webhook.url: 169.254.169.254 is a link-local address (refused unless WEBHOOK_ALLOWED_DESTINATIONS names it)' });
     const created = await api('POST', '/v1/alerts', project.adminKey, rule);
     expect(created.status).toBe(201);
     const id = created.body.id as string;

@@ -1,4 +1,5 @@
 import type { RoleHandle, Runtime } from '../core/runtime.js';
+import { DestinationPolicy } from '../core/webhook-destination.js';
 import { createAlertsMetrics } from './alerts-metrics.js';
 import { AlertEvaluator } from './evaluator.js';
 import { WebhookDeliveries } from './webhook-deliveries.js';
@@ -9,7 +10,7 @@ export function startAlerts(rt: Runtime): RoleHandle {
   const metrics = createAlertsMetrics(rt.metrics);
   const deliveries = new WebhookDeliveries(
     rt.mongo.db,
-    { maxAttempts: config.WEBHOOK_MAX_ATTEMPTS, baseDelayMs: config.WEBHOOK_RETRY_BASE_MS, maxDelayMs: config.WEBHOOK_RETRY_MAX_MS, timeoutMs: config.WEBHOOK_TIMEOUT_MS, pollMs: 1000 },
+    { maxAttempts: config.WEBHOOK_MAX_ATTEMPTS, baseDelayMs: config.WEBHOOK_RETRY_BASE_MS, maxDelayMs: config.WEBHOOK_RETRY_MAX_MS, timeoutMs: config.WEBHOOK_TIMEOUT_MS, pollMs: 1000, destinations: DestinationPolicy.parse(config.WEBHOOK_ALLOWED_DESTINATIONS) },
     logger,
     (outcome) => metrics.webhooks.inc({ outcome }),
   );

@@ -1,6 +1,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
 import { MongoServerError, type Collection, type Db } from 'mongodb';
 import type { Logger } from '../core/logger.js';
+import type { DestinationPolicy } from '../core/webhook-destination.js';
 
 export const DELIVERIES_COLLECTION = 'alert_deliveries';
 /** One document per (delivery, attempt, takeover): see WebhookDeliveries.claim. */
@@ -69,6 +74,8 @@ export interface WebhookDeliveryOptions {
   /** Per attempt, until the response headers. */
   timeoutMs: number;
   pollMs: number;
+  /** Where webhooks may connect (WEBHOOK_ALLOWED_DESTINATIONS; see core/webhook-destination.ts). */
+  destinations: DestinationPolicy;
 }
 
 interface ClaimDoc {
@@ -322,9 +329,9 @@ export class WebhookDeliveries {
     const started = performance.now();
     const result: DeliveryAttempt = { at, ms: 0 };
     try {
-      const res = await fetch(delivery.url, {
-        method: 'POST',
-        headers: {
+      result.status = await postGuarded(
+        delivery.url,
+        {
           'content-type': 'application/json',
           'user-agent': 'Signalboard-Webhook/1',
           'x-signalboard-delivery': delivery._id,
@@ -332,14 +339,13 @@ export class WebhookDeliveries {
           'x-signalboard-signature': signWebhookBody(delivery.secret, timestamp, body),
         },
         body,
-        // A redirect is a failure, not followed: the endpoint is the URL the user configured.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
-      result.status = res.status;
-      await res.body?.cancel().catch(() => undefined);
+        this.options.timeoutMs,
+        this.options.destinations,
+      );
     } catch (err) {
-      result.error = describeFailure(err, this.options.timeoutMs);
+      const failure = describeFailure(err, this.options.timeoutMs);
+      result.error = failure.shown;
+      this.logger.debug({ delivery: delivery._id, host: hostOf(delivery.url), error: failure.detail }, 'webhook attempt failed');
     }
     result.ms = Math.round(performance.now() - started);
 
@@ -378,11 +384,69 @@ function hostOf(url: string): string {
   }
 }
 
-/** A short reason for an attempt without an answer: fetch's own message ("fetch failed") says nothing. */
-function describeFailure(err: unknown, timeoutMs: number): string {
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e.name === 'TimeoutError') return `timeout after ${timeoutMs} ms`;
-  const { code, message } = e.cause ?? {};
-  if (code !== undefined && message?.includes(code) !== true) return message ? `${code}: ${message}` : code;
-  return message || e.message || String(err);
+/** A delivery refused before connecting: the destination is not allowed. */
+class DestinationRefused extends Error {
+  readonly code = 'SB_DESTINATION_REFUSED';
 }
+
+/**
+ * POSTs and resolves with the answer's status (redirects are answers, never followed:
+ * the endpoint is the URL the user configured). Every address the host resolves to is
+ * checked against the policy at connection time, so a name that resolves elsewhere
+ * after the rule was saved is still refused.
+ */
+function postGuarded(url: string, headers: Record<string, string>, body: string, timeoutMs: number, policy: DestinationPolicy): Promise<number> {
+  const target = new URL(url);
+  const host = target.hostname.replace(/^\[|\]$/g, '');
+  const literal = isIP(host) !== 0 ? policy.refusal(host, host) : undefined;
+  if (literal !== undefined) return Promise.reject(new DestinationRefused(literal));
+  const lookup: LookupFunction = (hostname, options, callback) => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err !== null) return callback(err, '', 0);
+      const refused = addresses.map((a) => policy.refusal(hostname, a.address)).find((r) => r !== undefined);
+      if (refused !== undefined) return callback(new DestinationRefused(refused), '', 0);
+      if (options.all === true) return (callback as unknown as (e: null, all: LookupAddress[]) => void)(null, addresses);
+      callback(null, addresses[0]!.address, addresses[0]!.family);
+    });
+  };
+  return new Promise((resolve, reject) => {
+    const request = (target.protocol === 'https:' ? httpsRequest : httpRequest)(
+      target,
+      { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, lookup, signal: AbortSignal.timeout(timeoutMs) },
+      (res) => {
+        // Only the status matters; the timeout may still cut the body short.
+        res.on('error', () => undefined);
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/**
+ * Why an attempt got no answer: `shown` (in the deliveries view, which a read key sees)
+ * is a category, never the connection's own text, which names internal addresses and
+ * ports; `detail` is for the server log.
+ */
+function describeFailure(err: unknown, timeoutMs: number): { shown: string; detail: string } {
+  const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string } };
+  const detail = e.message || String(err);
+  if (err instanceof DestinationRefused) return { shown: `destination refused: ${e.message}`, detail };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return { shown: `timeout after ${timeoutMs} ms`, detail };
+  const code = e.code ?? e.cause?.code ?? '';
+  const shown = FAILURE_CLASSES[code] ?? (/CERT|SSL|TLS/.test(code) ? 'TLS error' : 'network error');
+  return { shown, detail };
+}
+
+const FAILURE_CLASSES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found (DNS did not answer)',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+};

@@ -3,6 +3,7 @@ import type { Collection } from 'mongodb';
 import { z } from 'zod';
 import { ALERT_COLLECTIONS, alertRuleInput, type AlertRule, type AlertRuleInput } from '../core/alert-rules.js';
 import { SignalboardError } from '../core/errors.js';
+import { DestinationPolicy } from '../core/webhook-destination.js';
 import { parseJsonBody, route, type RequestInfo } from '../core/http.js';
 import { parseParams } from '../core/params.js';
 import type { Runtime } from '../core/runtime.js';
@@ -67,7 +68,14 @@ export function registerAlertRoutes(app: TemplatedApp, rt: Runtime): void {
     return rule;
   };
   const stateOf = (id: string) => states.findOne({ _id: id }).then((s) => s ?? undefined);
-  const readBody = async (req: RequestInfo): Promise<AlertRuleInput> => parseParams(schema, parseJsonBody(await req.body!));
+  const destinations = DestinationPolicy.parse(rt.config.WEBHOOK_ALLOWED_DESTINATIONS);
+  const readBody = async (req: RequestInfo): Promise<AlertRuleInput> => {
+    const input = parseParams(schema, parseJsonBody(await req.body!));
+    // Deliveries check every resolved address; an address in the URL itself is refused now.
+    const refused = input.webhook === undefined ? undefined : destinations.urlRefusal(input.webhook.url);
+    if (refused !== undefined) throw new SignalboardError('SB_PARAM_INVALID', `webhook.url: ${refused}`);
+    return input;
+  };
 
   route(app, rt.logger, 'get', '/v1/alerts', async (req, reply) => {
     const project = await rt.access.resolve(req.headers, req.query, 'read');

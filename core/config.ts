@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DestinationPolicy } from './webhook-destination.js';
 import { ConfigError } from './errors.js';
 
 // Digits only: z.coerce.number would read " " as 0 and "0x1F90" as 8080.
@@ -79,6 +80,18 @@ const envSchema = z.object({
   WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(1000),
   WEBHOOK_RETRY_MAX_MS: int(10, 86_400_000).default(300_000),
   WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(5000),
+  /** Host names, addresses and CIDR ranges webhooks may reach although private or local (core/webhook-destination.ts). */
+  // Kept as text (the config is cloned into worker threads); parsed where used.
+  WEBHOOK_ALLOWED_DESTINATIONS: z
+    .string()
+    .default('')
+    .superRefine((value, ctx) => {
+      try {
+        DestinationPolicy.parse(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
 });
 
 export type Config = Readonly<z.infer<typeof envSchema>>;

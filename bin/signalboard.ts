@@ -98,7 +98,12 @@ async function serve(mode: string, roles: RoleName[], config: Config, logger: Lo
   const running = await startSignalboard(roles, config, logger, urls, mode === 'all');
 
   const { admin } = running.runtime;
-  if (admin.generated) logger.info({ adminToken: admin.token, savedIn: admin.path }, 'generated an admin token (shown once here; kept in the credentials file)');
+  if (admin.generated) {
+    // On a terminal, shown once; never in the log, which is collected and kept.
+    const shown = process.stdout.isTTY === true;
+    if (shown) process.stdout.write(`\nGenerated an admin token (kept in ${admin.path}):\n\n  ${admin.token}\n\n`);
+    logger.info({ savedIn: admin.path }, `generated an admin token, kept in the credentials file${shown ? ' (printed above)' : ''}`);
+  }
   logger.info(
     { roles, url: `http://localhost:${running.port}`, adminToken: admin.source === 'env' ? 'from ADMIN_TOKEN' : admin.path },
     `Signalboard (${mode}) listening on http://localhost:${running.port}; admin token ${admin.source === 'env' ? 'from ADMIN_TOKEN' : `in ${admin.path}`}`,

@@ -5,7 +5,7 @@ import { ALERT_COLLECTIONS, alertRuleInput, type AlertRule, type AlertRuleInput 
 import { SignalboardError } from '../core/errors.js';
 import { DestinationPolicy } from '../core/webhook-destination.js';
 import { parseJsonBody, route, type RequestInfo } from '../core/http.js';
-import { parseParams } from '../core/params.js';
+import { parseParams, parseQuery } from '../core/params.js';
 import type { Runtime } from '../core/runtime.js';
 import type { TemplatedApp } from '../core/uws.js';
 
@@ -101,7 +101,7 @@ export function registerAlertRoutes(app: TemplatedApp, rt: Runtime): void {
 
   route(app, rt.logger, 'get', '/v1/alerts/history', async (req, reply) => {
     const project = await rt.access.resolve(req.headers, req.query, 'read');
-    const q = parseParams(historyQuery, Object.fromEntries(req.query));
+    const q = parseQuery(historyQuery, req.query);
     const filter: Record<string, unknown> = { projectId: project.id };
     if (q.rule !== undefined) filter.ruleId = q.rule;
     if (q.from !== undefined || q.to !== undefined) filter.at = { ...(q.from === undefined ? {} : { $gte: new Date(q.from) }), ...(q.to === undefined ? {} : { $lte: new Date(q.to) }) };
@@ -118,7 +118,7 @@ export function registerAlertRoutes(app: TemplatedApp, rt: Runtime): void {
   route(app, rt.logger, 'get', '/v1/alerts/:id/deliveries', async (req, reply) => {
     const project = await rt.access.resolve(req.headers, req.query, 'read');
     const rule = await findRule(project.id, ruleIdOf(req));
-    const q = parseParams(deliveriesQuery, Object.fromEntries(req.query));
+    const q = parseQuery(deliveriesQuery, req.query);
     const deliveries = await db
       .collection(ALERT_COLLECTIONS.deliveries)
       .find({ projectId: project.id, ruleId: rule._id, ...(q.status === undefined ? {} : { status: q.status }) }, { projection: { secret: 0 } })

@@ -3,7 +3,7 @@ import { startTestServer, type TestServer } from '../test/helpers.js';
 
 describe('metrics routes: parameters and keys', () => {
   let server: TestServer;
-  let keys: { readKey: string; writeKey: string };
+  let keys: { id: string; readKey: string; writeKey: string };
   beforeAll(async () => {
     server = await startTestServer({}, ['api']);
     keys = await server.createProject('params');
@@ -28,6 +28,13 @@ describe('metrics routes: parameters and keys', () => {
     ['/v1/metrics/timeseries?event=a&from=yesterday&to=2026-01-02', /^from: must be an ISO-8601/],
     ['/v1/metrics/timeseries?event=a&from=2026-01-01&to=2026-01-02&granularity=second', /^granularity:/],
     ['/v1/metrics/timeseries?event=a&from=2026-01-01&to=2026-03-01&granularity=minute', /more than 10000 minutes; use a coarser granularity/],
+    // One date rule and one range rule for every route.
+    ['/v1/metrics/timeseries?event=a&from=2026-02-30&to=2026-03-05&granularity=day', /^from: must be an ISO-8601 date or date-time, got "2026-02-30"/],
+    ['/v1/metrics/timeseries?event=a&from=2000-01-01&to=2026-12-01&granularity=day', /^to: the range may span at most 400 days/],
+    // Strict parameters: given twice, unknown, or shaped like an operator.
+    ['/v1/metrics/active-users?from=2026-01-01&to=2026-01-02&to=2026-01-03', /^to: given more than once$/],
+    ['/v1/metrics/active-users?from=2026-01-01&to=2026-01-02&windw=week', /^windw: not a parameter of this route \(it takes window, from, to\)$/],
+    ['/v1/metrics/timeseries?event=a&from=2026-01-01&to=2026-01-02&granularity[]=day', /^granularity\[\]: not a parameter of this route/],
   ])('%s → 400 naming the parameter', async (path, message) => {
     const res = await get(path);
     expect(res.status).toBe(400);
@@ -41,6 +48,15 @@ describe('metrics routes: parameters and keys', () => {
     expect((await get('/v1/metrics/retention?from=2026-01-01&to=2026-01-03')).body).toEqual({ period: 'day', cohorts: [] });
     const series = await get('/v1/metrics/timeseries?event=a&from=2026-01-01T00:00:00Z&to=2026-01-01T02:59:59Z&granularity=hour');
     expect(series.body).toEqual({ points: ['00', '01', '02'].map((h) => ({ t: `2026-01-01T${h}:00:00.000Z`, count: 0 })) });
+  });
+
+  it("refuses ?project= naming another project than the key's, and takes its own", async () => {
+    const other = await server.createProject('another');
+    const path = '/v1/metrics/active-users?from=2026-01-01&to=2026-01-02';
+    const res = await get(`${path}&project=${encodeURIComponent(other.id)}`);
+    expect(res.status).toBe(403);
+    expect(res.body.error).toEqual({ code: 'SB_PROJECT_MISMATCH', message: expect.stringContaining(`?project=${other.id} is not the project of this key`) });
+    expect((await get(`${path}&project=${encodeURIComponent(keys.id)}`)).status).toBe(200);
   });
 
   it('refuses write keys and unknown keys', async () => {

@@ -2,7 +2,7 @@ import type { Db } from 'mongodb';
 import { z } from 'zod';
 import { COLLECTIONS, COUNT_COLLECTION, type ActivityDoc, type CountDoc, type RetentionDoc } from '../core/collections.js';
 import { route } from '../core/http.js';
-import { parseParams } from '../core/params.js';
+import { parseQuery } from '../core/params.js';
 import { findRollups } from '../core/rollup-deltas.js';
 import type { Runtime } from '../core/runtime.js';
 import { bucketStart, dayNumber, dayToDate, formatDay, GRANULARITY_MS, parseDay, weekNumber, weekStartDay } from '../core/time-buckets.js';
@@ -20,8 +20,9 @@ const day = z.string().transform((text, ctx) => {
   return parsed;
 });
 
+/** A date-time whose date is a calendar date (Date.parse rolls 2026-02-30 over to March). */
 const instant = z.string().transform((text, ctx) => {
-  const ms = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
+  const ms = parseDay(text.slice(0, 10)) !== undefined && (text.length === 10 || text[10] === 'T') ? Date.parse(text) : NaN;
   if (Number.isNaN(ms)) {
     ctx.addIssue({ code: 'custom', message: `must be an ISO-8601 date or date-time, got ${JSON.stringify(text)}` });
     return z.NEVER;
@@ -29,7 +30,7 @@ const instant = z.string().transform((text, ctx) => {
   return ms;
 });
 
-function ordered<T extends { from: number; to: number }>(schema: z.ZodType<T>, limit: (v: T) => string | undefined) {
+function ordered<S extends z.ZodObject<{ from: z.ZodType<number, string>; to: z.ZodType<number, string> }>>(schema: S, limit: (v: z.infer<S>) => string | undefined): S {
   return schema.superRefine((v, ctx) => {
     if (v.to < v.from) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
     const tooLarge = limit(v);
@@ -58,7 +59,11 @@ const retentionQuery = (maxHorizonDays: number) =>
 
 const timeseriesQuery = ordered(
   z.object({ event: z.string().min(1, 'must not be empty').max(200), from: instant, to: instant, granularity: z.enum(['minute', 'hour', 'day']).default('hour') }),
-  (v) => ((v.to - v.from) / GRANULARITY_MS[v.granularity] >= MAX_POINTS ? `the range holds more than ${MAX_POINTS} ${v.granularity}s; use a coarser granularity` : undefined),
+  (v) => {
+    // The same range rule as the other routes, and a bound on the points.
+    if ((v.to - v.from) / GRANULARITY_MS.day >= MAX_DAYS) return `the range may span at most ${MAX_DAYS} days`;
+    return (v.to - v.from) / GRANULARITY_MS[v.granularity] >= MAX_POINTS ? `the range holds more than ${MAX_POINTS} ${v.granularity}s; use a coarser granularity` : undefined;
+  },
 );
 
 const WINDOW_FIELD = { day: 'dau', week: 'wau', month: 'mau' } as const;
@@ -70,17 +75,13 @@ function sumBy<T>(docs: readonly T[], key: (doc: T) => number, value: (doc: T) =
   return sums;
 }
 
-function queryObject(query: URLSearchParams): Record<string, string> {
-  return Object.fromEntries(query);
-}
-
 /** The read side of the aggregator's collections, for read keys: active users, retention, event counts. */
 export function registerMetricsRoutes(app: TemplatedApp, rt: Runtime): void {
   const db: Db = rt.mongo.db;
 
   route(app, rt.logger, 'get', '/v1/metrics/active-users', async (req, reply) => {
     const project = await rt.access.resolve(req.headers, req.query, 'read');
-    const q = parseParams(activeUsersQuery, queryObject(req.query));
+    const q = parseQuery(activeUsersQuery, req.query);
     const docs = await findRollups<ActivityDoc>(db, COLLECTIONS.activity, { projectId: project.id, day: { $gte: dayToDate(q.from), $lte: dayToDate(q.to) } });
     // A day's document and its changes not folded yet: the day's figure is their sum.
     const byDay = sumBy(docs, (d) => dayNumber(d.day.getTime()), (d) => d[WINDOW_FIELD[q.window]]);
@@ -91,7 +92,7 @@ export function registerMetricsRoutes(app: TemplatedApp, rt: Runtime): void {
 
   route(app, rt.logger, 'get', '/v1/metrics/retention', async (req, reply) => {
     const project = await rt.access.resolve(req.headers, req.query, 'read');
-    const q = parseParams(retentionQuery(rt.config.RETENTION_HORIZON_DAYS), queryObject(req.query));
+    const q = parseQuery(retentionQuery(rt.config.RETENTION_HORIZON_DAYS), req.query);
     const weekly = q.period === 'week';
     const horizon = q.horizon ?? (weekly ? 12 : 30);
     const [first, last] = weekly ? [weekStartDay(weekNumber(q.from)), weekStartDay(weekNumber(q.to))] : [q.from, q.to];
@@ -111,7 +112,7 @@ export function registerMetricsRoutes(app: TemplatedApp, rt: Runtime): void {
 
   route(app, rt.logger, 'get', '/v1/metrics/timeseries', async (req, reply) => {
     const project = await rt.access.resolve(req.headers, req.query, 'read');
-    const q = parseParams(timeseriesQuery, queryObject(req.query));
+    const q = parseQuery(timeseriesQuery, req.query);
     const first = bucketStart(q.from, q.granularity);
     const last = bucketStart(q.to, q.granularity);
     const docs = await findRollups<CountDoc>(db, COUNT_COLLECTION[q.granularity], { projectId: project.id, event: q.event, bucket: { $gte: new Date(first), $lte: new Date(last) } });

@@ -18,6 +18,7 @@ export const ERROR_CATALOG = {
   SB_AUTH_WRONG_KEY: { status: 401, retriable: false },
   SB_ADMIN_REQUIRED: { status: 401, retriable: false },
   SB_PROJECT_NOT_FOUND: { status: 404, retriable: false },
+  SB_PROJECT_MISMATCH: { status: 403, retriable: false },
   SB_CORS_ORIGIN_DENIED: { status: 403, retriable: false },
   SB_PARAM_INVALID: { status: 400, retriable: false },
   SB_NOT_FOUND: { status: 404, retriable: false },

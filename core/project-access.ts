@@ -62,6 +62,11 @@ export class ProjectAccess {
     if (found.kind !== need) {
       throw new SignalboardError('SB_AUTH_WRONG_KEY', `this is the project's ${found.kind} key; this route needs its ${need} key`);
     }
+    // ?project= is for the admin token; with a project's key it must name that project, not silently another.
+    const asked = query.get('project');
+    if (asked !== null && asked !== found.project.id) {
+      throw new SignalboardError('SB_PROJECT_MISMATCH', `?project=${asked} is not the project of this key (${found.project.id}); leave ?project= out, or use that project's key`);
+    }
     return found.project;
   }
 

@@ -24,7 +24,7 @@ export interface RequestMeta {
 }
 
 export type ValidationResult =
-  | { ok: true; json: string; distinctId: string }
+  | { ok: true; json: string; distinctId: string; /** As the client sent it (undefined: the server made one). */ clientEventId?: string }
   | { ok: false; errors: string[] };
 
 const FIELDS = ['event', 'userId', 'anonymousId', 'timestamp', 'eventId', 'properties', 'context'];
@@ -233,6 +233,6 @@ export function createEventValidator(limits: EventLimits): (raw: unknown, meta: 
     if (bytes > limits.maxEventBytes) {
       return { ok: false, errors: [`the event is ${bytes} bytes stored; the limit is ${limits.maxEventBytes} (INGEST_MAX_EVENT_BYTES)`] };
     }
-    return { ok: true, json, distinctId };
+    return { ok: true, json, distinctId, ...(raw.eventId === undefined ? {} : { clientEventId: raw.eventId }) };
   };
 }

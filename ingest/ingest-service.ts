@@ -21,6 +21,8 @@ export interface Rejection {
 export interface IngestResult {
   accepted: number;
   rejected: Rejection[];
+  /** Present when some accepted events repeat an eventId given earlier in the same request: they count once. */
+  duplicates?: number;
 }
 
 /** What a transport knows of the request. */
@@ -81,10 +83,19 @@ export class IngestService {
     };
     const valid: Array<PartitionedEvent & { index: number }> = [];
     const rejected: Rejection[] = [];
+    // Accepted all the same (deduplication drops the repeats), but reported.
+    const eventIds = new Set<string>();
+    let duplicates = 0;
     parsed.items.forEach((item, index) => {
       const result = this.validateOne(item, index, parsed, meta);
-      if (result.ok) valid.push({ index, partition: partitionFor(project.id, result.distinctId, deps.partitions), json: result.json });
-      else rejected.push({ index, errors: result.errors });
+      if (!result.ok) {
+        rejected.push({ index, errors: result.errors });
+        return;
+      }
+      valid.push({ index, partition: partitionFor(project.id, result.distinctId, deps.partitions), json: result.json });
+      if (result.clientEventId === undefined) return;
+      if (eventIds.has(result.clientEventId)) duplicates++;
+      else eventIds.add(result.clientEventId);
     });
 
     let accepted = valid.length;
@@ -102,7 +113,7 @@ export class IngestService {
     }
     deps.metrics.events.inc({ result: 'accepted' }, accepted);
     deps.metrics.events.inc({ result: 'rejected' }, rejected.length);
-    return { accepted, rejected };
+    return duplicates === 0 ? { accepted, rejected } : { accepted, rejected, duplicates };
   }
 
   /** One event's validation; a failure of the validator itself rejects that event alone. */

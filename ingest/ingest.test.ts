@@ -41,6 +41,21 @@ describe('ingest over HTTP, against the real Redis', () => {
     await server.stop();
   });
 
+  it('reports events that repeat an eventId of the same request as duplicates, accepted all the same', async () => {
+    const events = [
+      { event: 'a', userId: 'u', eventId: 'twice-1' },
+      { event: 'b', userId: 'u', eventId: 'twice-1' },
+      { event: 'c', userId: 'u', eventId: 'twice-2' },
+      { event: 'd', userId: 'u' },
+      { event: 'e', userId: 'u', eventId: 'twice-2' },
+    ];
+    const res = await post(server, project.writeKey, JSON.stringify(events));
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ accepted: 5, rejected: [], duplicates: 2 });
+    // Without repeats the answer keeps its two fields.
+    expect((await post(server, project.writeKey, JSON.stringify([{ event: 'f', userId: 'u', eventId: 'single-1' }]))).body).toEqual({ accepted: 1, rejected: [] });
+  });
+
   it('stores each accepted event exactly once, stamped, with one user in one partition in order', async () => {
     const before = Date.now();
     const events = Array.from({ length: 60 }, (_, i) => ({ event: i % 2 ? 'view' : 'click', userId: `user-${i % 6}`, eventId: `once-${i}`, properties: { seq: i } }));

@@ -76,8 +76,8 @@ export class Reply {
   }
 }
 
-export function bodyTooLarge(limit: number): SignalboardError {
-  return new SignalboardError('SB_BODY_TOO_LARGE', `the body is larger than ${limit} bytes (INGEST_MAX_BODY_BYTES)`);
+export function bodyTooLarge(limit: number, when = ''): SignalboardError {
+  return new SignalboardError('SB_BODY_TOO_LARGE', `the body is larger than ${limit} bytes${when === '' ? '' : ` ${when}`} (INGEST_MAX_BODY_BYTES)`);
 }
 
 /** Collects the body; rejects as soon as it passes `limit` bytes instead of buffering the rest. */
@@ -198,6 +198,16 @@ export function parseJsonBody(body: Buffer | string): unknown {
   try {
     return JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
   } catch (err) {
-    throw new SignalboardError('SB_BODY_UNREADABLE', `the body is not valid JSON: ${(err as Error).message}`);
+    throw new SignalboardError('SB_BODY_UNREADABLE', `the body is not valid JSON${jsonErrorPosition((err as Error).message)}`);
   }
+}
+
+/**
+ * Where JSON.parse stopped, without the text around it: V8's message quotes the input
+ * (binary bytes of a compressed body, or what a client would not want echoed).
+ */
+export function jsonErrorPosition(message: string): string {
+  const position = /at position (\d+)/.exec(message)?.[1];
+  if (position !== undefined) return ` (at position ${position})`;
+  return /Unexpected end of JSON input/.test(message) ? ' (it ends too early)' : '';
 }

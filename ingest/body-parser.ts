@@ -1,5 +1,6 @@
+import { gunzipSync } from 'node:zlib';
 import { SignalboardError } from '../core/errors.js';
-import { parseJsonBody } from '../core/http.js';
+import { bodyTooLarge, jsonErrorPosition, parseJsonBody } from '../core/http.js';
 
 export type BodyFormat = 'json' | 'ndjson';
 
@@ -15,6 +16,25 @@ export function bodyFormat(contentType: string | undefined): BodyFormat {
     'SB_BODY_UNSUPPORTED_TYPE',
     `Content-Type ${JSON.stringify(media)} is not accepted; send application/json, application/x-ndjson or text/plain`,
   );
+}
+
+/**
+ * The body as sent, decoded: `Content-Encoding: gzip` (SDKs such as posthog-js compress
+ * their batches) is inflated up to the same `maxBytes` as a plain body, so a small
+ * bomb is a 413, not a process out of memory; any other encoding is a 415.
+ */
+export function decodeBody(body: Buffer, contentEncoding: string | undefined, maxBytes: number): Buffer {
+  const encoding = (contentEncoding ?? '').trim().toLowerCase();
+  if (encoding === '' || encoding === 'identity') return body;
+  if (encoding !== 'gzip' && encoding !== 'x-gzip') {
+    throw new SignalboardError('SB_BODY_UNSUPPORTED_TYPE', `Content-Encoding ${JSON.stringify(encoding)} is not accepted; send the body as is or gzip`);
+  }
+  try {
+    return gunzipSync(body, { maxOutputLength: maxBytes });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw bodyTooLarge(maxBytes, 'once decompressed');
+    throw new SignalboardError('SB_BODY_UNREADABLE', `the body is not valid gzip (${(err as { code?: string }).code ?? 'unreadable'})`);
+  }
 }
 
 /** The events of a request, in order; an unreadable NDJSON line keeps its index with the reason. */
@@ -62,7 +82,7 @@ export function parseEventsBody(text: string, format: BodyFormat, maxEvents: num
     try {
       items.push(JSON.parse(line));
     } catch (err) {
-      unreadable.set(items.length, `line ${number} is not valid JSON: ${(err as Error).message}`);
+      unreadable.set(items.length, `line ${number} is not valid JSON${jsonErrorPosition((err as Error).message)}`);
       items.push(undefined);
     }
   }

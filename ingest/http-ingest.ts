@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger.js';
 import type { ProjectAccess } from '../core/project-access.js';
 import type { Project } from '../core/project-store.js';
 import type { TemplatedApp } from '../core/uws.js';
-import { bodyFormat, parseEventsBody } from './body-parser.js';
+import { bodyFormat, decodeBody, parseEventsBody } from './body-parser.js';
 import type { IngestMetrics } from './ingest-metrics.js';
 import type { IngestService } from './ingest-service.js';
 
@@ -39,7 +39,7 @@ export function registerHttpIngest({ app, logger, access, service, metrics, maxB
     reply.send(204, '', {
       'access-control-allow-origin': req.headers.origin ?? '*',
       'access-control-allow-methods': 'POST, OPTIONS',
-      'access-control-allow-headers': 'authorization, content-type',
+      'access-control-allow-headers': 'authorization, content-type, content-encoding',
       'access-control-allow-credentials': 'true',
       'access-control-max-age': '86400',
       vary: 'Origin',
@@ -58,7 +58,7 @@ export function registerHttpIngest({ app, logger, access, service, metrics, maxB
         const format = bodyFormat(req.headers['content-type']);
         const project = await access.resolve(req.headers, req.query, 'write');
         checkOrigin(project, req.headers.origin);
-        const body = await req.body!;
+        const body = decodeBody(await req.body!, req.headers['content-encoding'], maxBodyBytes);
         const parsed = parseEventsBody(body.toString('utf8'), format, maxEventsPerRequest);
         const result = await service.ingest(project, parsed, {
           userAgent: req.headers['user-agent'],

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { AGGREGATOR_GROUP, countsKey, decodeEntry, partitionFor, streamKey, type StampedEvent } from '../core/event-stream.js';
@@ -39,6 +40,25 @@ describe('ingest over HTTP, against the real Redis', () => {
   afterAll(async () => {
     redis.disconnect();
     await server.stop();
+  });
+
+  it('takes gzip bodies, bounded after decompression as before, refuses other encodings, and never echoes body bytes', async () => {
+    const events = Array.from({ length: 20 }, (_, i) => ({ event: 'zipped', userId: `z${i}`, eventId: `gz-${i}` }));
+    const zipped = await post(server, project.writeKey, gzipSync(JSON.stringify(events)), { 'content-encoding': 'gzip' });
+    expect(zipped).toMatchObject({ status: 202, body: { accepted: 20, rejected: [] } });
+    // 10 MiB of zeros gzip to about 10 KB: small on the wire, a 413 once inflated past INGEST_MAX_BODY_BYTES.
+    const bomb = await post(server, project.writeKey, gzipSync(Buffer.alloc(10 * 1024 * 1024, 0x20)), { 'content-encoding': 'gzip' });
+    expect(bomb.status).toBe(413);
+    expect(bomb.body).toEqual({ error: { code: 'SB_BODY_TOO_LARGE', message: 'the body is larger than 1048576 bytes once decompressed (INGEST_MAX_BODY_BYTES)' } });
+    const brotli = await post(server, project.writeKey, JSON.stringify(events[0]), { 'content-encoding': 'br' });
+    expect(brotli.status).toBe(415);
+    expect(brotli.body).toEqual({ error: { code: 'SB_BODY_UNSUPPORTED_TYPE', message: 'Content-Encoding "br" is not accepted; send the body as is or gzip' } });
+    // Compressed bytes sent without saying so: a 400 naming the position, not quoting the bytes.
+    const undeclared = await post(server, project.writeKey, gzipSync(JSON.stringify(events)));
+    expect(undeclared.status).toBe(400);
+    expect(undeclared.body).toEqual({ error: { code: 'SB_BODY_UNREADABLE', message: expect.stringMatching(/^the body is not valid JSON( \(at position \d+\))?$/) } });
+    const notGzip = await post(server, project.writeKey, 'plain text', { 'content-encoding': 'gzip' });
+    expect(notGzip.body).toEqual({ error: { code: 'SB_BODY_UNREADABLE', message: expect.stringMatching(/^the body is not valid gzip/) } });
   });
 
   it('reports events that repeat an eventId of the same request as duplicates, accepted all the same', async () => {

@@ -70,7 +70,7 @@ export class Reply {
 
   error(err: SignalboardError, headers: Headers = {}): void {
     const extra: Headers = err.retryAfterSeconds === undefined ? headers : { ...headers, 'retry-after': String(err.retryAfterSeconds) };
-    // A body we refused to read is still arriving: close the connection rather than drain it.
+    // After an oversized body (drained, bounded: see readBody) the connection is not reused.
     const close = err.code === 'SB_BODY_TOO_LARGE';
     this.send(err.status, JSON.stringify({ error: err.toJSON() }), { 'content-type': 'application/json', ...extra }, close);
   }
@@ -80,24 +80,50 @@ export function bodyTooLarge(limit: number, when = ''): SignalboardError {
   return new SignalboardError('SB_BODY_TOO_LARGE', `the body is larger than ${limit} bytes${when === '' ? '' : ` ${when}`} (INGEST_MAX_BODY_BYTES)`);
 }
 
-/** Collects the body; rejects as soon as it passes `limit` bytes instead of buffering the rest. */
+/**
+ * An oversized body is still read (and dropped) up to this much more, for at most this
+ * long, before the 413 is sent and the connection closed: a client that is still
+ * uploading when the answer comes reads a reset instead (Node's fetch: EPIPE) and cannot
+ * tell it from a network error, so it would retry a batch that can never succeed
+ * (nginx's lingering close does the same). Past either bound the connection is closed.
+ */
+const DRAIN_BYTES = 8 * 1024 * 1024;
+const DRAIN_MS = 5000;
+
+/** Collects the body; past `limit` bytes it keeps nothing, drains the rest (bounded), then rejects with a 413. */
 function readBody(res: HttpResponse, limit: number, declaredLength: number): Promise<Buffer> {
-  if (declaredLength > limit) return Promise.reject(bodyTooLarge(limit));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
+    let over = false;
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const refuse = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(bodyTooLarge(limit));
+    };
+    const overflow = () => {
+      over = true;
+      chunks.length = 0;
+      timer = setTimeout(refuse, DRAIN_MS);
+    };
+    if (declaredLength > limit) overflow();
     res.onData((chunk, isLast) => {
-      if (failed) return;
+      if (settled) return;
       size += chunk.byteLength;
-      if (size > limit) {
-        failed = true;
-        reject(bodyTooLarge(limit));
+      if (!over && size > limit) overflow();
+      if (over) {
+        if (isLast || size > limit + DRAIN_BYTES) refuse();
         return;
       }
       // uWS reuses the chunk's memory after this callback returns, so copy it.
       chunks.push(Buffer.from(chunk.slice(0)));
-      if (isLast) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      if (isLast) {
+        settled = true;
+        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      }
     });
   });
 }

@@ -8,6 +8,7 @@ export const ERROR_CATALOG = {
   SB_UWS_FALLBACK: { status: 500, retriable: false },
   SB_DEPLOYMENT_MISMATCH: { status: 500, retriable: false },
   SB_RECOMPUTE_BUSY: { status: 409, retriable: true },
+  SB_REQUEST_MALFORMED: { status: 400, retriable: false },
   SB_BODY_UNREADABLE: { status: 400, retriable: false },
   SB_BODY_UNSUPPORTED_TYPE: { status: 415, retriable: false },
   SB_BODY_TOO_LARGE: { status: 413, retriable: false },

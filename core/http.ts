@@ -71,7 +71,7 @@ export class Reply {
   error(err: SignalboardError, headers: Headers = {}): void {
     const extra: Headers = err.retryAfterSeconds === undefined ? headers : { ...headers, 'retry-after': String(err.retryAfterSeconds) };
     // After an oversized body (drained, bounded: see readBody) the connection is not reused.
-    const close = err.code === 'SB_BODY_TOO_LARGE';
+    const close = err.code === 'SB_BODY_TOO_LARGE' || err.code === 'SB_REQUEST_MALFORMED';
     this.send(err.status, JSON.stringify({ error: err.toJSON() }), { 'content-type': 'application/json', ...extra }, close);
   }
 }
@@ -135,11 +135,21 @@ export interface RouteOptions {
 
 export type Handler = (req: RequestInfo, reply: Reply) => Promise<void> | void;
 
+/** Headers that say where a request's body ends: each at most once, and not both (RFC 9112 6.3). */
+const FRAMING = ['content-length', 'transfer-encoding'];
+
 function copyRequest(res: HttpResponse, req: HttpRequest, options: RouteOptions): RequestInfo {
   const headers: Headers = {};
+  const framing: string[] = [];
   req.forEach((name, value) => {
+    if (FRAMING.includes(name)) framing.push(name);
     headers[name] = value;
   });
+  // Behind a proxy that reads another of them than uWS does, a second request could hide in the body.
+  if (framing.length > 1) {
+    // (Content-Length with Transfer-Encoding never gets here: uWS's parser closes the connection.)
+    throw new SignalboardError('SB_REQUEST_MALFORMED', framing[0] === framing[1] ? `${framing[0]} given more than once` : 'both Content-Length and Transfer-Encoding given');
+  }
   const declared = Number(headers['content-length'] ?? 0);
   return {
     method: req.getCaseSensitiveMethod(),
@@ -155,7 +165,14 @@ function copyRequest(res: HttpResponse, req: HttpRequest, options: RouteOptions)
 export function handler(logger: Logger, fn: Handler, options: RouteOptions = {}, head = false): (res: HttpResponse, req: HttpRequest) => void {
   return (res, req) => {
     const reply = new Reply(res, head);
-    const info = copyRequest(res, req, options);
+    let info: RequestInfo;
+    try {
+      info = copyRequest(res, req, options);
+    } catch (err) {
+      if (!(err instanceof SignalboardError)) throw err;
+      reply.error(err);
+      return;
+    }
     // A body we stopped waiting for must not surface as an unhandled rejection.
     info.body?.catch(() => undefined);
     let result: Promise<void> | void;

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -177,6 +178,30 @@ describe('ingest over HTTP, against the real Redis', () => {
     const res = await post(server, project.writeKey, body, { 'content-type': type });
     expect(res.status).toBe(status);
     expect(res.body).toEqual({ error: { code, message: expect.stringMatching(message) } });
+  });
+
+  it('refuses duplicated or conflicting framing headers with 400 and closes, so no request hides in a body', async () => {
+    const port = Number(new URL(server.url).port);
+    const raw = (head: string, body: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.end(`${head}\r\n\r\n${body}`));
+        let got = '';
+        socket.on('data', (d: Buffer) => (got += d.toString()));
+        socket.on('close', () => resolve(got));
+        socket.on('error', reject);
+        socket.setTimeout(5000, () => socket.destroy(new Error(`no answer; got ${JSON.stringify(got)}`)));
+      });
+    const smuggled = `GET /v1/projects HTTP/1.1\r\nHost: x\r\n\r\n`;
+    const twice = await raw(`POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${project.writeKey}\r\nContent-Type: application/json\r\nContent-Length: 0\r\nContent-Length: ${smuggled.length}`, smuggled);
+    expect(twice).toMatch(/^HTTP\/1\.1 400 /);
+    expect(twice).toContain('"code":"SB_REQUEST_MALFORMED","message":"content-length given more than once"');
+    // The request is refused first and the connection closed after it. (uWS has already parsed
+    // what followed in the same packet, so that still gets its own answer: see the closing note.)
+    expect(twice.indexOf('HTTP/1.1 400 ')).toBe(0);
+    expect(twice).toContain('Connection: close');
+    const both = await raw(`POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${project.writeKey}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked`, '0\r\n\r\n');
+    // Both at once uWS's parser refuses itself: the connection is closed, nothing is processed.
+    expect(both).toBe('');
   });
 
   it('lets a client still uploading an oversized body read the 413, plain or chunked, and closes past the drain bound', async () => {

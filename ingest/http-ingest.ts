@@ -13,7 +13,7 @@ function corsHeaders(origin: string | undefined): Headers {
   // sendBeacon sends credentials, so the origin is echoed rather than "*".
   return origin === undefined
     ? {}
-    : { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', 'access-control-expose-headers': 'retry-after', vary: 'Origin' };
+    : { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', 'access-control-expose-headers': 'retry-after, x-signalboard-duplicates', vary: 'Origin' };
 }
 
 export function checkOrigin(project: Project, origin: string | undefined): void {
@@ -64,7 +64,9 @@ export function registerHttpIngest({ app, logger, access, service, metrics, maxB
           userAgent: req.headers['user-agent'],
           remoteAddress: clientAddress(req.headers, req.remoteAddress, trustProxy),
         });
-        reply.json(202, result, cors);
+        // The contract's answer is {accepted, rejected}; repeats within the request are reported beside it.
+        const { duplicates, ...answer } = result;
+        reply.json(202, answer, duplicates === undefined ? cors : { ...cors, 'x-signalboard-duplicates': String(duplicates) });
         stopTimer();
       } catch (err) {
         if (!(err instanceof SignalboardError)) throw err;

@@ -4,7 +4,7 @@ import type { StampedEvent } from '../core/event-stream.js';
 import type { Logger } from '../core/logger.js';
 import { createIndexesOneByOne, UPDATES_PER_COMMAND, updatesAreAtomic } from '../core/mongo.js';
 import { batchMark, bucketDocs, decodeEvents, eventIdKey, needsDeduplication, type EventIdDoc, type RawBucketDoc } from '../core/raw-events.js';
-import { decodeRollupChanges, encodeRollupChanges, rollupDeltaId, type RollupChange } from '../core/rollup-deltas.js';
+import { decodeDelta, encodeRollupChanges, rollupDeltaId, type RollupChange } from '../core/rollup-deltas.js';
 import { GRANULARITY_MS } from '../core/time-buckets.js';
 import type { ActivityChange, BatchPlan, CountChange, RetentionChange, UserChange } from './batch-plan.js';
 import type { RecentEventIds } from './recent-event-ids.js';
@@ -96,9 +96,9 @@ interface DocWrites<C> {
  * documents, so a cycle's cost is mostly its number of writes: an update per touched
  * rollup document was most of a cycle. The rollup documents are written by a fold
  * (`startFold`), every AGGREGATOR_FOLD_MS, for all the deltas since the last one, a few
- * documents after each cycle: one read of the touched documents' watermarks per collection, batches a document already holds skipped, new
- * documents inserted whole (with the watermarks), existing ones one update guarded by
- * their watermarks. Two FerretDB 1.x traits shape this: an unordered update bulk stops
+ * documents after each cycle: one read of the touched documents' watermarks per
+ * collection, batches a document already holds skipped, new documents inserted whole
+ * (with the watermarks), existing ones one update guarded by their watermarks. Two FerretDB 1.x traits shape this: an unordered update bulk stops
  * at its first error (so nothing here raises one on purpose), and updates are slow
  * while a batched insert is cheap, so new documents are never upserted. A conflict
  * (another worker inserting the same document at the same moment) is answered by
@@ -223,7 +223,7 @@ export class AnalyticsStore {
   /**
    * Applies a write cycle's batch plans (one per partition): users updated (each document
    * once per (partition, batch)), rollup changes inserted as one delta document per
-   * project and batch (core/rollup-deltas.ts), folded later by `fold`.
+   * project and batch (core/rollup-deltas.ts), folded later (`startFold`).
    * `between` runs between the two writes (the crash tests kill the process there).
    */
   async apply(batches: readonly PlannedBatch[], between: () => void = () => undefined): Promise<void> {
@@ -248,12 +248,12 @@ export class AnalyticsStore {
     if (deltas.length === 0) return undefined;
     // Per document: every delta's change to it, written together.
     const docs = new Map<string, { name: string; pieces: Piece<RollupChange>[] }>();
-    for (const delta of deltas) {
-      for (const [name, changes] of Object.entries(decodeRollupChanges(delta))) {
+    for (const { part, seq, changes: byCollection } of deltas.map(decodeDelta)) {
+      for (const [name, changes] of Object.entries(byCollection)) {
         for (const change of changes) {
           const key = `${name}|${change._id}`;
           const doc = docs.get(key) ?? { name, pieces: [] };
-          doc.pieces.push({ part: delta.part, seq: delta.seq, change });
+          doc.pieces.push({ part, seq, change });
           docs.set(key, doc);
         }
       }
@@ -266,7 +266,11 @@ export class AnalyticsStore {
       step: async (maxDocs) => {
         const slice = queue.slice(next, next + maxDocs);
         const byCollection = new Map<string, Piece<RollupChange>[]>();
-        for (const { name, pieces } of slice) byCollection.set(name, [...(byCollection.get(name) ?? []), ...pieces]);
+        for (const { name, pieces } of slice) {
+          const list = byCollection.get(name) ?? [];
+          list.push(...pieces);
+          byCollection.set(name, list);
+        }
         // Every collection's watermarks are read at once (reads run side by side, writes one at a time).
         const writes = [...byCollection].map(([name, pieces]) => this.guardedWrite(name, ROLLUP_WRITES, pieces));
         for (const write of writes) await write();

@@ -3,7 +3,7 @@ import { COLLECTIONS, type ActivityDoc, type CountDoc, type RetentionDoc, type W
 import { escapeKey } from './field-names.js';
 import type { DeltaEntry } from './live-feed.js';
 import type { DocChange, LoadedDoc } from './live-state.js';
-import { findRollups } from './rollup-deltas.js';
+import { findRollups, readDeltas } from './rollup-deltas.js';
 import { bucketStart, dayNumber, dayToDate, parseDay } from './time-buckets.js';
 
 /**
@@ -54,11 +54,13 @@ export function windowStart(needs: LiveNeeds, now: number): number {
 export async function loadLiveDocs(db: Db, projectId: string, needs: LiveNeeds, now: number): Promise<LoadedDoc[]> {
   const docs: LoadedDoc[] = [];
   const today = dayNumber(now);
+  // Once for the three collections, before their documents (see withDeltas).
+  const deltas = await readDeltas(db, projectId);
   const reads: Promise<void>[] = [];
   if (needs.minutes > 0 && (needs.events === undefined || needs.events.size > 0)) {
     const filter = { projectId, bucket: { $gte: new Date(windowStart(needs, now)) }, ...(needs.events === undefined ? {} : { event: { $in: [...needs.events] } }) };
     reads.push(
-      findRollups<CountDoc>(db, COLLECTIONS.countsMinute, filter).then((found) => {
+      findRollups<CountDoc>(db, COLLECTIONS.countsMinute, filter, deltas).then((found) => {
         for (const d of found) {
           const t = d.bucket.getTime();
           const cells: [string, number][] = [[countKey(d.event, t), d.count]];
@@ -74,7 +76,7 @@ export async function loadLiveDocs(db: Db, projectId: string, needs: LiveNeeds, 
   }
   if (needs.activity) {
     reads.push(
-      findRollups<ActivityDoc>(db, COLLECTIONS.activity, { projectId, day: { $gte: dayToDate(today - 1), $lte: dayToDate(today + 1) } }).then((found) => {
+      findRollups<ActivityDoc>(db, COLLECTIONS.activity, { projectId, day: { $gte: dayToDate(today - 1), $lte: dayToDate(today + 1) } }, deltas).then((found) => {
         for (const d of found) {
           const day = dayNumber(d.day.getTime());
           docs.push({ doc: activityDocId(day), ...marksOf(d.wm), cells: [[activityKey(day, 'dau'), d.dau], [activityKey(day, 'wau'), d.wau], [activityKey(day, 'mau'), d.mau]] });
@@ -84,7 +86,7 @@ export async function loadLiveDocs(db: Db, projectId: string, needs: LiveNeeds, 
   }
   if (needs.retentionDays > 0) {
     reads.push(
-      findRollups<RetentionDoc>(db, COLLECTIONS.retentionDaily, { projectId, cohort: { $gte: dayToDate(today - needs.retentionDays + 1) } }).then((found) => {
+      findRollups<RetentionDoc>(db, COLLECTIONS.retentionDaily, { projectId, cohort: { $gte: dayToDate(today - needs.retentionDays + 1) } }, deltas).then((found) => {
         for (const d of found) {
           const cohort = dayNumber(d.cohort.getTime());
           docs.push({ doc: retentionDocId(cohort), ...marksOf(d.wm), cells: Object.entries(d.r).map(([offset, n]) => [retentionKey(cohort, Number(offset)), n] as const) });

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { RollupDeltaDoc } from './collections.js';
-import { encodeRollupChanges, matchesFilter, rollupDeltaId, withDeltas, type RollupChange } from './rollup-deltas.js';
+import { decodeDelta, encodeRollupChanges, matchesFilter, rollupDeltaId, withDeltas, type RollupChange } from './rollup-deltas.js';
 
 const minute = (t: number) => new Date(Date.UTC(2026, 11, 2, 10, t));
 const countChange = (event: string, t: number, count: number): RollupChange => ({ _id: `p|${minute(t).getTime()}|${event}`, projectId: 'p', event, bucket: minute(t), count, by: { platform: { web: count } }, expireAt: minute(t + 60) });
-const delta = (part: number, seq: number, changes: Record<string, RollupChange[]>): RollupDeltaDoc => ({ _id: rollupDeltaId('p', part, seq), projectId: 'p', part, seq, changes: encodeRollupChanges(changes) });
+// Encoded as stored and decoded as read: the round trip is part of what is tested.
+const delta = (part: number, seq: number, changes: Record<string, RollupChange[]>) => decodeDelta({ _id: rollupDeltaId('p', part, seq), projectId: 'p', part, seq, changes: encodeRollupChanges(changes) } satisfies RollupDeltaDoc);
 
 describe('withDeltas', () => {
   const base: RollupChange[] = [{ ...countChange('signup', 1, 10), wm: { p0: 4, p1: 2 } }];

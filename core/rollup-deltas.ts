@@ -28,8 +28,20 @@ export function encodeRollupChanges(byCollection: Readonly<Record<string, readon
   return BSON.EJSON.stringify(byCollection, { relaxed: true });
 }
 
-export function decodeRollupChanges(delta: Pick<RollupDeltaDoc, 'changes'>): Record<string, RollupChange[]> {
-  return BSON.EJSON.parse(delta.changes, { relaxed: true }) as Record<string, RollupChange[]>;
+/** A delta as readers use it: its batch, and its changes by collection. */
+export interface DecodedDelta {
+  part: number;
+  seq: number;
+  changes: Record<string, RollupChange[]>;
+}
+
+export function decodeDelta(delta: RollupDeltaDoc): DecodedDelta {
+  return { part: delta.part, seq: delta.seq, changes: BSON.EJSON.parse(delta.changes, { relaxed: true }) as Record<string, RollupChange[]> };
+}
+
+/** A project's deltas not folded yet, decoded: read before the documents they are added to. */
+export async function readDeltas(db: Db, projectId: string): Promise<DecodedDelta[]> {
+  return (await db.collection<RollupDeltaDoc>(COLLECTIONS.rollupDeltas).find({ projectId }).toArray()).map(decodeDelta);
 }
 
 /**
@@ -41,11 +53,11 @@ export function decodeRollupChanges(delta: Pick<RollupDeltaDoc, 'changes'>): Rec
  * held by its document's watermark and skipped; one inserted in between is newer than
  * both reads and left out of both.
  */
-export function withDeltas<T extends Document>(name: string, docs: readonly T[], deltas: readonly RollupDeltaDoc[], filter: Readonly<Record<string, unknown>>): T[] {
+export function withDeltas<T extends Document>(name: string, docs: readonly T[], deltas: readonly DecodedDelta[], filter: Readonly<Record<string, unknown>>): T[] {
   const held = new Map(docs.map((d) => [String(d._id), (d.wm ?? {}) as Watermarks]));
   const out = [...docs];
   for (const delta of deltas) {
-    const changes = decodeRollupChanges(delta)[name];
+    const changes = delta.changes[name];
     if (changes === undefined) continue;
     const mark = `p${delta.part}`;
     for (const change of changes) {
@@ -56,11 +68,15 @@ export function withDeltas<T extends Document>(name: string, docs: readonly T[],
   return out;
 }
 
-/** The rollup documents of collection `name` that `filter` selects (it must name `projectId`), folded or not. */
-export async function findRollups<T extends Document>(db: Db, name: string, filter: Readonly<Record<string, unknown>> & { projectId: string }): Promise<T[]> {
-  const deltas = await db.collection<RollupDeltaDoc>(COLLECTIONS.rollupDeltas).find({ projectId: filter.projectId }).toArray();
+/**
+ * The rollup documents of collection `name` that `filter` selects (it must name
+ * `projectId`), folded or not. `deltas`: the project's, already read (by a caller
+ * reading several collections) before this call.
+ */
+export async function findRollups<T extends Document>(db: Db, name: string, filter: Readonly<Record<string, unknown>> & { projectId: string }, deltas?: readonly DecodedDelta[]): Promise<T[]> {
+  const unfolded = deltas ?? (await readDeltas(db, filter.projectId));
   const docs = await db.collection<T>(name).find(filter as Filter<T>).toArray();
-  return withDeltas(name, docs as T[], deltas, filter);
+  return withDeltas(name, docs as T[], unfolded, filter);
 }
 
 const COMPARE: Record<string, (a: number | string, b: number | string) => boolean> = {

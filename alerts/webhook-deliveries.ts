@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
+import type { LookupFunction } from 'node:net';
 import { MongoServerError, type Collection, type Db } from 'mongodb';
 import type { Logger } from '../core/logger.js';
 import type { DestinationPolicy } from '../core/webhook-destination.js';
@@ -397,8 +397,8 @@ class DestinationRefused extends Error {
  */
 function postGuarded(url: string, headers: Record<string, string>, body: string, timeoutMs: number, policy: DestinationPolicy): Promise<number> {
   const target = new URL(url);
-  const host = target.hostname.replace(/^\[|\]$/g, '');
-  const literal = isIP(host) !== 0 ? policy.refusal(host, host) : undefined;
+  // A literal address is never looked up: checked here, as when the rule was saved.
+  const literal = policy.urlRefusal(url);
   if (literal !== undefined) return Promise.reject(new DestinationRefused(literal));
   const lookup: LookupFunction = (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {

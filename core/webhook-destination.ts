@@ -58,9 +58,9 @@ export class DestinationPolicy {
     return new DestinationPolicy(hosts, ranges);
   }
 
-  /** Why a webhook may not connect to `address` (reached for `host`), or undefined when it may. */
+  /** Why a webhook may not connect to `address` (reached for `host`, without IPv6 brackets), or undefined when it may. */
   refusal(host: string, address: string): string | undefined {
-    if (this.hosts.has(host.toLowerCase().replace(/^\[|\]$/g, ''))) return undefined;
+    if (this.hosts.has(host.toLowerCase())) return undefined;
     const { address: ip, family } = normalize(address);
     if (this.ranges.check(ip, family)) return undefined;
     for (const [reason, list] of REFUSED_LISTS) {

@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
 import { createRedis } from '../core/redis.js';
-import { cpuTicks, log, pidsListeningOn, rssMegabytes, startBenchStack, startK6, storePids, TICKS_PER_SECOND } from './bench-stack.js';
+import { cpuTicks, log, pidsListeningOn, rssMegabytes, startBenchStack, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
 import { findK6 } from './local-services.js';
 
 /** About the size of one stamped event in a stream entry. */
@@ -40,18 +40,17 @@ async function main(): Promise<void> {
     const serverPid = stack.server.pid!;
     const store = storePids();
     const redisPids = pidsListeningOn(Number(new URL(stack.redisUrl).port || 6379));
-    const sum = (pids: number[], of: (pid: number) => number) => pids.reduce((total, pid) => total + of(pid), 0);
     log(`k6: ${vus} VUs, batches of ${batch}, ${duration}`);
     const started = Date.now();
     const run = startK6(k6, 'loadtest/ingest.js', { BASE_URL: stack.base, WRITE_KEY: stack.writeKey, BATCH: batch, VUS: vus, DURATION: duration, CLIENT_EVENT_IDS: process.env.CLIENT_EVENT_IDS ?? '1', ID_ORDER: 'time', EVENT_NAMES: '10' });
-    const before = { signalboard: cpuTicks(serverPid), store: sum(store, cpuTicks), redis: sum(redisPids, cpuTicks) };
+    const before = { signalboard: cpuTicks(serverPid), store: sumOver(store, cpuTicks), redis: sumOver(redisPids, cpuTicks) };
     const ticks = { k6: 0 };
     const peakRssMb = { signalboard: 0, store: 0, redis: 0, k6: 0 };
     const sampler = setInterval(() => {
       ticks.k6 = Math.max(ticks.k6, cpuTicks(run.pid));
       peakRssMb.signalboard = Math.max(peakRssMb.signalboard, rssMegabytes(serverPid));
-      peakRssMb.store = Math.max(peakRssMb.store, sum(store, rssMegabytes));
-      peakRssMb.redis = Math.max(peakRssMb.redis, sum(redisPids, rssMegabytes));
+      peakRssMb.store = Math.max(peakRssMb.store, sumOver(store, rssMegabytes));
+      peakRssMb.redis = Math.max(peakRssMb.redis, sumOver(redisPids, rssMegabytes));
       peakRssMb.k6 = Math.max(peakRssMb.k6, rssMegabytes(run.pid));
     }, 1000);
     const summary = await run.done;
@@ -60,8 +59,8 @@ async function main(): Promise<void> {
     const cores = (now: number, then: number) => Number(((now - then) / TICKS_PER_SECOND / seconds).toFixed(2));
     const cpuCores = {
       signalboard: cores(cpuTicks(serverPid), before.signalboard),
-      store: cores(sum(store, cpuTicks), before.store),
-      redis: cores(sum(redisPids, cpuTicks), before.redis),
+      store: cores(sumOver(store, cpuTicks), before.store),
+      redis: cores(sumOver(redisPids, cpuTicks), before.redis),
       k6: cores(ticks.k6, 0),
     };
     const accepted = Number(summary.eventsAccepted ?? 0);

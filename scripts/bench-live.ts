@@ -20,7 +20,7 @@ import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
 import { appendToFeed, defineFeedScripts, feedChannel, readFeed } from '../core/live-feed.js';
 import { bucketStart } from '../core/time-buckets.js';
 import { createRedis } from '../core/redis.js';
-import { cpuTicks, log, machineBusyTicks, pidsListeningOn, rssMegabytes, startBenchStack, startK6, storePids, TICKS_PER_SECOND } from './bench-stack.js';
+import { cpuTicks, log, machineBusyTicks, pidsListeningOn, rssMegabytes, startBenchStack, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
 import { findK6 } from './local-services.js';
 
 /** Open files each process needs beyond one per dashboard: HTTP, Redis, MongoDB, files. */
@@ -227,9 +227,8 @@ async function main(): Promise<void> {
     const serverPid = stack.server.pid!;
     const store = storePids();
     const redisPids = pidsListeningOn(Number(new URL(stack.redisUrl).port || 6379));
-    const sum = (pids: number[]) => pids.reduce((total, pid) => total + cpuTicks(pid), 0);
     // bench: this script (the feed watcher, the samplers); machine: every process on the box.
-    const serviceTicks = () => ({ signalboard: cpuTicks(serverPid), store: sum(store), redis: sum(redisPids), bench: cpuTicks('self'), machine: machineBusyTicks() });
+    const serviceTicks = () => ({ signalboard: cpuTicks(serverPid), store: sumOver(store, cpuTicks), redis: sumOver(redisPids, cpuTicks), bench: cpuTicks('self'), machine: machineBusyTicks() });
     const metrics = async () => (await fetch(`${stack.base}/metrics`)).text();
 
     log(`k6: ${dashboards} dashboards, ${eventsPerSecond} events/s ${fromFeed ? 'as feed entries' : 'through ingest'} for ${duration}`);

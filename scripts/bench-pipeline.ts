@@ -9,7 +9,7 @@
 import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
 import { feedChannel, readFeed } from '../core/live-feed.js';
 import { createRedis } from '../core/redis.js';
-import { cpuTicks, log, rssMegabytes, startBenchStack, startK6, storePids, TICKS_PER_SECOND } from './bench-stack.js';
+import { cpuTicks, log, rssMegabytes, startBenchStack, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
 import { findK6 } from './local-services.js';
 
 /** Seconds at the start of the load reported apart: every user is new then. */
@@ -54,12 +54,12 @@ async function main(): Promise<void> {
     const store = storePids();
     const serverPid = stack.server.pid!;
     let k6Pid = 0;
-    const cpu = () => ({ signalboard: cpuTicks(serverPid), store: store.reduce((sum, pid) => sum + cpuTicks(pid), 0), k6: k6Pid === 0 ? 0 : cpuTicks(k6Pid) });
+    const cpu = () => ({ signalboard: cpuTicks(serverPid), store: sumOver(store, cpuTicks), k6: k6Pid === 0 ? 0 : cpuTicks(k6Pid) });
     const cpuBefore = cpu();
     const peakRssMb = { signalboard: 0, store: 0, k6: 0 };
     const sampleRss = () => {
       peakRssMb.signalboard = Math.max(peakRssMb.signalboard, rssMegabytes(serverPid));
-      peakRssMb.store = Math.max(peakRssMb.store, store.reduce((sum, pid) => sum + rssMegabytes(pid), 0));
+      peakRssMb.store = Math.max(peakRssMb.store, sumOver(store, rssMegabytes));
       if (k6Pid !== 0) peakRssMb.k6 = Math.max(peakRssMb.k6, rssMegabytes(k6Pid));
     };
     const lagSamples: Array<[number, number]> = [];

@@ -106,6 +106,11 @@ export function pidsListeningOn(port: number): number[] {
   return [...new Set([...(found.stdout ?? '').matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))];
 }
 
+/** A figure of a group of processes (the store's, Redis's): the sum of each one's, e.g. `sumOver(pids, cpuTicks)`. */
+export function sumOver(pids: readonly number[], of: (pid: number) => number): number {
+  return pids.reduce((total, pid) => total + of(pid), 0);
+}
+
 /** The MongoDB-compatible server's processes (MONGODB_URL's port, else the local one on 27017). */
 export function storePids(): number[] {
   return pidsListeningOn(Number(new URL(process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27017').port || 27017));

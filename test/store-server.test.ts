@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import { MongoBulkWriteError, MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { withDatabase } from '../core/mongo.js';
+
+/**
+ * What the aggregator relies on from the MongoDB-compatible server it runs on (the local
+ * FerretDB build, patched in scripts/local-services.ts, or mongod): an unordered insert
+ * that meets existing `_id`s stores every other document and names each refused one.
+ */
+describe('the store server', () => {
+  let client: MongoClient;
+  beforeAll(() => {
+    client = new MongoClient(withDatabase(inject('mongoUrl'), `sbtest_store_${randomBytes(4).toString('hex')}`));
+  });
+  afterAll(async () => {
+    await client.db().dropDatabase();
+    await client.close();
+  });
+
+  it('stores the rest of an unordered insert around duplicates, and reports each by its index', async () => {
+    const ids = client.db().collection<{ _id: string; b: string }>('ids');
+    const taken = [0, 1_234, 1_235, 2_499];
+    await ids.insertMany(taken.map((i) => ({ _id: `id-${i}`, b: 'earlier' })));
+    // Larger than one of FerretDB's insert transactions (1,000), duplicates in the first, second and last.
+    const docs = Array.from({ length: 2_500 }, (_, i) => ({ _id: `id-${i}`, b: 'now' }));
+    const err = await ids.insertMany(docs, { ordered: false }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(MongoBulkWriteError);
+    const bulk = err as MongoBulkWriteError;
+    const errors = Array.isArray(bulk.writeErrors) ? bulk.writeErrors : [bulk.writeErrors];
+    expect(errors.map((e) => [e.index, e.code]).sort((a, b) => a[0]! - b[0]!)).toEqual(taken.map((i) => [i, 11000]));
+    expect(bulk.insertedCount).toBe(2_500 - taken.length);
+    const stored = await ids.find({}).toArray();
+    expect(stored).toHaveLength(2_500);
+    expect(stored.filter((d) => d.b === 'earlier').map((d) => d._id).sort()).toEqual(taken.map((i) => `id-${i}`).sort());
+  });
+});

@@ -11,6 +11,8 @@
 // probe's delta records, from the send time, when k6's socket reader got the frame
 // (live_delay_ms) and when this script handled it (live_delay_handled_ms, later when
 // k6's event loop is behind). Senders and dashboards run in one k6 process: one clock.
+// With DASHBOARD_CLIENT=node (bench:live's default when events go through ingest) the
+// dashboards run in scripts/live-dashboards.ts instead and this script only sends.
 //
 // Timeline from the start: dashboards connect evenly over RAMP s (DASHBOARDS/500, at
 // least 5); SETTLE (3s) later the events flow for DURATION; dashboards stay TAIL (5s)
@@ -49,6 +51,8 @@ const CHANNELS = (__ENV.CHANNELS || 'events').split(',');
 const EVENT_NAMES = (__ENV.EVENT_NAMES || 'page_view,click,signup,purchase,search').split(',');
 // SOURCE=feed: bench-live.ts appends the deltas to the live feed itself; k6 only watches.
 const FROM_FEED = __ENV.SOURCE === 'feed';
+// DASHBOARD_CLIENT=node: the dashboards run in scripts/live-dashboards.ts; k6 only sends.
+const DASHBOARDS_IN_K6 = __ENV.DASHBOARD_CLIENT !== 'node';
 
 const EVENTS_URL = `${__ENV.BASE_URL}/v1/events`;
 const LIVE_URL = `${__ENV.BASE_URL.replace(/^http/, 'ws')}/v1/live?key=${encodeURIComponent(__ENV.READ_KEY)}`;
@@ -84,15 +88,17 @@ export const options = {
   // Always-true thresholds: they only make k6 keep the count of each close code.
   thresholds: Object.fromEntries([...CLOSE_CODES, 'none', 'other'].map((code) => [`live_unexpected_close{code:${code}}`, ['count>=0']])),
   scenarios: {
-    dashboards: {
-      executor: 'per-vu-iterations',
-      exec: 'dashboard',
-      vus: DASHBOARDS,
-      iterations: 1,
-      // Room for a k6 that fell behind its dashboards' messages: each closes (and counts as
-      // held) only once its event loop reaches the close timer.
-      maxDuration: `${Math.ceil(CLOSE_AT_MS / 1000) + 120}s`,
-    },
+    ...(DASHBOARDS_IN_K6 ? {
+      dashboards: {
+        executor: 'per-vu-iterations',
+        exec: 'dashboard',
+        vus: DASHBOARDS,
+        iterations: 1,
+        // Room for a k6 that fell behind its dashboards' messages: each closes (and counts as
+        // held) only once its event loop reaches the close timer.
+        maxDuration: `${Math.ceil(CLOSE_AT_MS / 1000) + 120}s`,
+      },
+    } : {}),
     ...(FROM_FEED ? {} : senders()),
   },
 };

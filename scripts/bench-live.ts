@@ -20,7 +20,7 @@ import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
 import { appendToFeed, defineFeedScripts, feedChannel, readFeed } from '../core/live-feed.js';
 import { bucketStart } from '../core/time-buckets.js';
 import { createRedis } from '../core/redis.js';
-import { cpuTicks, log, machineBusyTicks, pidsListeningOn, rssMegabytes, startBenchStack, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
+import { cpuTicks, log, machineBusyTicks, pidsListeningOn, rssMegabytes, startBenchStack, startJsonChild, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
 import { findK6 } from './local-services.js';
 
 /** Open files each process needs beyond one per dashboard: HTTP, Redis, MongoDB, files. */
@@ -209,6 +209,12 @@ async function main(): Promise<void> {
 
   const fromFeed = process.env.SOURCE === 'feed';
   if (process.env.SOURCE !== undefined && !fromFeed) throw new Error(`SOURCE=${process.env.SOURCE}: the only other source is "feed"`);
+  const dashboardClient = process.env.DASHBOARD_CLIENT ?? (fromFeed ? 'k6' : 'node');
+  if (dashboardClient !== 'k6' && dashboardClient !== 'node') throw new Error(`DASHBOARD_CLIENT=${dashboardClient}: use "node" or "k6"`);
+  if (fromFeed && dashboardClient === 'node') throw new Error('SOURCE=feed runs its dashboards in k6 (DASHBOARD_CLIENT=k6)');
+  // The dashboards connect over the ramp, whichever process runs them; k6 sends after it.
+  const rampSeconds = process.env.RAMP === undefined ? Math.max(5, Math.ceil(dashboards / 500)) : durationSeconds(process.env.RAMP);
+  const tailSeconds = process.env.TAIL === undefined ? 5 : durationSeconds(process.env.TAIL);
   // Only the feed needs it in ms; k6 reads DURATION itself, in all its forms ("1m30s").
   const feedMs = fromFeed ? durationSeconds(duration) * 1000 : 0;
   const k6 = findK6(log);
@@ -242,13 +248,22 @@ async function main(): Promise<void> {
       EVENTS_PER_SECOND: String(eventsPerSecond),
       DURATION: duration,
       SOURCE: fromFeed ? 'feed' : 'ingest',
-      ...Object.fromEntries(['BATCH', 'RAMP', 'TAIL', 'SETTLE', 'CHANNELS', 'EVENT_NAMES', 'PROBE_INTERVAL_MS'].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]!]]))),
+      DASHBOARD_CLIENT: dashboardClient,
+      RAMP: `${rampSeconds}s`,
+      ...Object.fromEntries(['BATCH', 'TAIL', 'SETTLE', 'CHANNELS', 'EVENT_NAMES', 'PROBE_INTERVAL_MS'].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]!]]))),
     });
-    const ticks = () => ({ ...serviceTicks(), k6: cpuTicks(run.pid) });
+    const nodeDashboards = dashboardClient === 'k6' ? undefined : startJsonChild(process.execPath, ['--import', 'tsx', 'scripts/live-dashboards.ts'], {
+      BASE_URL: stack.base,
+      READ_KEY: stack.readKey,
+      DASHBOARDS: String(dashboards),
+      RAMP_MS: String(rampSeconds * 1000),
+      ...(process.env.CHANNELS === undefined ? {} : { CHANNELS: process.env.CHANNELS }),
+    });
+    const ticks = () => ({ ...serviceTicks(), k6: cpuTicks(run.pid), dashboards: nodeDashboards === undefined ? 0 : cpuTicks(nodeDashboards.pid) });
     const first = ticks();
     // Every 5 s: cores each process used since the last sample, open sockets, aggregator backlog.
     const timeline: Array<{ t: number; cores: Record<string, number>; liveConnections: number; backlogEvents: number }> = [];
-    const peakRss = { signalboard: 0, k6: 0 };
+    const peakRss = { signalboard: 0, k6: 0, dashboards: 0 };
     let last = { at: started, ticks: first };
     let peakConnections = 0;
     const sampler = setInterval(() => {
@@ -259,6 +274,7 @@ async function main(): Promise<void> {
       last = { at: now, ticks: current };
       peakRss.signalboard = Math.max(peakRss.signalboard, rssMegabytes(serverPid));
       peakRss.k6 = Math.max(peakRss.k6, rssMegabytes(run.pid));
+      if (nodeDashboards !== undefined) peakRss.dashboards = Math.max(peakRss.dashboards, rssMegabytes(nodeDashboards.pid));
       void Promise.all([metrics(), unconsumedEvents(redis, stack.prefix, allPartitions(16))]).then(
         ([text, lag]) => {
           const open = dashboardsOnServer(text);
@@ -275,6 +291,7 @@ async function main(): Promise<void> {
       serverExit = `Signalboard exited during the run (code ${code}, signal ${signal}); its output above says why`;
       log(serverExit);
       process.kill(run.pid, 'SIGINT');
+      if (nodeDashboards !== undefined) process.kill(nodeDashboards.pid, 'SIGTERM');
     };
     stack.server.once('exit', onServerExit);
     // SOURCE=feed: the deltas start once k6's dashboards are all connected (the ramp), or
@@ -302,10 +319,28 @@ async function main(): Promise<void> {
       return undefined;
     });
     let summary: Record<string, unknown>;
+    let dashboardsCpuSeconds = 0;
     try {
       summary = await run.done.catch((err: unknown) => {
         throw new Error(serverExit ?? String(err));
       });
+      // The samples stop with k6 (its CPU is read from its process, gone now).
+      clearInterval(sampler);
+      if (nodeDashboards !== undefined) {
+        // k6 stops once it sent the last probe: the dashboards wait TAIL for it, then close.
+        await new Promise((r) => setTimeout(r, tailSeconds * 1000));
+        process.kill(nodeDashboards.pid, 'SIGTERM');
+        const watched = await nodeDashboards.done;
+        dashboardsCpuSeconds = Number(watched.cpuSeconds);
+        summary = {
+          ...summary,
+          ...watched,
+          messagesReceived: watched.messages,
+          probeDeliveries: watched.probeDeltas,
+          probeDeliveriesExpected: Number(summary.probesSent) * Number(watched.subscribed),
+          delayHandledMs: null,
+        };
+      }
     } finally {
       k6Done = true;
       clearInterval(sampler);
@@ -315,10 +350,10 @@ async function main(): Promise<void> {
     if (feedFailed !== undefined) throw new Error(`SOURCE=feed: appending the deltas failed: ${String(feedFailed)}`);
     const wall = (Date.now() - started) / 1000;
     const end = serviceTicks();
-    // k6 has exited and been waited for: its whole CPU time is in this process's children's.
-    const k6Seconds = (cpuTicks('self', true) - childTicksBefore) / TICKS_PER_SECOND;
+    // k6 (and the dashboards) have exited and been waited for: their CPU time is in this process's children's.
+    const k6Seconds = (cpuTicks('self', true) - childTicksBefore) / TICKS_PER_SECOND - dashboardsCpuSeconds;
     const used = (k: keyof typeof end) => round2((end[k] - first[k]) / TICKS_PER_SECOND);
-    const cpuSeconds = { signalboard: used('signalboard'), k6: round2(k6Seconds), store: used('store'), redis: used('redis'), bench: used('bench'), machine: used('machine') };
+    const cpuSeconds = { signalboard: used('signalboard'), k6: round2(k6Seconds), ...(nodeDashboards === undefined ? {} : { dashboards: round2(dashboardsCpuSeconds) }), store: used('store'), redis: used('redis'), bench: used('bench'), machine: used('machine') };
     const text = await metrics();
     const delayCount = metricSum(text, 'signalboard_live_delay_seconds_count');
     const loadSeconds = Number(summary.loadSeconds);
@@ -332,6 +367,7 @@ async function main(): Promise<void> {
         {
           benchmark: 'live',
           dashboards: {
+            client: dashboardClient,
             requested: dashboards,
             connected: summary.connected,
             subscribed,

@@ -122,23 +122,29 @@ export function machineBusyTicks(): number {
   return fields.slice(0, 8).reduce((a, b) => a + b, 0) - fields[3]! - fields[4]!;
 }
 
-export interface K6Run {
+export interface JsonChild {
   pid: number;
+  /** The last line the child printed, as JSON, once it exited with 0. */
   done: Promise<Record<string, unknown>>;
 }
 
-/** Runs loadtest/<script> with k6: its pid (to sample its CPU and memory) and the JSON line its handleSummary prints. */
-export function startK6(k6: string, script: string, env: Record<string, string>): K6Run {
-  const child = spawn(k6, ['run', '--quiet', '--no-usage-report', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+/** Starts a program whose last line of output is its JSON report (k6, the dashboards). */
+export function startJsonChild(command: string, args: string[], env: Record<string, string>): JsonChild {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   const done = new Promise<Record<string, unknown>>((resolve, reject) => {
     child.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`k6 exited with ${code}`));
+      if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited with ${code}`));
       else resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>);
     });
   });
   return { pid: child.pid!, done };
+}
+
+/** Runs loadtest/<script> with k6: its pid (to sample its CPU and memory) and the JSON line its handleSummary prints. */
+export function startK6(k6: string, script: string, env: Record<string, string>): JsonChild {
+  return startJsonChild(k6, ['run', '--quiet', '--no-usage-report', script], env);
 }
 
 /** Runs loadtest/<script> with k6 and returns the JSON line its handleSummary prints. */

@@ -121,10 +121,10 @@ export function buildGoTool(tool: GoTool, log: Log): string {
 
 /**
  * Documents per SQLite transaction of an insert (FerretDB's default: 100). Each
- * transaction is an fsync, so a cycle's 5,000 eventIds were 50 of them: at 1,000, id
- * documents insert at 50,000-57,000/s instead of 33,000-42,000 (docs/operations.md).
+ * transaction is an fsync, so a cycle's 5,000 eventIds were 50 of them: at 2,500, id
+ * documents insert at about 60,000/s instead of 33,000-42,000 (docs/operations.md).
  */
-const FERRETDB_INSERT_BATCH = 1000;
+export const FERRETDB_INSERT_BATCH = 2500;
 
 /**
  * Changes to FerretDB's source before building, each documented in docs/operations.md.

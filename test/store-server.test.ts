@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MongoBulkWriteError, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { withDatabase } from '../core/mongo.js';
+import { FERRETDB_INSERT_BATCH } from '../scripts/local-services.js';
 
 /**
  * What the aggregator relies on from the MongoDB-compatible server it runs on (the local
@@ -20,18 +21,19 @@ describe('the store server', () => {
 
   it('stores the rest of an unordered insert around duplicates, and reports each by its index', async () => {
     const ids = client.db().collection<{ _id: string; b: string }>('ids');
-    const taken = [0, 1_234, 1_235, 2_499];
+    // Three of the local FerretDB's insert transactions, duplicates in the first, the second (two) and the last.
+    const size = 2 * FERRETDB_INSERT_BATCH + 1_000;
+    const taken = [0, FERRETDB_INSERT_BATCH + 100, FERRETDB_INSERT_BATCH + 101, size - 1];
     await ids.insertMany(taken.map((i) => ({ _id: `id-${i}`, b: 'earlier' })));
-    // Larger than one of FerretDB's insert transactions (1,000), duplicates in the first, second and last.
-    const docs = Array.from({ length: 2_500 }, (_, i) => ({ _id: `id-${i}`, b: 'now' }));
+    const docs = Array.from({ length: size }, (_, i) => ({ _id: `id-${i}`, b: 'now' }));
     const err = await ids.insertMany(docs, { ordered: false }).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(MongoBulkWriteError);
     const bulk = err as MongoBulkWriteError;
     const errors = Array.isArray(bulk.writeErrors) ? bulk.writeErrors : [bulk.writeErrors];
     expect(errors.map((e) => [e.index, e.code]).sort((a, b) => a[0]! - b[0]!)).toEqual(taken.map((i) => [i, 11000]));
-    expect(bulk.insertedCount).toBe(2_500 - taken.length);
+    expect(bulk.insertedCount).toBe(size - taken.length);
     const stored = await ids.find({}).toArray();
-    expect(stored).toHaveLength(2_500);
+    expect(stored).toHaveLength(size);
     expect(stored.filter((d) => d.b === 'earlier').map((d) => d._id).sort()).toEqual(taken.map((i) => `id-${i}`).sort());
   });
 });

@@ -133,21 +133,21 @@ export type CountedEvent = Pick<StampedEvent, 'projectId' | 'event' | 'timestamp
 
 /** Adds one event to its minute, hour and day documents, skipping those already past their expiry at `asOf`. */
 export function addEventCounts(counts: CountChanges, event: CountedEvent, settings: PlanSettings, asOf: number): void {
+  // The same breakdown keys for all three granularities: worked out once (this runs for every event).
+  let keys: string[] | undefined;
   for (const granularity of GRANULARITIES) {
     const start = bucketStart(event.timestamp, granularity);
-    const expireAt = addDays(start + GRANULARITY_MS[granularity], settings.expiryDays[granularity]);
-    if (expireAt.getTime() <= asOf) continue;
+    const end = start + GRANULARITY_MS[granularity];
+    if (end + settings.expiryDays[granularity] * DAY_MS <= asOf) continue;
     const id = `${event.projectId}|${start}|${event.event}`;
     let change = counts[granularity].get(id);
     if (change === undefined) {
-      change = { id, projectId: event.projectId, event: event.event, bucket: new Date(start), count: 0, by: new Map(), expireAt };
+      change = { id, projectId: event.projectId, event: event.event, bucket: new Date(start), count: 0, by: new Map(), expireAt: addDays(end, settings.expiryDays[granularity]) };
       counts[granularity].set(id, change);
     }
     change.count++;
-    for (const dimension of settings.dimensions) {
-      const key = `${dimension}.${dimensionValue(event, dimension)}`;
-      change.by.set(key, (change.by.get(key) ?? 0) + 1);
-    }
+    keys ??= settings.dimensions.map((dimension) => `${dimension}.${dimensionValue(event, dimension)}`);
+    for (const key of keys) change.by.set(key, (change.by.get(key) ?? 0) + 1);
   }
 }
 

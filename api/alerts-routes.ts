@@ -78,14 +78,14 @@ export function registerAlertRoutes(app: TemplatedApp, rt: Runtime): void {
   };
 
   route(app, rt.logger, 'get', '/v1/alerts', async (req, reply) => {
-    const project = await rt.access.resolve(req.headers, req.query, 'read');
+    const project = await rt.access.resolve(req.headers, req.query, 'read', req.remoteAddress);
     const [found, known] = await Promise.all([rules.find({ projectId: project.id }).toArray(), states.find({ projectId: project.id }).toArray()]);
     const byId = new Map(known.map((s) => [s._id, s]));
     reply.json(200, { alerts: found.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).map((r) => ruleView(r, byId.get(r._id))) });
   });
 
   route(app, rt.logger, 'post', '/v1/alerts', async (req, reply) => {
-    const project = await rt.access.resolve(req.headers, req.query, 'admin');
+    const project = await rt.access.resolve(req.headers, req.query, 'admin', req.remoteAddress);
     const input = await readBody(req);
     const count = await rules.countDocuments({ projectId: project.id });
     if (count >= rt.config.ALERTS_MAX_RULES_PER_PROJECT) {
@@ -100,7 +100,7 @@ export function registerAlertRoutes(app: TemplatedApp, rt: Runtime): void {
   }, bodyLimit);
 
   route(app, rt.logger, 'get', '/v1/alerts/history', async (req, reply) => {
-    const project = await rt.access.resolve(req.headers, req.query, 'read');
+    const project = await rt.access.resolve(req.headers, req.query, 'read', req.remoteAddress);
     const q = parseQuery(historyQuery, req.query);
     const filter: Record<string, unknown> = { projectId: project.id };
     if (q.rule !== undefined) filter.ruleId = q.rule;
@@ -110,13 +110,13 @@ export function registerAlertRoutes(app: TemplatedApp, rt: Runtime): void {
   });
 
   route(app, rt.logger, 'get', '/v1/alerts/:id', async (req, reply) => {
-    const project = await rt.access.resolve(req.headers, req.query, 'read');
+    const project = await rt.access.resolve(req.headers, req.query, 'read', req.remoteAddress);
     const rule = await findRule(project.id, ruleIdOf(req));
     reply.json(200, ruleView(rule, await stateOf(rule._id)));
   });
 
   route(app, rt.logger, 'get', '/v1/alerts/:id/deliveries', async (req, reply) => {
-    const project = await rt.access.resolve(req.headers, req.query, 'read');
+    const project = await rt.access.resolve(req.headers, req.query, 'read', req.remoteAddress);
     const rule = await findRule(project.id, ruleIdOf(req));
     const q = parseQuery(deliveriesQuery, req.query);
     const deliveries = await db
@@ -129,7 +129,7 @@ export function registerAlertRoutes(app: TemplatedApp, rt: Runtime): void {
   });
 
   route(app, rt.logger, 'put', '/v1/alerts/:id', async (req, reply) => {
-    const project = await rt.access.resolve(req.headers, req.query, 'admin');
+    const project = await rt.access.resolve(req.headers, req.query, 'admin', req.remoteAddress);
     const existing = await findRule(project.id, ruleIdOf(req));
     const input = await readBody(req);
     const webhookSecret = input.webhook === undefined ? undefined : existing.webhookSecret ?? `whsec_${randomBytes(24).toString('base64url')}`;
@@ -142,7 +142,7 @@ export function registerAlertRoutes(app: TemplatedApp, rt: Runtime): void {
   }, bodyLimit);
 
   route(app, rt.logger, 'del', '/v1/alerts/:id', async (req, reply) => {
-    const project = await rt.access.resolve(req.headers, req.query, 'admin');
+    const project = await rt.access.resolve(req.headers, req.query, 'admin', req.remoteAddress);
     const rule = await findRule(project.id, ruleIdOf(req));
     await rules.deleteOne({ _id: rule._id, projectId: project.id });
     await states.deleteOne({ _id: rule._id });

@@ -80,7 +80,7 @@ export function registerMetricsRoutes(app: TemplatedApp, rt: Runtime): void {
   const db: Db = rt.mongo.db;
 
   route(app, rt.logger, 'get', '/v1/metrics/active-users', async (req, reply) => {
-    const project = await rt.access.resolve(req.headers, req.query, 'read');
+    const project = await rt.access.resolve(req.headers, req.query, 'read', req.remoteAddress);
     const q = parseQuery(activeUsersQuery, req.query);
     const docs = await findRollups<ActivityDoc>(db, COLLECTIONS.activity, { projectId: project.id, day: { $gte: dayToDate(q.from), $lte: dayToDate(q.to) } });
     // A day's document and its changes not folded yet: the day's figure is their sum.
@@ -91,7 +91,7 @@ export function registerMetricsRoutes(app: TemplatedApp, rt: Runtime): void {
   });
 
   route(app, rt.logger, 'get', '/v1/metrics/retention', async (req, reply) => {
-    const project = await rt.access.resolve(req.headers, req.query, 'read');
+    const project = await rt.access.resolve(req.headers, req.query, 'read', req.remoteAddress);
     const q = parseQuery(retentionQuery(rt.config.RETENTION_HORIZON_DAYS), req.query);
     const weekly = q.period === 'week';
     const horizon = q.horizon ?? (weekly ? 12 : 30);
@@ -111,7 +111,7 @@ export function registerMetricsRoutes(app: TemplatedApp, rt: Runtime): void {
   });
 
   route(app, rt.logger, 'get', '/v1/metrics/timeseries', async (req, reply) => {
-    const project = await rt.access.resolve(req.headers, req.query, 'read');
+    const project = await rt.access.resolve(req.headers, req.query, 'read', req.remoteAddress);
     const q = parseQuery(timeseriesQuery, req.query);
     const first = bucketStart(q.from, q.granularity);
     const last = bucketStart(q.to, q.granularity);

@@ -20,6 +20,7 @@ const envSchema = z.object({
   STREAM_PARTITIONS: int(1, 1024).default(16),
   ALLOW_UWS_FALLBACK: bool.default(false),
   KEY_CACHE_SECONDS: int(0, 3600).default(30),
+  AUTH_FAILURES_PER_MINUTE: int(0, 1_000_000).default(60),
   REDIS_COMMAND_TIMEOUT_MS: int(100, 60_000).default(3000),
   TRUST_PROXY: bool.default(false),
 

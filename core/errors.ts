@@ -17,6 +17,7 @@ export const ERROR_CATALOG = {
   SB_AUTH_MISSING: { status: 401, retriable: false },
   SB_AUTH_INVALID: { status: 401, retriable: false },
   SB_AUTH_WRONG_KEY: { status: 401, retriable: false },
+  SB_AUTH_THROTTLED: { status: 429, retriable: true },
   SB_ADMIN_REQUIRED: { status: 401, retriable: false },
   SB_PROJECT_NOT_FOUND: { status: 404, retriable: false },
   SB_PROJECT_MISMATCH: { status: 403, retriable: false },

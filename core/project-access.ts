@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { SignalboardError, StorageUnavailableError } from './errors.js';
-import { bearerToken, type Headers } from './http.js';
+import { bearerToken, clientAddress, type Headers } from './http.js';
 import { hashKey, keyKindOf, type KeyKind, type Project, type ProjectStore } from './project-store.js';
 import { TtlCache } from './ttl-cache.js';
 
@@ -8,6 +8,22 @@ type KeyLookup = { project: Project; kind: KeyKind } | null;
 
 /** How long an unknown key stays known-unknown, so a flood of bad keys doesn't reach MongoDB each time. */
 const NEGATIVE_CACHE_MS = 5000;
+
+/** The window of AUTH_FAILURES_PER_MINUTE. */
+const FAILURE_WINDOW_MS = 60_000;
+
+export interface AccessOptions {
+  adminToken: string;
+  /** How long a key lookup is trusted (KEY_CACHE_SECONDS). */
+  cacheMs: number;
+  /** Retry-After when MongoDB did not answer. */
+  retryAfterSeconds: number;
+  /** Invalid keys one client address may try per minute before the next is refused unchecked (0: no limit). */
+  failuresPerMinute: number;
+  /** Whether the client address is the first X-Forwarded-For entry (TRUST_PROXY). */
+  trustProxy: boolean;
+  now?: () => number;
+}
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
@@ -17,21 +33,23 @@ function digest(value: string): Buffer {
  * Turns a request's credentials into the one project it may act on: a project key
  * (Bearer or ?key=) of the kind the route needs, or the admin token with ?project=.
  * Lookups are cached for KEY_CACHE_SECONDS, so a revoked key works at most that long.
+ * Random keys are each new to the caches, so every one would cost a MongoDB lookup: a
+ * client address past AUTH_FAILURES_PER_MINUTE invalid keys gets 429 for the rest of
+ * the minute without one (keys already known good still work).
  */
 export class ProjectAccess {
   private readonly keys = new TtlCache<{ project: Project; kind: KeyKind }>(10_000);
   // Unknown keys apart, so a flood of bad keys can't push good ones out.
   private readonly unknownKeys = new TtlCache<true>(10_000);
   private readonly projectsById = new TtlCache<Project | null>(10_000);
+  /** Per client address: invalid keys in the current window, and when it ends. */
+  private readonly failures = new TtlCache<{ count: number; endsAt: number }>(10_000);
   private readonly adminDigest: Buffer;
+  private readonly now: () => number;
 
-  constructor(
-    private readonly store: ProjectStore,
-    adminToken: string,
-    private readonly cacheMs: number,
-    private readonly retryAfterSeconds: number,
-  ) {
-    this.adminDigest = digest(adminToken);
+  constructor(private readonly store: ProjectStore, private readonly options: AccessOptions) {
+    this.adminDigest = digest(options.adminToken);
+    this.now = options.now ?? Date.now;
   }
 
   isAdminToken(token: string | undefined): boolean {
@@ -45,7 +63,13 @@ export class ProjectAccess {
     if (!this.isAdminToken(token)) throw new SignalboardError('SB_AUTH_INVALID', 'the admin token is not valid');
   }
 
-  async resolve(headers: Readonly<Headers>, query: URLSearchParams, need: KeyKind): Promise<Project> {
+  /** The client a request comes from: the peer, or behind a trusted proxy the address it forwards. */
+  clientOf(headers: Readonly<Headers>, peer: string): string {
+    return clientAddress(headers, peer, this.options.trustProxy);
+  }
+
+  /** @param peer the connection's remote address (the client's, unless behind a trusted proxy) */
+  async resolve(headers: Readonly<Headers>, query: URLSearchParams, need: KeyKind, peer: string): Promise<Project> {
     const bearer = bearerToken(headers);
     const token = bearer ?? query.get('key') ?? undefined;
     if (token === undefined || token === '') {
@@ -57,7 +81,7 @@ export class ProjectAccess {
     if (bearer === undefined && keyKindOf(token) === 'admin') {
       throw new SignalboardError('SB_AUTH_INVALID', 'a project admin key (sba_) is accepted only as Authorization: Bearer <key>, never in the URL (it would land in access logs)');
     }
-    const found = await this.lookupKey(token);
+    const found = await this.lookupKey(token, this.clientOf(headers, peer));
     if (found === null) throw new SignalboardError('SB_AUTH_INVALID', 'the key is not valid for any project');
     if (found.kind !== need) {
       throw new SignalboardError('SB_AUTH_WRONG_KEY', `this is the project's ${found.kind} key; this route needs its ${need} key`);
@@ -77,29 +101,49 @@ export class ProjectAccess {
     let project = this.projectsById.get(projectId);
     if (project === undefined) {
       project = (await this.guard(() => this.store.findById(projectId))) ?? null;
-      this.projectsById.set(projectId, project, project === null ? NEGATIVE_CACHE_MS : this.cacheMs);
+      this.projectsById.set(projectId, project, project === null ? NEGATIVE_CACHE_MS : this.options.cacheMs);
     }
     if (project === null) throw new SignalboardError('SB_PROJECT_NOT_FOUND', `project ${JSON.stringify(projectId)} does not exist`);
     return project;
   }
 
-  private async lookupKey(token: string): Promise<KeyLookup> {
-    if (keyKindOf(token) === undefined) return null;
-    const cacheKey = hashKey(token);
-    const cached = this.keys.get(cacheKey);
+  private async lookupKey(token: string, client: string): Promise<KeyLookup> {
+    const now = this.now();
+    const cacheKey = keyKindOf(token) === undefined ? undefined : hashKey(token);
+    const cached = cacheKey === undefined ? undefined : this.keys.get(cacheKey, now);
     if (cached !== undefined) return cached;
-    if (this.unknownKeys.get(cacheKey) === true) return null;
-    const found = await this.guard(() => this.store.findByKey(token));
-    if (found === undefined) this.unknownKeys.set(cacheKey, true, NEGATIVE_CACHE_MS);
-    else this.keys.set(cacheKey, found, this.cacheMs);
-    return found ?? null;
+    this.checkFailures(client, now);
+    let found: KeyLookup = null;
+    if (cacheKey !== undefined && this.unknownKeys.get(cacheKey, now) !== true) {
+      found = (await this.guard(() => this.store.findByKey(token))) ?? null;
+      if (found === null) this.unknownKeys.set(cacheKey, true, NEGATIVE_CACHE_MS, now);
+      else this.keys.set(cacheKey, found, this.options.cacheMs, now);
+    }
+    if (found === null) this.countFailure(client, now);
+    return found;
+  }
+
+  /** Refuses a client that used up its invalid keys for this window. */
+  private checkFailures(client: string, now: number): void {
+    const limit = this.options.failuresPerMinute;
+    const window = this.failures.get(client, now);
+    if (limit === 0 || window === undefined || window.count < limit) return;
+    const retryAfterSeconds = Math.max(1, Math.ceil((window.endsAt - now) / 1000));
+    throw new SignalboardError('SB_AUTH_THROTTLED', `more than ${limit} invalid keys from this address in a minute (AUTH_FAILURES_PER_MINUTE); retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
+  }
+
+  private countFailure(client: string, now: number): void {
+    if (this.options.failuresPerMinute === 0) return;
+    const window = this.failures.get(client, now);
+    if (window === undefined) this.failures.set(client, { count: 1, endsAt: now + FAILURE_WINDOW_MS }, FAILURE_WINDOW_MS, now);
+    else window.count++;
   }
 
   private async guard<T>(lookup: () => Promise<T>): Promise<T> {
     try {
       return await lookup();
     } catch (err) {
-      throw new StorageUnavailableError('could not check the key: MongoDB did not answer', this.retryAfterSeconds, err);
+      throw new StorageUnavailableError('could not check the key: MongoDB did not answer', this.options.retryAfterSeconds, err);
     }
   }
 }

@@ -56,7 +56,7 @@ export function registerHttpIngest({ app, logger, access, service, metrics, maxB
       const cors = corsHeaders(req.headers.origin);
       try {
         const format = bodyFormat(req.headers['content-type']);
-        const project = await access.resolve(req.headers, req.query, 'write');
+        const project = await access.resolve(req.headers, req.query, 'write', req.remoteAddress);
         checkOrigin(project, req.headers.origin);
         const body = decodeBody(await req.body!, req.headers['content-encoding'], maxBodyBytes);
         const parsed = parseEventsBody(body.toString('utf8'), format, maxEventsPerRequest);

@@ -89,7 +89,7 @@ export function registerWsIngest({ app, logger, access, service, metrics, maxBod
     maxBackpressure: 1024 * 1024,
     closeOnBackpressureLimit: 1, // typed as a number, read as a flag
     upgrade: upgradeWebSocket<IngestSocket>(logger, async ({ headers, query, remoteAddress }) => {
-      const project = await access.resolve(headers, query, 'write');
+      const project = await access.resolve(headers, query, 'write', remoteAddress);
       checkOrigin(project, headers.origin);
       return { project, userAgent: headers['user-agent'], remoteAddress: clientAddress(headers, remoteAddress, trustProxy), closed: false, pending: 0 };
     }),

@@ -19,6 +19,8 @@ type SocketPhase = 'auth' | 'idle' | 'waiting' | 'live' | 'lagging';
 
 interface LiveSocket {
   project: Project | null;
+  /** The client's address, for the key check of a first message (see ProjectAccess). */
+  client: string;
   phase: SocketPhase;
   channels: Set<Channel>;
   filter: Set<string> | null;
@@ -209,10 +211,10 @@ export class LiveGateway implements LiveConsumer {
   }
 
   /** Checks a key given in the URL or a header; without one, the first message must carry it. */
-  private async admit({ headers, query }: RequestInfo): Promise<LiveSocket> {
-    const project = headers.authorization === undefined && !query.has('key') ? null : await this.deps.access.resolve(headers, query, 'read');
+  private async admit({ headers, query, remoteAddress }: RequestInfo): Promise<LiveSocket> {
+    const project = headers.authorization === undefined && !query.has('key') ? null : await this.deps.access.resolve(headers, query, 'read', remoteAddress);
     return {
-      project, phase: 'auth', channels: new Set(), filter: null, resume: null, resumeEpoch: undefined, reason: undefined, sentSeq: 0, laggingSince: 0,
+      project, client: this.deps.access.clientOf(headers, remoteAddress), phase: 'auth', channels: new Set(), filter: null, resume: null, resumeEpoch: undefined, reason: undefined, sentSeq: 0, laggingSince: 0,
       generation: 0, closed: false, closing: false, subscribes: 0, subscribesMinute: 0, authTimer: null, inbox: Promise.resolve(), queued: 0,
     };
   }
@@ -291,7 +293,7 @@ export class LiveGateway implements LiveConsumer {
       if ((type !== 'auth' && type !== 'subscribe') || typeof key !== 'string') {
         throw new SignalboardError('SB_AUTH_MISSING', 'the first message must be {"type": "auth", "key": "<readKey>"} (or a subscribe carrying "key")');
       }
-      const project = await this.deps.access.resolve({ authorization: `Bearer ${key}` }, new URLSearchParams(typeof (message as { project?: unknown }).project === 'string' ? { project: (message as { project: string }).project } : {}), 'read');
+      const project = await this.deps.access.resolve({ authorization: `Bearer ${key}` }, new URLSearchParams(typeof (message as { project?: unknown }).project === 'string' ? { project: (message as { project: string }).project } : {}), 'read', s.client);
       if (s.closed) return;
       if (s.project === null) this.authenticated(ws, project);
       if (type === 'auth' || s.closed) return;

@@ -20,3 +20,17 @@ export function eventBodies(batch, names, clientIds = false) {
   }
   return bodies;
 }
+
+/** Unique per VU and iteration: led by the time in hex (as UUIDv7), or by random hex (as UUIDv4). */
+export function requestId(randomOrder = false) {
+  const lead = randomOrder ? Math.random().toString(16).slice(2, 14).padEnd(12, '0') : Date.now().toString(16).padStart(12, '0');
+  return `${lead}-${__VU}-${__ITER}`;
+}
+
+/**
+ * The body to send from a template of eventBodies(..., true): with fresh eventIds, or
+ * (with probability `retry`) `previous` again whole, as a client retrying a lost answer.
+ */
+export function withEventIds(template, previous, retry, randomOrder = false) {
+  return previous !== undefined && Math.random() < retry ? previous : template.split('@ID@').join(requestId(randomOrder));
+}

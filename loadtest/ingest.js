@@ -8,7 +8,7 @@
 // makes them random, like UUIDv4 (a store indexes those far more slowly: docs/benchmarks.md).
 import http from 'k6/http';
 import { Counter } from 'k6/metrics';
-import { eventBodies } from './event-bodies.js';
+import { eventBodies, withEventIds } from './event-bodies.js';
 
 const BATCH = Number(__ENV.BATCH || 50);
 const URL = `${__ENV.BASE_URL}/v1/events`;
@@ -18,12 +18,6 @@ const CLIENT_IDS = __ENV.CLIENT_EVENT_IDS === '1';
 const RETRY = Number(__ENV.RETRY_PERCENT || 0) / 100;
 const RANDOM_IDS = __ENV.ID_ORDER === 'random';
 if (!['time', 'random', undefined].includes(__ENV.ID_ORDER)) throw new Error(`ID_ORDER=${__ENV.ID_ORDER}: expected time or random`);
-
-/** Unique per VU and iteration: led by the time in hex (as UUIDv7), or by random hex (as UUIDv4). */
-function requestId() {
-  const lead = RANDOM_IDS ? Math.random().toString(16).slice(2, 14).padEnd(12, '0') : Date.now().toString(16).padStart(12, '0');
-  return `${lead}-${__VU}-${__ITER}`;
-}
 
 const accepted = new Counter('events_accepted');
 const refused = new Counter('requests_refused');
@@ -47,7 +41,7 @@ export default function () {
   let body = bodies[next++ % bodies.length];
   if (CLIENT_IDS) {
     // A retry resends the previous request whole.
-    body = previous !== undefined && Math.random() < RETRY ? previous : body.split('@ID@').join(requestId());
+    body = withEventIds(body, previous, RETRY, RANDOM_IDS);
     previous = body;
   }
   const res = http.post(URL, body, PARAMS);

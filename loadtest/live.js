@@ -16,8 +16,8 @@
 //
 // Timeline from the start: dashboards connect evenly over RAMP s (DASHBOARDS/500, at
 // least 5); SETTLE (3s) later the events flow for DURATION; dashboards stay TAIL (5s)
-// more for the last probes, then close. The bulk events use EVENT_NAMES (ingest.js's
-// five): each name changed in a flush is one message to every dashboard.
+// more for the last probes, then close. The bulk events use EVENT_NAMES (ten, over 5,000
+// users): each name changed in a flush is one message to every dashboard.
 //
 // k6 turns every frame into a JavaScript event: on a 2-core machine shared with the
 // server it handles roughly 20-30,000 messages/s, then queues the rest in memory
@@ -28,7 +28,7 @@ import { SharedArray } from 'k6/data';
 import { Counter, Trend } from 'k6/metrics';
 import { setTimeout, clearTimeout } from 'k6/timers';
 import { WebSocket } from 'k6/websockets';
-import { eventBodies } from './event-bodies.js';
+import { eventBodies, withEventIds } from './event-bodies.js';
 
 /** Seconds in a k6-style duration ("60s", "2m", "1m30s", "500ms") or a bare number of seconds. */
 function seconds(value) {
@@ -48,7 +48,11 @@ const SETTLE_S = seconds(__ENV.SETTLE || '3s');
 const TAIL_S = seconds(__ENV.TAIL || '5s');
 const PROBE_INTERVAL_MS = Number(__ENV.PROBE_INTERVAL_MS || 200);
 const CHANNELS = (__ENV.CHANNELS || 'events').split(',');
-const EVENT_NAMES = (__ENV.EVENT_NAMES || 'page_view,click,signup,purchase,search').split(',');
+const EVENT_NAMES = (__ENV.EVENT_NAMES || 'page_view,click,signup,purchase,search,login,share,add_to_cart,checkout,logout').split(',');
+// As the SDKs send them: a client eventId on every event, and RETRY_PERCENT (2) of the
+// bulk requests sent again whole (CLIENT_EVENT_IDS=0: none, ingest makes them).
+const CLIENT_IDS = __ENV.CLIENT_EVENT_IDS !== '0';
+const RETRY = Number(__ENV.RETRY_PERCENT || 2) / 100;
 // SOURCE=feed: bench-live.ts appends the deltas to the live feed itself; k6 only watches.
 const FROM_FEED = __ENV.SOURCE === 'feed';
 // DASHBOARD_CLIENT=node: the dashboards run in scripts/live-dashboards.ts; k6 only sends.
@@ -131,10 +135,16 @@ function senders() {
 
 // Built once and shared: every dashboard VU runs this file's init code too, and 10,000
 // copies of the bodies would cost gigabytes.
-const bodies = new SharedArray('bodies', () => eventBodies(BATCH, EVENT_NAMES));
+const bodies = new SharedArray('bodies', () => eventBodies(BATCH, EVENT_NAMES, CLIENT_IDS));
+let previous;
 
 export function bulk() {
-  const res = http.post(EVENTS_URL, bodies[exec.scenario.iterationInTest % bodies.length], PARAMS);
+  let body = bodies[exec.scenario.iterationInTest % bodies.length];
+  if (CLIENT_IDS) {
+    body = withEventIds(body, previous, RETRY);
+    previous = body;
+  }
+  const res = http.post(EVENTS_URL, body, PARAMS);
   if (res.status === 202) accepted.add(res.json('accepted'));
   else refused.add(1, { status: String(res.status) });
 }

@@ -3,9 +3,11 @@
  * EVENTS_PER_SECOND (10,000) for DURATION (60s); prints the event-sent to delta-received
  * delay measured by the dashboards (probe events, see loadtest/live.js), how many
  * dashboards connected and stayed, the messages they got, and the CPU of Signalboard
- * (`all`), k6, Redis and the MongoDB-compatible store, all on the same machine.
- * Passed on to k6 when set: BATCH (50), RAMP (seconds to connect every dashboard), SETTLE,
- * TAIL, CHANNELS, EVENT_NAMES, PROBE_INTERVAL_MS.
+ * (`all`), k6, the dashboards, Redis and the MongoDB-compatible store, all on the same
+ * machine. The dashboards run in scripts/live-dashboards.ts (DASHBOARD_CLIENT=node, the
+ * default) or in k6 (DASHBOARD_CLIENT=k6). Passed on to k6 when set: BATCH (50), RAMP
+ * (seconds to connect every dashboard), SETTLE, TAIL, CHANNELS, EVENT_NAMES (ten),
+ * PROBE_INTERVAL_MS, CLIENT_EVENT_IDS (1), RETRY_PERCENT (2).
  *
  * SOURCE=feed measures the gateway alone: no events go through ingest and the
  * aggregator; this script appends to the project's live feed what the aggregator would
@@ -22,6 +24,9 @@ import { bucketStart } from '../core/time-buckets.js';
 import { createRedis } from '../core/redis.js';
 import { cpuTicks, log, machineBusyTicks, pidsListeningOn, rssMegabytes, startBenchStack, startJsonChild, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
 import { findK6 } from './local-services.js';
+
+/** Seconds of load at the start reported apart (DASHBOARD_CLIENT=node), as bench:pipeline does. */
+const WARMUP_SECONDS = 15;
 
 /** Open files each process needs beyond one per dashboard: HTTP, Redis, MongoDB, files. */
 const SPARE_FILES = 1024;
@@ -250,13 +255,15 @@ async function main(): Promise<void> {
       SOURCE: fromFeed ? 'feed' : 'ingest',
       DASHBOARD_CLIENT: dashboardClient,
       RAMP: `${rampSeconds}s`,
-      ...Object.fromEntries(['BATCH', 'TAIL', 'SETTLE', 'CHANNELS', 'EVENT_NAMES', 'PROBE_INTERVAL_MS'].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]!]]))),
+      ...Object.fromEntries(['BATCH', 'TAIL', 'SETTLE', 'CHANNELS', 'EVENT_NAMES', 'PROBE_INTERVAL_MS', 'CLIENT_EVENT_IDS', 'RETRY_PERCENT'].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]!]]))),
     });
     const nodeDashboards = dashboardClient === 'k6' ? undefined : startJsonChild(process.execPath, ['--import', 'tsx', 'scripts/live-dashboards.ts'], {
       BASE_URL: stack.base,
       READ_KEY: stack.readKey,
       DASHBOARDS: String(dashboards),
       RAMP_MS: String(rampSeconds * 1000),
+      // k6 starts sending SETTLE (3 s) after the ramp; the first 15 s of load are the warmup.
+      WARMUP_UNTIL: String(Date.now() + (rampSeconds + (process.env.SETTLE === undefined ? 3 : durationSeconds(process.env.SETTLE)) + WARMUP_SECONDS) * 1000),
       ...(process.env.CHANNELS === undefined ? {} : { CHANNELS: process.env.CHANNELS }),
     });
     const ticks = () => ({ ...serviceTicks(), k6: cpuTicks(run.pid), dashboards: nodeDashboards === undefined ? 0 : cpuTicks(nodeDashboards.pid) });
@@ -387,6 +394,7 @@ async function main(): Promise<void> {
           // From the probe's POST to the delta's frame read by the dashboard's socket;
           // handled: to the dashboard's JavaScript running, later when k6's event loop lags.
           delayMs: summary.delayMs,
+          ...(summary.delayMsAfterWarmup === undefined ? {} : { delayMsAfterWarmup: { fromSecond: WARMUP_SECONDS, ...(summary.delayMsAfterWarmup as object) } }),
           delayHandledMs: summary.delayHandledMs,
           // Sent to the probe's delta in the Redis feed (ingest + aggregator), then from the
           // feed to the observer socket in this process (the gateway), per probe.

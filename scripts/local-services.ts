@@ -190,7 +190,8 @@ const FERRETDB_PATCHES = [
     // time, each its own transaction and fsync: one retried eventId among 1,000 new
     // ones cost about a second. Halving the batch until each duplicate stands alone
     // (below 8 documents, one at a time again) inserts the rest in about 2·log2(n)
-    // transactions, with the same write errors.
+    // transactions, with the same write errors. An ordered insert now stops at its first
+    // error, as MongoDB's does (stock FerretDB went on with its next batch).
     file: 'internal/handler/msg_insert.go',
     from: `		// insert doc one by one upon failing on batch insertion
 		for j, doc := range docs {
@@ -216,20 +217,21 @@ const FERRETDB_PATCHES = [
 				break
 			}
 		}`,
-    to: `		stopped := false
-		var split func(lo, hi int, failed bool) error
-		split = func(lo, hi int, failed bool) error {
+    to: `		// Halves a range known to hold a duplicate; returns whether the range held one.
+		stopped := false
+		var split func(lo, hi int, failed bool) (bool, error)
+		split = func(lo, hi int, failed bool) (bool, error) {
 			if stopped {
-				return nil
+				return false, nil
 			}
 			if !failed {
 				_, err := c.InsertAll(connCtx, &backends.InsertAllParams{Docs: docs[lo:hi]})
 				if err == nil {
 					inserted += int32(hi - lo)
-					return nil
+					return false, nil
 				}
 				if !backends.ErrorCodeIs(err, backends.ErrorCodeInsertDuplicateID) {
-					return err
+					return false, err
 				}
 			}
 			if hi-lo == 1 {
@@ -239,26 +241,29 @@ const FERRETDB_PATCHES = [
 					Message: fmt.Sprintf(\`E11000 duplicate key error collection: %s.%s\`, params.DB, params.Collection),
 				})
 				stopped = params.Ordered
-				return nil
+				return true, nil
 			}
 			if hi-lo <= 8 {
 				for i := lo; i < hi; i++ {
-					if err := split(i, i+1, false); err != nil {
-						return err
+					if _, err := split(i, i+1, false); err != nil {
+						return true, err
 					}
 				}
-				return nil
+				return true, nil
 			}
 			mid := (lo + hi) / 2
-			if err := split(lo, mid, false); err != nil {
-				return err
+			leftHeld, err := split(lo, mid, false)
+			if err != nil {
+				return true, err
 			}
-			return split(mid, hi, false)
+			// A left half stored whole leaves the duplicate to the right: no need to try it whole.
+			_, err = split(mid, hi, !leftHeld)
+			return true, err
 		}
-		if err = split(0, len(docs), backends.ErrorCodeIs(err, backends.ErrorCodeInsertDuplicateID)); err != nil {
+		if _, err = split(0, len(docs), backends.ErrorCodeIs(err, backends.ErrorCodeInsertDuplicateID)); err != nil {
 			return nil, lazyerrors.Error(err)
 		}
-		if stopped {
+		if stopped || (params.Ordered && len(writeErrors) > 0) {
 			break
 		}`,
   },
@@ -269,7 +274,7 @@ const FERRETDB: GoTool = {
   module: 'github.com/FerretDB/FerretDB',
   version: FERRETDB_VERSION,
   // Names the patched build apart from any stock one in the cache.
-  build: 'idx4',
+  build: 'idx5',
   pkg: './cmd/ferretdb',
   prepare: (dir) => {
     writeFileSync(join(dir, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);
@@ -301,10 +306,12 @@ export async function startMongoServer({ port, dir, log }: MongoServerOptions): 
   if (mongod !== undefined) {
     child = spawn(mongod, ['--dbpath', dir, '--port', String(port), '--bind_ip', '127.0.0.1', '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
   } else {
-    const ferretdb = onPath('ferretdb') ?? buildGoTool(FERRETDB, log);
+    const installed = onPath('ferretdb');
+    // Larger insert transactions only with the patched build: a stock one retries a refused batch a document (a transaction) at a time.
+    const batchSize = installed === undefined ? [`--test-batch-size=${FERRETDB_INSERT_BATCH}`] : [];
     child = spawn(
-      ferretdb,
-      ['--handler=sqlite', `--sqlite-url=file:${dir}/`, `--state-dir=${dir}`, `--listen-addr=127.0.0.1:${port}`, '--debug-addr=-', '--telemetry=disable', '--log-level=error', `--test-batch-size=${FERRETDB_INSERT_BATCH}`],
+      installed ?? buildGoTool(FERRETDB, log),
+      ['--handler=sqlite', `--sqlite-url=file:${dir}/`, `--state-dir=${dir}`, `--listen-addr=127.0.0.1:${port}`, '--debug-addr=-', '--telemetry=disable', '--log-level=error', ...batchSize],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
   }

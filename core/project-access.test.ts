@@ -96,6 +96,18 @@ describe('ProjectAccess', () => {
     expect(await code(access.resolve(bearer('sbw_random6'), noQuery, 'write', PEER))).toBe('SB_AUTH_INVALID');
   });
 
+  it('counts lookups still in flight, so concurrent random keys cannot pass the budget', async () => {
+    const { calls, access } = countingStore({ sbw_good: 'write' }, { failuresPerMinute: 3 });
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => code(access.resolve(bearer(`sbw_random${i}`), noQuery, 'write', PEER))));
+    expect(calls.findByKey).toBe(3);
+    expect(answers.filter((a) => a === 'SB_AUTH_INVALID')).toHaveLength(3);
+    expect(answers.filter((a) => a === 'SB_AUTH_THROTTLED')).toHaveLength(47);
+    // A valid key looked up meanwhile gives its count back: it is no failure.
+    const other = countingStore({ sbw_good: 'write' }, { failuresPerMinute: 1 }).access;
+    expect(await other.resolve(bearer('sbw_good'), noQuery, 'write', PEER)).toEqual(project);
+    expect(await code(other.resolve(bearer('sbw_bad'), noQuery, 'write', PEER))).toBe('SB_AUTH_INVALID');
+  });
+
   it('counts a proxied client by its forwarded address only with TRUST_PROXY', async () => {
     const forwarded = (address: string) => ({ ...bearer('sbw_bad'), 'x-forwarded-for': `${address}, 10.9.9.9` });
     const trusting = countingStore({}, { failuresPerMinute: 1, trustProxy: true }).access;

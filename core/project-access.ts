@@ -113,13 +113,21 @@ export class ProjectAccess {
     const cached = cacheKey === undefined ? undefined : this.keys.get(cacheKey, now);
     if (cached !== undefined) return cached;
     this.checkFailures(client, now);
-    let found: KeyLookup = null;
-    if (cacheKey !== undefined && this.unknownKeys.get(cacheKey, now) !== true) {
+    // Counted before the lookup and given back for a valid key, so lookups in flight count too.
+    const failure = this.countFailure(client, now);
+    if (cacheKey === undefined || this.unknownKeys.get(cacheKey, now) === true) return null;
+    let found: KeyLookup;
+    try {
       found = (await this.guard(() => this.store.findByKey(token))) ?? null;
-      if (found === null) this.unknownKeys.set(cacheKey, true, NEGATIVE_CACHE_MS, now);
-      else this.keys.set(cacheKey, found, this.options.cacheMs, now);
+    } catch (err) {
+      failure?.giveBack();
+      throw err;
     }
-    if (found === null) this.countFailure(client, now);
+    if (found === null) this.unknownKeys.set(cacheKey, true, NEGATIVE_CACHE_MS, now);
+    else {
+      this.keys.set(cacheKey, found, this.options.cacheMs, now);
+      failure?.giveBack();
+    }
     return found;
   }
 
@@ -132,11 +140,13 @@ export class ProjectAccess {
     throw new SignalboardError('SB_AUTH_THROTTLED', `more than ${limit} invalid keys from this address in a minute (AUTH_FAILURES_PER_MINUTE); retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
   }
 
-  private countFailure(client: string, now: number): void {
-    if (this.options.failuresPerMinute === 0) return;
-    const window = this.failures.get(client, now);
-    if (window === undefined) this.failures.set(client, { count: 1, endsAt: now + FAILURE_WINDOW_MS }, FAILURE_WINDOW_MS, now);
-    else window.count++;
+  private countFailure(client: string, now: number): { giveBack(): void } | undefined {
+    if (this.options.failuresPerMinute === 0) return undefined;
+    let window = this.failures.get(client, now);
+    if (window === undefined) this.failures.set(client, (window = { count: 0, endsAt: now + FAILURE_WINDOW_MS }), FAILURE_WINDOW_MS, now);
+    window.count++;
+    const counted = window;
+    return { giveBack: () => void (counted.count = Math.max(0, counted.count - 1)) };
   }
 
   private async guard<T>(lookup: () => Promise<T>): Promise<T> {

@@ -28,6 +28,7 @@ async function main(): Promise<void> {
   const stack = await startBenchStack('all');
   const subscriber = createRedis(stack.redisUrl, 'bench-deltas', { enableOfflineQueue: true });
   const redis = createRedis(stack.redisUrl, 'bench-lag', { enableOfflineQueue: true });
+  let closing = false;
   try {
     const delays: number[] = [];
     /** [seconds since the load started, delay] per delta, for the delay over time. */
@@ -47,6 +48,9 @@ async function main(): Promise<void> {
           timedDelays.push([(Date.now() - started) / 1000, Date.now() - entry.receivedAt]);
           for (const c of entry.counts) rolledUp += c.increment;
         }
+      }).catch((err: unknown) => {
+        // A message still arriving while the connections close at the end is no failure.
+        if (!closing) log(`reading the feed failed: ${String(err)}`);
       });
     });
     const lagNow = async () => (await unconsumedEvents(redis, stack.prefix, allPartitions(partitions))).reduce((a, b) => a + b, 0);
@@ -130,6 +134,7 @@ async function main(): Promise<void> {
       ),
     );
   } finally {
+    closing = true;
     subscriber.disconnect();
     redis.disconnect();
     await stack.stop();

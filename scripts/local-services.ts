@@ -333,6 +333,11 @@ export async function ensureLocalServices(env: { REDIS_URL?: string; MONGODB_URL
   const stop = async () => {
     await Promise.all(started.map((child) => stopChild(child)));
   };
+  // A crash of this process must not leave the servers behind: the next run would use them,
+  // whatever build and settings they were started with.
+  process.once('exit', () => {
+    for (const child of started) if (child.exitCode === null) child.kill();
+  });
   try {
     let redisUrl = env.REDIS_URL;
     if (redisUrl === undefined) {

@@ -112,9 +112,7 @@ export class ProjectAccess {
     const cacheKey = keyKindOf(token) === undefined ? undefined : hashKey(token);
     const cached = cacheKey === undefined ? undefined : this.keys.get(cacheKey, now);
     if (cached !== undefined) return cached;
-    this.checkFailures(client, now);
-    // Counted before the lookup and given back for a valid key, so lookups in flight count too.
-    const failure = this.countFailure(client, now);
+    const failure = this.spendAttempt(client, now);
     if (cacheKey === undefined || this.unknownKeys.get(cacheKey, now) === true) return null;
     let found: KeyLookup;
     try {
@@ -131,18 +129,19 @@ export class ProjectAccess {
     return found;
   }
 
-  /** Refuses a client that used up its invalid keys for this window. */
-  private checkFailures(client: string, now: number): void {
+  /**
+   * Refuses a client that used up its invalid keys for this window, else counts this
+   * attempt as one: counted before the lookup (so lookups in flight count too) and given
+   * back for a valid key.
+   */
+  private spendAttempt(client: string, now: number): { giveBack(): void } | undefined {
     const limit = this.options.failuresPerMinute;
-    const window = this.failures.get(client, now);
-    if (limit === 0 || window === undefined || window.count < limit) return;
-    const retryAfterSeconds = Math.max(1, Math.ceil((window.endsAt - now) / 1000));
-    throw new SignalboardError('SB_AUTH_THROTTLED', `more than ${limit} invalid keys from this address in a minute (AUTH_FAILURES_PER_MINUTE); retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
-  }
-
-  private countFailure(client: string, now: number): { giveBack(): void } | undefined {
-    if (this.options.failuresPerMinute === 0) return undefined;
+    if (limit === 0) return undefined;
     let window = this.failures.get(client, now);
+    if (window !== undefined && window.count >= limit) {
+      const retryAfterSeconds = Math.max(1, Math.ceil((window.endsAt - now) / 1000));
+      throw new SignalboardError('SB_AUTH_THROTTLED', `more than ${limit} invalid keys from this address in a minute (AUTH_FAILURES_PER_MINUTE); retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
+    }
     if (window === undefined) this.failures.set(client, (window = { count: 0, endsAt: now + FAILURE_WINDOW_MS }), FAILURE_WINDOW_MS, now);
     window.count++;
     const counted = window;

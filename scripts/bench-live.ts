@@ -23,6 +23,7 @@ import { appendToFeed, defineFeedScripts, feedChannel, readFeed } from '../core/
 import { bucketStart } from '../core/time-buckets.js';
 import { createRedis } from '../core/redis.js';
 import { cpuTicks, log, machineBusyTicks, pidsListeningOn, rssMegabytes, startBenchStack, startJsonChild, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
+import { percentiles } from './bench-stats.js';
 import { findK6 } from './local-services.js';
 
 /** Seconds of load at the start reported apart (DASHBOARD_CLIENT=node), as bench:pipeline does. */
@@ -65,10 +66,6 @@ function metricSum(text: string, name: string, labels = ''): number {
 }
 
 const round2 = (n: number) => Number(n.toFixed(2));
-
-function quantile(sorted: number[], q: number): number | null {
-  return sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
 
 /** Sent time of a probe event, from its name `probe_<epoch ms>_<n>` (loadtest/live.js). */
 const probeSentAt = (event: string) => Number(event.split('_')[1]);
@@ -194,16 +191,11 @@ async function feedSynthetic(
   return { entries: i, probes };
 }
 
-/** Seconds in DURATION as SOURCE=feed takes it: "60s", "2m" or a number of seconds. */
-function durationSeconds(value: string): number {
+/** Seconds in a setting as this script reads it: "60s", "2m" or a number of seconds. */
+function durationSeconds(name: string, value: string): number {
   const match = /^(\d+)(s|m)?$/.exec(value);
-  if (match === null) throw new Error(`DURATION=${value}: use seconds ("60s", "60") or minutes ("2m")`);
+  if (match === null) throw new Error(`${name}=${value}: use seconds ("60s", "60") or minutes ("2m")`);
   return Number(match[1]) * (match[2] === 'm' ? 60 : 1);
-}
-
-function percentiles(values: number[]) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { p50: quantile(sorted, 0.5), p95: quantile(sorted, 0.95), p99: quantile(sorted, 0.99), max: quantile(sorted, 1), count: sorted.length };
 }
 
 async function main(): Promise<void> {
@@ -218,10 +210,11 @@ async function main(): Promise<void> {
   if (dashboardClient !== 'k6' && dashboardClient !== 'node') throw new Error(`DASHBOARD_CLIENT=${dashboardClient}: use "node" or "k6"`);
   if (fromFeed && dashboardClient === 'node') throw new Error('SOURCE=feed runs its dashboards in k6 (DASHBOARD_CLIENT=k6)');
   // The dashboards connect over the ramp, whichever process runs them; k6 sends after it.
-  const rampSeconds = process.env.RAMP === undefined ? Math.max(5, Math.ceil(dashboards / 500)) : durationSeconds(process.env.RAMP);
-  const tailSeconds = process.env.TAIL === undefined ? 5 : durationSeconds(process.env.TAIL);
+  const rampSeconds = process.env.RAMP === undefined ? Math.max(5, Math.ceil(dashboards / 500)) : durationSeconds('RAMP', process.env.RAMP);
+  const settleSeconds = process.env.SETTLE === undefined ? 3 : durationSeconds('SETTLE', process.env.SETTLE);
+  const tailSeconds = process.env.TAIL === undefined ? 5 : durationSeconds('TAIL', process.env.TAIL);
   // Only the feed needs it in ms; k6 reads DURATION itself, in all its forms ("1m30s").
-  const feedMs = fromFeed ? durationSeconds(duration) * 1000 : 0;
+  const feedMs = fromFeed ? durationSeconds('DURATION', duration) * 1000 : 0;
   const k6 = findK6(log);
   const stack = await startBenchStack('all', {
     LIVE_MAX_CONNECTIONS_PER_KEY: String(dashboards * 2),
@@ -254,16 +247,19 @@ async function main(): Promise<void> {
       DURATION: duration,
       SOURCE: fromFeed ? 'feed' : 'ingest',
       DASHBOARD_CLIENT: dashboardClient,
+      // The timeline as this script counts it, so both sides agree on it.
       RAMP: `${rampSeconds}s`,
-      ...Object.fromEntries(['BATCH', 'TAIL', 'SETTLE', 'CHANNELS', 'EVENT_NAMES', 'PROBE_INTERVAL_MS', 'CLIENT_EVENT_IDS', 'RETRY_PERCENT'].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]!]]))),
+      SETTLE: `${settleSeconds}s`,
+      TAIL: `${tailSeconds}s`,
+      ...Object.fromEntries(['BATCH', 'CHANNELS', 'EVENT_NAMES', 'PROBE_INTERVAL_MS', 'CLIENT_EVENT_IDS', 'RETRY_PERCENT'].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]!]]))),
     });
     const nodeDashboards = dashboardClient === 'k6' ? undefined : startJsonChild(process.execPath, ['--import', 'tsx', 'scripts/live-dashboards.ts'], {
       BASE_URL: stack.base,
       READ_KEY: stack.readKey,
       DASHBOARDS: String(dashboards),
       RAMP_MS: String(rampSeconds * 1000),
-      // k6 starts sending SETTLE (3 s) after the ramp; the first 15 s of load are the warmup.
-      WARMUP_UNTIL: String(Date.now() + (rampSeconds + (process.env.SETTLE === undefined ? 3 : durationSeconds(process.env.SETTLE)) + WARMUP_SECONDS) * 1000),
+      // k6 starts sending SETTLE after the ramp; the first 15 s of load are the warmup.
+      WARMUP_UNTIL: String(Date.now() + (rampSeconds + settleSeconds + WARMUP_SECONDS) * 1000),
       ...(process.env.CHANNELS === undefined ? {} : { CHANNELS: process.env.CHANNELS }),
     });
     const ticks = () => ({ ...serviceTicks(), k6: cpuTicks(run.pid), dashboards: nodeDashboards === undefined ? 0 : cpuTicks(nodeDashboards.pid) });

@@ -10,14 +10,11 @@ import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
 import { feedChannel, readFeed } from '../core/live-feed.js';
 import { createRedis } from '../core/redis.js';
 import { cpuTicks, log, rssMegabytes, startBenchStack, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
+import { quantile } from './bench-stats.js';
 import { findK6 } from './local-services.js';
 
 /** Seconds at the start of the load reported apart: every user is new then. */
 const WARMUP_SECONDS = 15;
-
-function quantile(sorted: number[], q: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
 
 async function main(): Promise<void> {
   const eventsPerSecond = Number(process.env.EVENTS_PER_SECOND ?? 10_000);
@@ -105,7 +102,7 @@ async function main(): Promise<void> {
     const p99Every10s: Array<[number, number]> = [];
     for (let from = 0; from < loadSeconds; from += 10) {
       const window = timedDelays.filter(([t]) => t >= from && t < from + 10).map(([, d]) => d).sort((a, b) => a - b);
-      if (window.length > 0) p99Every10s.push([from, quantile(window, 0.99)]);
+      if (window.length > 0) p99Every10s.push([from, quantile(window, 0.99)!]);
     }
     console.log(
       JSON.stringify(

@@ -12,6 +12,7 @@
  * probe mark; only the few other messages are parsed.
  */
 import WebSocket from 'ws';
+import { percentiles } from './bench-stats.js';
 
 const env = (name: string): string => {
   const value = process.env[name];
@@ -92,12 +93,6 @@ function watch(index: number): Promise<void> {
       resolve();
     });
   });
-}
-
-function percentiles(values: number[]): { p50: number | null; p95: number | null; p99: number | null; max: number | null; count: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => (sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
-  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: at(1), count: sorted.length };
 }
 
 process.once('SIGTERM', () => {

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { defineScripts } from './redis-scripts.js';
 
 export type { Redis };
 
@@ -6,10 +7,10 @@ export type { Redis };
  * One ioredis connection. Commands fail at once while Redis is unreachable
  * (no offline queue, no resend of unanswered commands) and after `commandTimeout`
  * when Redis stalls, so callers answer 503 instead of holding requests, and never
- * learn of success they can't prove.
+ * learn of success they can't prove. Every script of core/redis-scripts.ts is defined on it.
  */
 export function createRedis(url: string, name: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, {
+  const redis = new Redis(url, {
     connectionName: `signalboard:${name}`,
     commandTimeout: 3000,
     keepAlive: 10_000,
@@ -20,6 +21,8 @@ export function createRedis(url: string, name: string, options: RedisOptions = {
     lazyConnect: false,
     ...options,
   });
+  defineScripts(redis);
+  return redis;
 }
 
 export function redisReady(redis: Redis): boolean {

@@ -2,7 +2,6 @@ import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client'
 import type { Config } from './config.js';
 import { DeploymentBinding } from './deployment.js';
 import { resolveAdminToken, type AdminCredentials } from './credentials.js';
-import { defineFeedScripts } from './live-feed.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
 import { createMongo, type Mongo } from './mongo.js';
@@ -43,7 +42,6 @@ export async function createRuntime(config: Config, logger: Logger, urls: Storag
   const admin = await resolveAdminToken(config.ADMIN_TOKEN, config.DATA_DIR);
   const redis = createRedis(urls.redisUrl, 'main', { enableAutoPipelining: true, commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS });
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
-  defineFeedScripts(redis);
   const mongo = createMongo(urls.mongoUrl, 'signalboard', logger);
   const projects = new ProjectStore(mongo.db);
   projects.ensureIndexes().catch((err: unknown) => logger.warn({ err }, 'could not create the projects indexes yet'));

@@ -2,20 +2,6 @@ import { countsKey, STREAM_FORMAT_VERSION, streamKey } from '../core/event-strea
 import type { Redis } from '../core/redis.js';
 import type { IngestMetrics } from './ingest-metrics.js';
 
-/**
- * KEYS[1] the partition stream, KEYS[2] the partition's counts hash.
- * ARGV[1] format version, ARGV[2] event count, ARGV[3] JSON array of the events.
- * Appends one entry and counts its events as added, atomically; returns the entry id.
- */
-const APPEND_EVENTS_LUA = `
-local id = redis.call('XADD', KEYS[1], '*', 'v', ARGV[1], 'n', ARGV[2], 'd', ARGV[3])
-redis.call('HINCRBY', KEYS[2], 'added', ARGV[2])
-return id`;
-
-type AppendingRedis = Redis & {
-  sbAppendEvents(stream: string, counts: string, version: string, count: number, payload: string): Promise<string>;
-};
-
 export interface PartitionedEvent {
   partition: number;
   json: string;
@@ -43,12 +29,7 @@ export class EventStreamWriter {
   private pendingCount = 0;
   private waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private readonly redis: AppendingRedis;
-
-  constructor(redis: Redis, private readonly options: WriterOptions, private readonly metrics: IngestMetrics) {
-    redis.defineCommand('sbAppendEvents', { numberOfKeys: 2, lua: APPEND_EVENTS_LUA });
-    this.redis = redis as AppendingRedis;
-  }
+  constructor(private readonly redis: Redis, private readonly options: WriterOptions, private readonly metrics: IngestMetrics) {}
 
   write(events: readonly PartitionedEvent[]): Promise<ReadonlySet<number>> {
     const partitions: number[] = [];

@@ -19,7 +19,7 @@
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
-import { appendToFeed, defineFeedScripts, feedChannel, readFeed } from '../core/live-feed.js';
+import { appendToFeed, feedChannel, readFeed } from '../core/live-feed.js';
 import { bucketStart } from '../core/time-buckets.js';
 import { createRedis } from '../core/redis.js';
 import { cpuTicks, log, machineBusyTicks, pidsListeningOn, rssMegabytes, startBenchStack, startJsonChild, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
@@ -154,7 +154,6 @@ async function feedSynthetic(
   const probeIntervalMs = Number(process.env.PROBE_INTERVAL_MS ?? 200);
   const names = (process.env.EVENT_NAMES ?? 'page_view,click,signup,purchase,search').split(',');
   const redis = createRedis(redisUrl, 'bench-live-feeder', { enableOfflineQueue: true });
-  defineFeedScripts(redis);
   const batches = new Map<number, number>();
   const perEntry = eventsPerSecond / entriesPerSecond;
   const startAt = Date.now();

@@ -1,6 +1,23 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layers (docs/architecture.md#layers), lowest first: model/ (the data the roles
+ * agree on), core/ (the platform), live/ (the live feed and figures), then the roles,
+ * each importing only the layers below it and its own folder. bin/ starts the roles;
+ * scripts/ and test/ may use anything. Tests beside the code may reach further (a
+ * whole-stack test starts the stack), so the rule is for the code itself.
+ */
+const ROLES = ['ingest', 'aggregator', 'realtime', 'api', 'alerts', 'exporters'];
+const layerRule = (folder, forbidden, why) => ({
+  files: [`${folder}/**/*.ts`],
+  ignores: ['**/*.test.ts'],
+  rules: {
+    'no-restricted-imports': ['error', { patterns: [{ group: forbidden.map((f) => `**/${f}/*`), message: `${folder}/ ${why} (docs/architecture.md#layers).` }] }],
+  },
+});
+const above = (...folders) => [...folders, 'bin', 'scripts', 'test'];
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.data/', 'loadtest/', 'eslint.config.js'] },
   js.configs.recommended,
@@ -14,4 +31,8 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
+  layerRule('model', above('core', 'live', ...ROLES), 'is the lowest layer: it imports only model/ and packages'),
+  layerRule('core', above('live', ...ROLES), 'imports only model/ and core/'),
+  layerRule('live', above(...ROLES), 'imports only model/, core/ and live/'),
+  ...ROLES.map((role) => layerRule(role, above(...ROLES.filter((r) => r !== role)), 'is a role: it imports only model/, core/, live/ and its own folder')),
 );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { weekNumber } from '../core/time-buckets.js';
+import { weekNumber } from '../model/time-buckets.js';
 import { addUserDelta, emptyDeltas, MAU_DAYS, WAU_DAYS, type ActivityDeltas } from './activity-math.js';
 
 const HORIZONS = { days: 90, weeks: 12 };

@@ -5,7 +5,7 @@
  * Because `before` is recoverable on replay (the days recorded by earlier batches),
  * a replayed batch computes the very same deltas. Pure functions, no I/O.
  */
-import { weekNumber } from '../core/time-buckets.js';
+import { weekNumber } from '../model/time-buckets.js';
 
 export const WAU_DAYS = 7;
 export const MAU_DAYS = 30;

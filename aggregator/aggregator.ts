@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { DeploymentBinding } from '../core/deployment.js';
 import { SignalboardError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
+import { allPartitions, unconsumedEvents } from '../model/event-stream.js';
 import { deleteHeldKey, extendHeldKey } from '../core/held-key.js';
 import { redisReady, type Redis } from '../core/redis.js';
 import type { AggregatorMetrics } from './aggregator-metrics.js';

@@ -1,11 +1,11 @@
 import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Db, type Document, type OptionalUnlessRequiredId } from 'mongodb';
-import { COLLECTIONS, COUNT_COLLECTION, type RollupDeltaDoc, type UserDoc, type Watermarks } from '../core/collections.js';
-import type { StampedEvent } from '../core/event-stream.js';
+import { COLLECTIONS, COUNT_COLLECTION, type RollupDeltaDoc, type UserDoc, type Watermarks } from '../model/collections.js';
+import type { StampedEvent } from '../model/event-stream.js';
 import type { Logger } from '../core/logger.js';
 import { createIndexesOneByOne, UPDATES_PER_COMMAND, updatesAreAtomic } from '../core/mongo.js';
-import { batchMark, bucketDocs, decodeEvents, eventIdKey, needsDeduplication, type EventIdDoc, type RawBucketDoc } from '../core/raw-events.js';
-import { decodeDelta, encodeRollupChanges, rollupDeltaId, type RollupChange } from '../core/rollup-deltas.js';
-import { GRANULARITY_MS } from '../core/time-buckets.js';
+import { batchMark, bucketDocs, decodeEvents, eventIdKey, needsDeduplication, type EventIdDoc, type RawBucketDoc } from '../model/raw-events.js';
+import { decodeDelta, encodeRollupChanges, rollupDeltaId, type RollupChange } from '../model/rollup-deltas.js';
+import { GRANULARITY_MS } from '../model/time-buckets.js';
 import type { ActivityChange, BatchPlan, CountChange, RetentionChange, UserChange } from './batch-plan.js';
 import type { RecentEventIds } from './recent-event-ids.js';
 import { GRANULARITIES, userDocId, userIds } from './batch-plan.js';
@@ -223,7 +223,7 @@ export class AnalyticsStore {
   /**
    * Applies a write cycle's batch plans (one per partition): users updated (each document
    * once per (partition, batch)), rollup changes inserted as one delta document per
-   * project and batch (core/rollup-deltas.ts), folded later (`startFold`).
+   * project and batch (model/rollup-deltas.ts), folded later (`startFold`).
    * `between` runs between the two writes (the crash tests kill the process there).
    */
   async apply(batches: readonly PlannedBatch[], between: () => void = () => undefined): Promise<void> {
@@ -458,7 +458,7 @@ const USER_WRITES: DocWrites<UserChange> = {
   insert: (u) => ({ ...userIds(u), days: Object.fromEntries(u.newDays.map((d) => [String(d), u.seq])), firstSeen: u.firstSeen, lastSeen: u.lastSeen, expireAt: u.expireAt }),
 };
 
-/** Rollup documents of every kind: their numbers are counters (core/collections.ts), the rest names the figure. */
+/** Rollup documents of every kind: their numbers are counters (model/collections.ts), the rest names the figure. */
 const ROLLUP_WRITES: DocWrites<RollupChange> = {
   id: (c) => c._id,
   sum: (a, b) => addCounters(a, b) as RollupChange,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { UserDoc } from '../core/collections.js';
-import type { StampedEvent } from '../core/event-stream.js';
+import type { UserDoc } from '../model/collections.js';
+import type { StampedEvent } from '../model/event-stream.js';
 import { countDoc } from './analytics-store.js';
 import { LAST_SEEN_RESOLUTION_MS, planBatch, type PlanSettings } from './batch-plan.js';
 

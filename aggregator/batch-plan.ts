@@ -13,10 +13,10 @@
  * `after`. Replaying a batch therefore plans exactly the same increments, even when
  * the first attempt already updated some user documents.
  */
-import type { StampedEvent } from '../core/event-stream.js';
-import type { UserDoc } from '../core/collections.js';
-import { escapeKey } from '../core/field-names.js';
-import { bucketStart, dayNumber, dayToDate, GRANULARITY_MS, weekStartDay, type Granularity } from '../core/time-buckets.js';
+import type { StampedEvent } from '../model/event-stream.js';
+import type { UserDoc } from '../model/collections.js';
+import { escapeKey } from '../model/field-names.js';
+import { bucketStart, dayNumber, dayToDate, GRANULARITY_MS, weekStartDay, type Granularity } from '../model/time-buckets.js';
 import { addUserDelta, emptyDeltas, MAU_DAYS, type ActivityDeltas, type Horizons } from './activity-math.js';
 
 export interface PlanSettings {

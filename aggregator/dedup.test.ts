@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readRawEvents } from '../core/raw-events.js';
+import { readRawEvents } from '../model/raw-events.js';
 import { startTestServer, testRedis, type TestServer } from '../test/helpers.js';
 import { sendAll, waitForDrain } from '../test/pipeline-check.js';
 

@@ -1,7 +1,7 @@
-import type { StampedEvent } from '../core/event-stream.js';
-import { appendToFeed, type FeedActivity, type FeedCount, type FeedRetention } from '../core/live-feed.js';
+import type { StampedEvent } from '../model/event-stream.js';
+import { appendToFeed, type FeedActivity, type FeedCount, type FeedRetention } from '../live/feed.js';
 import type { Redis } from '../core/redis.js';
-import { formatDay, dayNumber } from '../core/time-buckets.js';
+import { formatDay, dayNumber } from '../model/time-buckets.js';
 import { distinctIdOf, type BatchPlan } from './batch-plan.js';
 
 interface ProjectDelta {
@@ -14,7 +14,7 @@ interface ProjectDelta {
 }
 
 /**
- * After each batch, one delta per project into the live feed (core/live-feed.ts):
+ * After each batch, one delta per project into the live feed (live/feed.ts):
  * changed minute counts, active users and daily retention cells, all as increments.
  * A replayed batch carries the same (partition, batch) and is not appended again.
  */

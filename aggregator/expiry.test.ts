@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COLLECTIONS } from '../core/collections.js';
-import type { StampedEvent } from '../core/event-stream.js';
-import { bucketDocs, type EventIdDoc, type RawBucketDoc } from '../core/raw-events.js';
+import { COLLECTIONS } from '../model/collections.js';
+import type { StampedEvent } from '../model/event-stream.js';
+import { bucketDocs, type EventIdDoc, type RawBucketDoc } from '../model/raw-events.js';
 import { startTestServer, waitFor, type TestServer } from '../test/helpers.js';
 
 describe('expiry', () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { COLLECTIONS } from '../core/collections.js';
+import { COLLECTIONS } from '../model/collections.js';
 import { withDatabase } from '../core/mongo.js';
 import { PartitionStates } from './partition-state.js';
 

@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { COLLECTIONS } from '../core/collections.js';
+import { COLLECTIONS } from '../model/collections.js';
 
 /** A batch whose writes may have begun: replays must cover exactly these entries. */
 export interface InflightBatch {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COLLECTIONS } from '../core/collections.js';
-import { readRawEvents } from '../core/raw-events.js';
+import { COLLECTIONS } from '../model/collections.js';
+import { readRawEvents } from '../model/raw-events.js';
 import { generateDataset } from '../test/dataset.js';
 import { startTestServer, testRedis, type TestServer } from '../test/helpers.js';
 import { expectFiguresMatchRecount, sendAll, waitForDrain } from '../test/pipeline-check.js';

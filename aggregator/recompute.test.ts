@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Db, Document } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COLLECTIONS } from '../core/collections.js';
+import { COLLECTIONS } from '../model/collections.js';
 import { generateDataset } from '../test/dataset.js';
 import { ADMIN_TOKEN, startTestServer, testRedis, type TestServer } from '../test/helpers.js';
 import { expectFiguresMatchRecount, sendAll, waitForDrain, waitForFolded } from '../test/pipeline-check.js';

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Db, Document } from 'mongodb';
-import { COLLECTIONS, COUNT_COLLECTION, type UserDoc } from '../core/collections.js';
-import { readRawEvents } from '../core/raw-events.js';
+import { COLLECTIONS, COUNT_COLLECTION, type UserDoc } from '../model/collections.js';
+import { readRawEvents } from '../model/raw-events.js';
 import { SignalboardError } from '../core/errors.js';
-import { appendToFeed, raiseAppendedBatches } from '../core/live-feed.js';
+import { appendToFeed, raiseAppendedBatches } from '../live/feed.js';
 import type { Logger } from '../core/logger.js';
 import type { Redis } from '../core/redis.js';
-import { dayNumber, dayToDate, formatDay, GRANULARITY_MS, weekNumber, weekStartDay } from '../core/time-buckets.js';
+import { dayNumber, dayToDate, formatDay, GRANULARITY_MS, weekNumber, weekStartDay } from '../model/time-buckets.js';
 import { addUserDelta, emptyDeltas, MAU_DAYS } from './activity-math.js';
 import { pausedKey } from './aggregator.js';
 import { activityDoc, countDoc, retentionDoc, type AnalyticsStore, type RebuiltUser } from './analytics-store.js';

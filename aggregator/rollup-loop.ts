@@ -1,10 +1,10 @@
-import { decodeEntry, entryEventCount, streamKey, unconsumedEvents, type StampedEvent } from '../core/event-stream.js';
+import { decodeEntry, entryEventCount, streamKey, unconsumedEvents, type StampedEvent } from '../model/event-stream.js';
 import { failpoint } from '../core/failpoints.js';
-import { eventIdKey } from '../core/raw-events.js';
-import type { UserDoc } from '../core/collections.js';
+import { eventIdKey } from '../model/raw-events.js';
+import type { UserDoc } from '../model/collections.js';
 import type { Logger } from '../core/logger.js';
 import type { Redis } from '../core/redis.js';
-import { GRANULARITY_MS } from '../core/time-buckets.js';
+import { GRANULARITY_MS } from '../model/time-buckets.js';
 import type { AggregatorMetrics } from './aggregator-metrics.js';
 import type { AnalyticsStore, PlannedBatch, RollupFold } from './analytics-store.js';
 import { planBatch, userDocId, distinctIdOf, type PlanSettings } from './batch-plan.js';

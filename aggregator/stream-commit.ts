@@ -1,4 +1,4 @@
-import { AGGREGATOR_GROUP, countsKey, streamKey } from '../core/event-stream.js';
+import { AGGREGATOR_GROUP, countsKey, streamKey } from '../model/event-stream.js';
 import type { Redis } from '../core/redis.js';
 
 /** Tells Redis a batch is committed: consumer position, backpressure counter, trimming. */

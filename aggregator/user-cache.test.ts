@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { UserDoc } from '../core/collections.js';
+import type { UserDoc } from '../model/collections.js';
 import type { UserChange } from './batch-plan.js';
 import { UserCache } from './user-cache.js';
 

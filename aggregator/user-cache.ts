@@ -1,4 +1,4 @@
-import type { UserDoc } from '../core/collections.js';
+import type { UserDoc } from '../model/collections.js';
 import { userIds, type UserChange } from './batch-plan.js';
 import { LruMap } from './lru-map.js';
 

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSignalboard, type RunningSignalboard } from '../bin/start.js';
 import { createLogger } from '../core/logger.js';
-import { bucketStart } from '../core/time-buckets.js';
+import { bucketStart } from '../model/time-buckets.js';
 import { deleteKeysWithPrefix } from '../core/redis.js';
 import { startTestServer, waitFor, type TestServer } from '../test/helpers.js';
 import { connectLive, type LiveClient } from '../test/live-client.js';

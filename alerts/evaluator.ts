@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Collection } from 'mongodb';
-import { ALERT_COLLECTIONS, historyMinutes, type AlertRule } from '../core/alert-rules.js';
+import { ALERT_COLLECTIONS, historyMinutes, type AlertRule } from '../model/alert-rules.js';
 import { deleteHeldKey, extendHeldKey } from '../core/held-key.js';
-import { appendToFeed } from '../core/live-feed.js';
-import { LiveProjects, type LiveConsumer, type LiveProject, type LiveProjectsOptions } from '../core/live-projects.js';
-import type { LiveState } from '../core/live-state.js';
-import { countKey, dimensionKey, type LiveNeeds } from '../core/live-view.js';
-import { bucketStart, GRANULARITY_MS } from '../core/time-buckets.js';
+import { appendToFeed } from '../live/feed.js';
+import { FeedFollower, type LiveConsumer, type LiveProject, type FeedFollowerOptions } from '../live/feed-follower.js';
+import type { LiveFigures } from '../live/live-figures.js';
+import { countKey, dimensionKey, type LiveNeeds } from '../live/cells.js';
+import { bucketStart, GRANULARITY_MS } from '../model/time-buckets.js';
 import { redisReady } from '../core/redis.js';
 import type { AlertsMetrics } from './alerts-metrics.js';
 import { initialAlertState, stepAlert, type AlertState } from './alert-state.js';
@@ -36,7 +36,7 @@ export interface FiringDoc {
   expireAt: Date;
 }
 
-export interface EvaluatorOptions extends LiveProjectsOptions {
+export interface EvaluatorOptions extends FeedFollowerOptions {
   leaseMs: number;
   /** How often rules are re-read from MongoDB: a new or changed rule is evaluated within this. */
   rulesRefreshMs: number;
@@ -58,7 +58,7 @@ const UNSENT_GRACE_MS = 30_000;
  * where the last one stopped and never fires again what already fired.
  */
 export class AlertEvaluator implements LiveConsumer {
-  private readonly live: LiveProjects;
+  private readonly live: FeedFollower;
   private readonly rules = new Map<string, AlertRule[]>();
   private readonly states = new Map<string, AlertState>();
   private readonly persisting = new Map<string, Promise<void>>();
@@ -77,7 +77,7 @@ export class AlertEvaluator implements LiveConsumer {
     this.firings = db.collection<FiringDoc>(ALERT_COLLECTIONS.firings);
     this.rulesCollection = db.collection<AlertRule>(ALERT_COLLECTIONS.rules);
     this.leaderKey = `${prefix}:alerts:leader`;
-    this.live = new LiveProjects(options, this);
+    this.live = new FeedFollower(options, this);
   }
 
   async start(): Promise<void> {
@@ -192,7 +192,7 @@ export class AlertEvaluator implements LiveConsumer {
     for (const rule of this.rules.get(project.id) ?? []) this.evaluateRule(rule, project, project.state, now);
   }
 
-  private evaluateRule(rule: AlertRule, project: LiveProject, state: LiveState, now: number): void {
+  private evaluateRule(rule: AlertRule, project: LiveProject, state: LiveFigures, now: number): void {
     // A change of this rule is being stored: its next evaluation comes after.
     if (this.persisting.has(rule._id)) return;
     const measurement: Measurement = rule.metric.type === 'count' ? { series: seriesOf(state, rule, now), nowMs: now } : { gauge: project.activeNow };
@@ -294,7 +294,7 @@ function needsKey(needs: LiveNeeds): string {
 }
 
 /** The rule's minute buckets from the live figures, as far back as it looks. */
-function seriesOf(state: LiveState, rule: AlertRule, now: number): Map<number, number> {
+function seriesOf(state: LiveFigures, rule: AlertRule, now: number): Map<number, number> {
   const series = new Map<number, number>();
   if (rule.metric.type !== 'count') return series;
   const { event, where } = rule.metric;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AnomalyCondition, ThresholdCondition } from '../core/alert-rules.js';
+import type { AnomalyCondition, ThresholdCondition } from '../model/alert-rules.js';
 import { anomalyScore, evaluateCondition, windowSum, type MinuteSeries } from './rule-math.js';
 
 const MINUTE = 60_000;

@@ -1,6 +1,6 @@
 /** Pure metric evaluation over minute buckets: no I/O, the caller loads the buckets. */
-import type { AlertRuleInput, AnomalyCondition, ThresholdCondition } from '../core/alert-rules.js';
-import { bucketStart, GRANULARITY_MS } from '../core/time-buckets.js';
+import type { AlertRuleInput, AnomalyCondition, ThresholdCondition } from '../model/alert-rules.js';
+import { bucketStart, GRANULARITY_MS } from '../model/time-buckets.js';
 
 /** UTC minute bucket start (epoch ms) → count in that minute; missing minutes count 0. */
 export type MinuteSeries = ReadonlyMap<number, number>;

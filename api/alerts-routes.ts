@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Collection } from 'mongodb';
 import { z } from 'zod';
-import { ALERT_COLLECTIONS, alertRuleInput, type AlertRule, type AlertRuleInput } from '../core/alert-rules.js';
+import { ALERT_COLLECTIONS, alertRuleInput, type AlertRule, type AlertRuleInput } from '../model/alert-rules.js';
 import { SignalboardError } from '../core/errors.js';
 import { DestinationPolicy } from '../core/webhook-destination.js';
 import { parseJsonBody, route, type RequestInfo } from '../core/http.js';

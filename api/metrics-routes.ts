@@ -1,11 +1,11 @@
 import type { Db } from 'mongodb';
 import { z } from 'zod';
-import { COLLECTIONS, COUNT_COLLECTION, type ActivityDoc, type CountDoc, type RetentionDoc } from '../core/collections.js';
+import { COLLECTIONS, COUNT_COLLECTION, type ActivityDoc, type CountDoc, type RetentionDoc } from '../model/collections.js';
 import { route } from '../core/http.js';
 import { parseQuery } from '../core/params.js';
-import { findRollups } from '../core/rollup-deltas.js';
+import { findRollups } from '../model/rollup-deltas.js';
 import type { Runtime } from '../core/runtime.js';
-import { bucketStart, dayNumber, dayToDate, formatDay, GRANULARITY_MS, parseDay, weekNumber, weekStartDay } from '../core/time-buckets.js';
+import { bucketStart, dayNumber, dayToDate, formatDay, GRANULARITY_MS, parseDay, weekNumber, weekStartDay } from '../model/time-buckets.js';
 import type { TemplatedApp } from '../core/uws.js';
 
 const MAX_DAYS = 400;

@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../core/config.js';
 import { SignalboardError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { closeRuntime, createRuntime, type StorageUrls } from '../core/runtime.js';
-import { formatDay, parseDay } from '../core/time-buckets.js';
+import { formatDay, parseDay } from '../model/time-buckets.js';
 import { assertNativeUws } from '../core/uws.js';
 import { ensureLocalServices } from '../scripts/local-services.js';
 import { ROLES, startSignalboard, type RoleName } from './start.js';

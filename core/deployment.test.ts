@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestServer, testRedis, type TestServer } from '../test/helpers.js';
-import { COLLECTIONS } from './collections.js';
+import { COLLECTIONS } from '../model/collections.js';
 import { bindDeployment, deploymentKey, type DeploymentWhere } from './deployment.js';
-import { streamKey } from './event-stream.js';
+import { streamKey } from '../model/event-stream.js';
 import { withDatabase } from './mongo.js';
 import { deleteKeysWithPrefix, type Redis } from './redis.js';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from 'mongodb';
-import { COLLECTIONS } from './collections.js';
-import { allPartitions, streamKey } from './event-stream.js';
+import { COLLECTIONS } from '../model/collections.js';
+import { allPartitions, streamKey } from '../model/event-stream.js';
 import { SignalboardError } from './errors.js';
 import type { Redis } from './redis.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { StampedEvent } from '../core/event-stream.js';
-import { escapeKey, unescapeKey } from '../core/field-names.js';
+import type { StampedEvent } from '../model/event-stream.js';
+import { escapeKey, unescapeKey } from '../model/field-names.js';
 import { createEventValidator, peerIpFor, type EventLimits, type RequestMeta } from './event-validator.js';
 
 const limits: EventLimits = {

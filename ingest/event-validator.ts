@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Ajv, type ErrorObject } from 'ajv';
-import type { StampedEvent } from '../core/event-stream.js';
-import { escapeKey } from '../core/field-names.js';
+import type { StampedEvent } from '../model/event-stream.js';
+import { escapeKey } from '../model/field-names.js';
 import { truncateIp } from './ip-address.js';
 
 export interface EventLimits {

@@ -1,5 +1,5 @@
 import { SignalboardError, StorageUnavailableError } from '../core/errors.js';
-import { partitionFor } from '../core/event-stream.js';
+import { partitionFor } from '../model/event-stream.js';
 import type { DeploymentBinding } from '../core/deployment.js';
 import type { Project } from '../core/project-store.js';
 import { redisReady, type Redis } from '../core/redis.js';

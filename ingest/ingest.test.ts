@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { AGGREGATOR_GROUP, countsKey, decodeEntry, partitionFor, streamKey, type StampedEvent } from '../core/event-stream.js';
+import { AGGREGATOR_GROUP, countsKey, decodeEntry, partitionFor, streamKey, type StampedEvent } from '../model/event-stream.js';
 import type { Redis } from '../core/redis.js';
 import { ADMIN_TOKEN, startTestServer, testRedis, waitFor, type TestServer } from '../test/helpers.js';
 

@@ -1,4 +1,4 @@
-import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
+import { allPartitions, unconsumedEvents } from '../model/event-stream.js';
 import type { Logger } from '../core/logger.js';
 import type { Redis } from '../core/redis.js';
 import type { IngestMetrics } from './ingest-metrics.js';

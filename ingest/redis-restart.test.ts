@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeEntry, streamKey } from '../core/event-stream.js';
+import { decodeEntry, streamKey } from '../model/event-stream.js';
 import { startRedisServer, stopChild } from '../scripts/local-services.js';
 import { freePort } from '../test/free-port.js';
 import { startTestServer, testRedis, waitFor, type TestServer } from '../test/helpers.js';

@@ -1,4 +1,4 @@
-import { AGGREGATOR_GROUP, streamKey } from '../core/event-stream.js';
+import { AGGREGATOR_GROUP, streamKey } from '../model/event-stream.js';
 import type { Redis } from '../core/redis.js';
 
 /** Creates each partition stream with the aggregator's consumer group at its start; existing ones are kept. */

@@ -1,4 +1,4 @@
-import { countsKey, STREAM_FORMAT_VERSION, streamKey } from '../core/event-stream.js';
+import { countsKey, STREAM_FORMAT_VERSION, streamKey } from '../model/event-stream.js';
 import type { Redis } from '../core/redis.js';
 import type { IngestMetrics } from './ingest-metrics.js';
 

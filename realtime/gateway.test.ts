@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRecompute } from '../aggregator/index.js';
 import { createLogger } from '../core/logger.js';
 import { closeRuntime, createRuntime } from '../core/runtime.js';
-import { bucketStart } from '../core/time-buckets.js';
+import { bucketStart } from '../model/time-buckets.js';
 import { ADMIN_TOKEN, startTestServer, testRedis, waitFor, type TestServer } from '../test/helpers.js';
 import { connectLive, deltaTotals, eventFigures, type LiveClient, type LiveMessage } from '../test/live-client.js';
 import { sendAll, waitForDrain } from '../test/pipeline-check.js';

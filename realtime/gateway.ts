@@ -1,12 +1,12 @@
 import type { Db } from 'mongodb';
 import { z } from 'zod';
-import { ALERT_COLLECTIONS } from '../core/alert-rules.js';
+import { ALERT_COLLECTIONS } from '../model/alert-rules.js';
 import type { Config } from '../core/config.js';
 import { SignalboardError } from '../core/errors.js';
 import { upgradeWebSocket, type RequestInfo } from '../core/http.js';
-import { LIVE_FEED_KEPT, readFeed, type FeedEntry } from '../core/live-feed.js';
-import { LiveProjects, type LiveConsumer, type LiveProject } from '../core/live-projects.js';
-import type { LiveNeeds } from '../core/live-view.js';
+import { LIVE_FEED_KEPT, readFeed, type FeedEntry } from '../live/feed.js';
+import { FeedFollower, type LiveConsumer, type LiveProject } from '../live/feed-follower.js';
+import type { LiveNeeds } from '../live/cells.js';
 import type { Logger } from '../core/logger.js';
 import type { ProjectAccess } from '../core/project-access.js';
 import type { Project } from '../core/project-store.js';
@@ -78,7 +78,7 @@ export interface GatewayDeps {
  * (`<project>/<channel>`); see docs/realtime.md for the protocol.
  */
 export class LiveGateway implements LiveConsumer {
-  private readonly live: LiveProjects;
+  private readonly live: FeedFollower;
   private readonly sockets = new Map<string, Set<LiveWs>>();
   private readonly perKey = new Map<string, number>();
   /** Sockets waiting for their first message's key: they are limited, since anyone may open one. */
@@ -99,7 +99,7 @@ export class LiveGateway implements LiveConsumer {
       project: z.string().optional(),
       key: z.string().optional(),
     });
-    this.live = new LiveProjects(
+    this.live = new FeedFollower(
       { db: deps.db, redis: deps.redis, redisUrl: deps.redisUrl, prefix: config.REDIS_KEY_PREFIX, flushMs: config.LIVE_FLUSH_MS, settleTimeoutMs: config.LIVE_SETTLE_TIMEOUT_MS, logger: deps.logger },
       this,
     );

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { DeltaEntry, FeedEntry } from '../core/live-feed.js';
-import { LiveState } from '../core/live-state.js';
-import { activityKey, countKey } from '../core/live-view.js';
-import { dayNumber } from '../core/time-buckets.js';
+import type { DeltaEntry, FeedEntry } from '../live/feed.js';
+import { LiveFigures } from '../live/live-figures.js';
+import { activityKey, countKey } from '../live/cells.js';
+import { dayNumber } from '../model/time-buckets.js';
 import { activeUsersMessage, coalesce, FeedCoalescer, snapshotMessage } from './live-messages.js';
 
 const NOW = Date.parse('2026-11-23T10:30:20Z');
@@ -53,7 +53,7 @@ describe('coalesce', () => {
 describe('snapshots', () => {
   const minute = Date.parse('2026-11-23T10:30:00Z');
   const needs = { minutes: 2, dimensions: false, activity: true, retentionDays: 3 };
-  const state = new LiveState(
+  const state = new LiveFigures(
     [
       { doc: 'c1', marks: new Map([[0, 1]]), cells: [[countKey('a', minute), 4], [countKey('b', minute - 60_000), 2], [countKey('a', minute - 120_000), 9]] },
       { doc: 'a1', marks: new Map([[0, 1]]), cells: [[activityKey(dayNumber(NOW), 'dau'), 3], [activityKey(dayNumber(NOW), 'mau'), 5]] },

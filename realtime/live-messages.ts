@@ -1,7 +1,7 @@
-import type { FeedEntry } from '../core/live-feed.js';
-import type { LiveState } from '../core/live-state.js';
-import { activityKey, windowStart, type LiveNeeds } from '../core/live-view.js';
-import { dayNumber, formatDay } from '../core/time-buckets.js';
+import type { FeedEntry } from '../live/feed.js';
+import type { LiveFigures } from '../live/live-figures.js';
+import { activityKey, windowStart, type LiveNeeds } from '../live/cells.js';
+import { dayNumber, formatDay } from '../model/time-buckets.js';
 
 /**
  * The messages of /v1/live (docs/realtime.md), built from a project's live figures and
@@ -13,14 +13,14 @@ export type Channel = (typeof CHANNELS)[number];
 export const PROTOCOL_VERSION = 1;
 
 /** Today's active users: the gauges of the activeUsers channel. */
-export function activeUsersFigures(state: LiveState, activeNow: number, now: number) {
+export function activeUsersFigures(state: LiveFigures, activeNow: number, now: number) {
   const today = dayNumber(now);
   const cell = (field: 'dau' | 'wau' | 'mau') => state.cells.get(activityKey(today, field)) ?? 0;
   return { date: formatDay(today), now: activeNow, dau: cell('dau'), wau: cell('wau'), mau: cell('mau') };
 }
 
 /** The snapshot of one channel (alerts aside: their snapshot comes from MongoDB). */
-export function snapshotMessage(channel: Exclude<Channel, 'alerts'>, state: LiveState, needs: LiveNeeds, activeNow: number, now: number, filter: ReadonlySet<string> | null, reason?: string): string {
+export function snapshotMessage(channel: Exclude<Channel, 'alerts'>, state: LiveFigures, needs: LiveNeeds, activeNow: number, now: number, filter: ReadonlySet<string> | null, reason?: string): string {
   const head = { type: 'snapshot', seq: state.seq, channel, ...(reason === undefined ? {} : { reason }) };
   if (channel === 'activeUsers') return JSON.stringify({ ...head, ...activeUsersFigures(state, activeNow, now) });
   if (channel === 'events') {
@@ -134,6 +134,6 @@ export function syncMessage(seq: number, epoch: string | null): string {
 }
 
 /** The activeUsers gauge delta: the new values, not increments. */
-export function activeUsersMessage(state: LiveState, activeNow: number, now: number): string {
+export function activeUsersMessage(state: LiveFigures, activeNow: number, now: number): string {
   return JSON.stringify({ type: 'delta', seq: state.seq, channel: 'activeUsers', ...activeUsersFigures(state, activeNow, now) });
 }

@@ -9,7 +9,7 @@
  * server-made eventIds), XADD_REQUESTS (1,000,000).
  */
 import { spawnSync } from 'node:child_process';
-import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
+import { allPartitions, unconsumedEvents } from '../model/event-stream.js';
 import { createRedis } from '../core/redis.js';
 import { cpuTicks, log, pidsListeningOn, rssMegabytes, startBenchStack, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
 import { findK6 } from './local-services.js';

@@ -18,9 +18,9 @@
  */
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
-import { appendToFeed, feedChannel, readFeed } from '../core/live-feed.js';
-import { bucketStart } from '../core/time-buckets.js';
+import { allPartitions, unconsumedEvents } from '../model/event-stream.js';
+import { appendToFeed, feedChannel, readFeed } from '../live/feed.js';
+import { bucketStart } from '../model/time-buckets.js';
 import { createRedis } from '../core/redis.js';
 import { cpuTicks, log, machineBusyTicks, pidsListeningOn, rssMegabytes, startBenchStack, startJsonChild, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
 import { percentiles } from './bench-stats.js';

@@ -6,8 +6,8 @@
  * RETRY_PERCENT (2) of requests sent twice. Prints events/s rolled up (from the published deltas), the lag every 5 s, the
  * receivedAt-to-delta delay, and how long the backlog took to drain afterwards.
  */
-import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
-import { feedChannel, readFeed } from '../core/live-feed.js';
+import { allPartitions, unconsumedEvents } from '../model/event-stream.js';
+import { feedChannel, readFeed } from '../live/feed.js';
 import { createRedis } from '../core/redis.js';
 import { cpuTicks, log, rssMegabytes, startBenchStack, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
 import { quantile } from './bench-stats.js';

@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import { expect } from 'vitest';
-import { COLLECTIONS } from '../core/collections.js';
-import { allPartitions, unconsumedEvents } from '../core/event-stream.js';
+import { COLLECTIONS } from '../model/collections.js';
+import { allPartitions, unconsumedEvents } from '../model/event-stream.js';
 import type { Redis } from '../core/redis.js';
 import { recount, type Dataset } from './dataset.js';
 

@@ -27,7 +27,7 @@ export interface DocChange {
   cells: ReadonlyArray<readonly [key: string, increment: number]>;
 }
 
-export class LiveState {
+export class LiveFigures {
   readonly cells = new Map<string, number>();
   /** The feed position the figures stand at. */
   seq: number;

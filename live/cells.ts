@@ -1,14 +1,12 @@
-import type { Db } from 'mongodb';
-import { COLLECTIONS, type ActivityDoc, type CountDoc, type RetentionDoc, type Watermarks } from './collections.js';
-import { escapeKey } from './field-names.js';
-import type { DeltaEntry } from './live-feed.js';
-import type { DocChange, LoadedDoc } from './live-state.js';
-import { findRollups, readDeltas } from './rollup-deltas.js';
-import { bucketStart, dayNumber, dayToDate, parseDay } from './time-buckets.js';
+import { escapeKey } from '../model/field-names.js';
+import { bucketStart, dayNumber, parseDay } from '../model/time-buckets.js';
+import type { DeltaEntry } from './feed.js';
+import type { DocChange } from './live-figures.js';
 
 /**
- * Which figures a live consumer keeps of a project, how they are loaded from the
- * rollups and how a feed delta maps onto them. Cell keys are JSON arrays:
+ * The live figures as cells, pure: which figures a live consumer keeps of a project
+ * (LiveNeeds), the cells' keys, and how a feed delta maps onto them (load-figures.ts
+ * loads them from the rollups). Cell keys are JSON arrays:
  *   ["c", event, bucketMs]                  minute count
  *   ["c", event, bucketMs, "dim.value"]     minute count of one dimension value
  *   ["a", day, "dau" | "wau" | "mau"]       active users of a UTC day number
@@ -29,73 +27,21 @@ export interface LiveNeeds {
 
 export const countKey = (event: string, bucketMs: number) => JSON.stringify(['c', event, bucketMs]);
 /** `dimValue` as rollups and deltas store it: "dimension.value", the value escaped. */
-const storedDimensionKey = (event: string, bucketMs: number, dimValue: string) => JSON.stringify(['c', event, bucketMs, dimValue]);
+export const storedDimensionKey = (event: string, bucketMs: number, dimValue: string) => JSON.stringify(['c', event, bucketMs, dimValue]);
 export const dimensionKey = (event: string, bucketMs: number, dimension: string, value: string) => storedDimensionKey(event, bucketMs, `${dimension}.${escapeKey(value)}`);
 export const activityKey = (day: number, field: 'dau' | 'wau' | 'mau') => JSON.stringify(['a', day, field]);
 export const retentionKey = (cohortDay: number, offset: number) => JSON.stringify(['r', cohortDay, offset]);
 
 // A minute document's identity is its count cell's key.
-const countDocId = countKey;
-const activityDocId = (day: number) => JSON.stringify(['a', day]);
-const retentionDocId = (cohortDay: number) => JSON.stringify(['r', cohortDay]);
+export const countDocId = countKey;
+export const activityDocId = (day: number) => JSON.stringify(['a', day]);
+export const retentionDocId = (cohortDay: number) => JSON.stringify(['r', cohortDay]);
 
 const MINUTE_MS = 60_000;
-
-/** A rollup document's watermarks: partition → the last batch of it the document holds. */
-function marksOf(wm: Watermarks | undefined): { marks: Map<number, number> } {
-  return { marks: new Map(Object.entries(wm ?? {}).map(([key, batch]) => [Number(key.slice(1)), batch])) };
-}
 
 /** The first minute bucket kept at `now`. */
 export function windowStart(needs: LiveNeeds, now: number): number {
   return bucketStart(now, 'minute') - (needs.minutes - 1) * MINUTE_MS;
-}
-
-export async function loadLiveDocs(db: Db, projectId: string, needs: LiveNeeds, now: number): Promise<LoadedDoc[]> {
-  const docs: LoadedDoc[] = [];
-  const today = dayNumber(now);
-  // Once for the three collections, before their documents (see withDeltas).
-  const deltas = await readDeltas(db, projectId);
-  const reads: Promise<void>[] = [];
-  if (needs.minutes > 0 && (needs.events === undefined || needs.events.size > 0)) {
-    const filter = { projectId, bucket: { $gte: new Date(windowStart(needs, now)) }, ...(needs.events === undefined ? {} : { event: { $in: [...needs.events] } }) };
-    reads.push(
-      findRollups<CountDoc>(db, COLLECTIONS.countsMinute, filter, deltas).then((found) => {
-        for (const d of found) {
-          const t = d.bucket.getTime();
-          const cells: [string, number][] = [[countKey(d.event, t), d.count]];
-          if (needs.dimensions) {
-            for (const [dimension, values] of Object.entries(d.by ?? {})) {
-              for (const [value, n] of Object.entries(values)) cells.push([storedDimensionKey(d.event, t, `${dimension}.${value}`), n]);
-            }
-          }
-          docs.push({ doc: countDocId(d.event, t), ...marksOf(d.wm), cells });
-        }
-      }),
-    );
-  }
-  if (needs.activity) {
-    reads.push(
-      findRollups<ActivityDoc>(db, COLLECTIONS.activity, { projectId, day: { $gte: dayToDate(today - 1), $lte: dayToDate(today + 1) } }, deltas).then((found) => {
-        for (const d of found) {
-          const day = dayNumber(d.day.getTime());
-          docs.push({ doc: activityDocId(day), ...marksOf(d.wm), cells: [[activityKey(day, 'dau'), d.dau], [activityKey(day, 'wau'), d.wau], [activityKey(day, 'mau'), d.mau]] });
-        }
-      }),
-    );
-  }
-  if (needs.retentionDays > 0) {
-    reads.push(
-      findRollups<RetentionDoc>(db, COLLECTIONS.retentionDaily, { projectId, cohort: { $gte: dayToDate(today - needs.retentionDays + 1) } }, deltas).then((found) => {
-        for (const d of found) {
-          const cohort = dayNumber(d.cohort.getTime());
-          docs.push({ doc: retentionDocId(cohort), ...marksOf(d.wm), cells: Object.entries(d.r).map(([offset, n]) => [retentionKey(cohort, Number(offset)), n] as const) });
-        }
-      }),
-    );
-  }
-  await Promise.all(reads);
-  return docs;
 }
 
 /** What a delta changes among the figures a consumer keeps (everything else it carries is ignored). */

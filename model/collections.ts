@@ -3,10 +3,10 @@
  * `projectId` (every query filters on it) and `expireAt` (TTL index, or the sweep on
  * servers without TTL). Rollup documents carry `wm`: per partition, the last batch
  * applied to them (see docs/aggregation.md). Every number in a rollup document outside
- * `wm` is a counter: changes to one are added (core/rollup-deltas.ts).
+ * `wm` is a counter: changes to one are added (model/rollup-deltas.ts).
  */
 export const COLLECTIONS = {
-  /** Raw events in bucket documents, and the client eventIds seen: see core/raw-events.ts. */
+  /** Raw events in bucket documents, and the client eventIds seen: see model/raw-events.ts. */
   rawEvents: 'raw_events',
   eventIds: 'event_ids',
   users: 'users',
@@ -16,7 +16,7 @@ export const COLLECTIONS = {
   activity: 'activity',
   retentionDaily: 'retention_daily',
   retentionWeekly: 'retention_weekly',
-  /** Rollup changes not folded into the documents above yet: see core/rollup-deltas.ts. */
+  /** Rollup changes not folded into the documents above yet: see model/rollup-deltas.ts. */
   rollupDeltas: 'rollup_deltas',
   partitions: 'aggregator_partitions',
   /** Which deployment this database belongs to: see core/deployment.ts. */
@@ -72,7 +72,7 @@ export interface RetentionDoc {
   expireAt: Date;
 }
 
-/** One partition batch's changes to one project's rollups (see core/rollup-deltas.ts). */
+/** One partition batch's changes to one project's rollups (see model/rollup-deltas.ts). */
 export interface RollupDeltaDoc {
   _id: string;
   projectId: string;

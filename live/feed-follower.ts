@@ -1,21 +1,22 @@
 import type { Db } from 'mongodb';
-import { countActiveNow, feedChannel, feedHead, feedPosition, readFeed, type FeedEntry } from './live-feed.js';
-import { LiveState } from './live-state.js';
-import { deltaChanges, loadLiveDocs, staleCell, type LiveNeeds } from './live-view.js';
-import type { Logger } from './logger.js';
-import { createRedis, type Redis } from './redis.js';
-import { dayNumber } from './time-buckets.js';
+import { countActiveNow, feedChannel, feedHead, feedPosition, readFeed, type FeedEntry } from './feed.js';
+import { LiveFigures } from './live-figures.js';
+import { deltaChanges, staleCell, type LiveNeeds } from './cells.js';
+import { loadLiveDocs } from './load-figures.js';
+import type { Logger } from '../core/logger.js';
+import { createRedis, type Redis } from '../core/redis.js';
+import { dayNumber } from '../model/time-buckets.js';
 
 /** A watched project: its figures, where it stands in the feed, and "active users now". */
 export interface LiveProject {
   readonly id: string;
   needs: LiveNeeds;
   /** Null while (re)loading. */
-  state: LiveState | null;
-  /** Settled and serving (see LiveState). */
+  state: LiveFigures | null;
+  /** Settled and serving (see LiveFigures). */
   ready: boolean;
   activeNow: number;
-  /** The feed's epoch when loaded (see core/live-feed.ts); null while it had no entry. */
+  /** The feed's epoch when loaded (see live/feed.ts); null while it had no entry. */
   epoch: string | null;
 }
 
@@ -29,7 +30,7 @@ export interface LiveConsumer {
   onReset(project: LiveProject, reason: string): void;
 }
 
-export interface LiveProjectsOptions {
+export interface FeedFollowerOptions {
   db: Db;
   redis: Redis;
   redisUrl: string;
@@ -60,7 +61,7 @@ const RETRY_LOAD_MS = 1000;
  * them and hands them to the consumer. The Redis stream, not pub/sub, is the source of
  * truth: nothing is skipped and nothing read twice, however messages are lost.
  */
-export class LiveProjects {
+export class FeedFollower {
   private readonly projects = new Map<string, Watched>();
   private readonly dirty = new Set<string>();
   private readonly subscriber: Redis;
@@ -69,7 +70,7 @@ export class LiveProjects {
   private stopped = false;
   private readonly now: () => number;
 
-  constructor(private readonly options: LiveProjectsOptions, private readonly consumer: LiveConsumer) {
+  constructor(private readonly options: FeedFollowerOptions, private readonly consumer: LiveConsumer) {
     this.now = options.now ?? Date.now;
     this.subscriber = createRedis(options.redisUrl, 'live-feed', { enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
     this.subscriber.on('error', (err: Error) => options.logger.warn({ err: err.message }, 'live feed subscriber: redis error'));
@@ -148,7 +149,7 @@ export class LiveProjects {
       const docs = await loadLiveDocs(db, p.id, p.needs, now);
       p.activeNow = p.needs.activity ? await countActiveNow(redis, prefix, p.id, now) : 0;
       if (this.projects.get(p.id) !== p) return;
-      p.state = new LiveState(docs, position.seq, position.batches);
+      p.state = new LiveFigures(docs, position.seq, position.batches);
       p.epoch = position.epoch;
       p.loadedDay = dayNumber(now);
       // An empty feed (new, or lost with Redis's data) will never carry the loaded batches.

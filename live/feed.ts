@@ -1,4 +1,4 @@
-import type { Redis } from './redis.js';
+import type { Redis } from '../core/redis.js';
 
 /**
  * The live feed: what the aggregator (deltas) and the alerts evaluator (alerts) tell

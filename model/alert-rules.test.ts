@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ALERT_COLLECTIONS, alertRuleInput, historyMinutes, parseDuration, type AlertRuleInput } from './alert-rules.js';
-import { SignalboardError } from './errors.js';
-import { parseParams } from './params.js';
+import { SignalboardError } from '../core/errors.js';
+import { parseParams } from '../core/params.js';
 
 const DIMENSIONS = ['platform', 'country', 'appVersion'];
 const schema = alertRuleInput(DIMENSIONS);

@@ -1,4 +1,4 @@
-import type { Redis } from './redis.js';
+import type { Redis } from 'ioredis';
 
 /**
  * The contract between ingest (writer) and the aggregator (reader) for the

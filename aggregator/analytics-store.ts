@@ -417,7 +417,7 @@ function nest(flat: ReadonlyMap<string, number>): Record<string, Record<string, 
  * Anything else throws, including a bulk error that does not account for every
  * document: FerretDB shutting down mid-insert answered with a bulk error holding no
  * write errors, and taking that for "no duplicates" counted events never stored
- * (found by aggregator/restart.test.ts).
+ * (found by aggregator/restart.integration.test.ts).
  */
 async function insertSkippingDuplicates<T extends Document>(collection: Collection<T>, docs: readonly T[]): Promise<Set<number>> {
   try {

@@ -22,7 +22,7 @@ const HUNG_HEARTBEAT_MS = 3 * CONNECT_TIMEOUT_MS;
 /**
  * Whether the server applies each update to a document atomically, as MongoDB does.
  * FerretDB 1.x reads a document and writes it back without isolation: two processes
- * incrementing one document lose an increment (aggregator/workers.test.ts caught it).
+ * incrementing one document lose an increment (aggregator/workers.integration.test.ts caught it).
  */
 export async function updatesAreAtomic(db: Db): Promise<boolean> {
   const info = await db.admin().command({ buildInfo: 1 });

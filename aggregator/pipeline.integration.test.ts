@@ -23,7 +23,7 @@ describe('ingest → aggregator → metrics routes, against a brute-force recoun
     await waitForDrain(redis, server.config.REDIS_KEY_PREFIX, 8);
     redis.disconnect();
     // No fold has run yet (AGGREGATOR_FOLD_MS): the routes add up documents and deltas.
-    // (aggregator/recompute.test.ts reads the rollups once folded.)
+    // (aggregator/recompute.integration.test.ts reads the rollups once folded.)
     expect(await server.running.runtime.mongo.db.collection(COLLECTIONS.rollupDeltas).countDocuments({ projectId: project.id })).toBeGreaterThan(0);
     await expectFiguresMatchRecount(server.url, project.readKey, dataset);
     expect(dataset.sends.length).toBeGreaterThan(5000);

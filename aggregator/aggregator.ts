@@ -4,10 +4,11 @@ import type { DeploymentBinding } from '../core/deployment.js';
 import { SignalboardError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { allPartitions, unconsumedEvents } from '../model/event-stream.js';
-import { deleteHeldKey, extendHeldKey } from '../core/held-key.js';
+import { HeldKey } from '../core/held-key.js';
 import { redisReady, type Redis } from '../core/redis.js';
 import type { AggregatorMetrics } from './aggregator-metrics.js';
-import type { AnalyticsStore, ExpiryMode } from './analytics-store.js';
+import type { AnalyticsStore } from './analytics-store.js';
+import type { ExpiryMode } from '../core/store-compat.js';
 import { PartitionLeases, type Lease } from './partition-lease.js';
 import { RollupLoop, type LoopDeps } from './rollup-loop.js';
 
@@ -50,7 +51,7 @@ export class Aggregator {
   private indexesReady = false;
   /** Known once MongoDB answered: one worker writes at a time (see the class comment). */
   private singleWriter: boolean | undefined;
-  private writer = false;
+  private readonly writer: HeldKey;
   /** When the writer key was last confirmed (taken at the moment of asking). */
   private writerConfirmedAt = 0;
   private lastSweep = 0;
@@ -69,8 +70,9 @@ export class Aggregator {
     private readonly deployment: DeploymentBinding,
   ) {
     this.leases = new PartitionLeases(redis, prefix, this.workerId, options.leaseMs);
+    this.writer = new HeldKey(redis, `${prefix}:aggregators:writer`, this.workerId, options.leaseMs);
     // Writing without a recent confirmation of the writer key could race the next writer.
-    this.loop = new RollupLoop(loopDeps, () => this.singleWriter !== true || (this.writer && Date.now() - this.writerConfirmedAt < (this.options.leaseMs * 2) / 3));
+    this.loop = new RollupLoop(loopDeps, () => this.singleWriter !== true || (this.writer.held && Date.now() - this.writerConfirmedAt < (this.options.leaseMs * 2) / 3));
   }
 
   private get membersKey(): string {
@@ -90,10 +92,6 @@ export class Aggregator {
     tick();
     this.timer = setInterval(tick, Math.floor(this.options.leaseMs / 3));
     this.loop.start();
-  }
-
-  private get writerKey(): string {
-    return `${this.prefix}:aggregators:writer`;
   }
 
   /** Indexes are not needed to write, so a MongoDB that is down at start only delays them. */
@@ -131,7 +129,7 @@ export class Aggregator {
       await this.ticking;
       await Promise.all(this.owned().map((p) => this.handBack(p)));
       await this.loop.stop();
-      if (this.writer) await deleteHeldKey(this.redis, this.writerKey, this.workerId).catch(() => undefined);
+      await this.writer.release().catch(() => undefined);
       // Last: a long sweep must not keep the partitions from the next holder.
       await this.sweeping;
       return true;
@@ -250,21 +248,11 @@ export class Aggregator {
   /** Takes or keeps the single writer's key; false while another worker holds it. */
   private async holdWriter(): Promise<boolean> {
     const asked = Date.now();
-    if (this.writer) {
-      if (await extendHeldKey(this.redis, this.writerKey, this.workerId, this.options.leaseMs)) {
-        this.writerConfirmedAt = asked;
-        return true;
-      }
-      this.logger.warn('aggregator: lost the writer key; handing the partitions back');
-      this.writer = false;
-      return false;
-    }
-    this.writer = (await this.redis.set(this.writerKey, this.workerId, 'PX', this.options.leaseMs, 'NX')) === 'OK';
-    if (this.writer) {
-      this.writerConfirmedAt = asked;
-      this.logger.info({ workerId: this.workerId }, 'aggregator: the writing worker');
-    }
-    return this.writer;
+    const outcome = await this.writer.hold();
+    if (outcome === 'lost') this.logger.warn('aggregator: lost the writer key; handing the partitions back');
+    if (outcome === 'taken') this.logger.info({ workerId: this.workerId }, 'aggregator: the writing worker');
+    if (this.writer.held) this.writerConfirmedAt = asked;
+    return this.writer.held;
   }
 
   /** One worker at a time deletes expired raw events (and, on servers without TTL indexes, everything expired). */

@@ -1,8 +1,8 @@
-import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Db, type Document, type OptionalUnlessRequiredId } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Db, Document } from 'mongodb';
 import { COLLECTIONS, COUNT_COLLECTION, type RollupDeltaDoc, type UserDoc, type Watermarks } from '../model/collections.js';
 import type { StampedEvent } from '../model/event-stream.js';
 import type { Logger } from '../core/logger.js';
-import { createIndexesOneByOne, UPDATES_PER_COMMAND, updatesAreAtomic } from '../core/mongo.js';
+import { createExpiryIndex, createIndexesOneByOne, insertSkippingDuplicates, UPDATES_PER_COMMAND, updatesAreAtomic, type ExpiryMode } from '../core/store-compat.js';
 import { batchMark, bucketDocs, decodeEvents, eventIdKey, needsDeduplication, type EventIdDoc, type RawBucketDoc } from '../model/raw-events.js';
 import { decodeDelta, encodeRollupChanges, rollupDeltaId, type RollupChange } from '../model/rollup-deltas.js';
 import { GRANULARITY_MS } from '../model/time-buckets.js';
@@ -10,7 +10,6 @@ import type { ActivityChange, BatchPlan, CountChange, RetentionChange, UserChang
 import type { RecentEventIds } from './recent-event-ids.js';
 import { GRANULARITIES, userDocId, userIds } from './batch-plan.js';
 
-const DUPLICATE_KEY = 11000;
 const APPLY_ATTEMPTS = 5;
 /** Documents per insert (and users per read) when a recompute writes. */
 const REBUILD_CHUNK = 1000;
@@ -18,7 +17,6 @@ const REBUILD_CHUNK = 1000;
 const SWEEP_BUCKETS = 50;
 const IDS_PER_DELETE = 1000;
 
-export type ExpiryMode = 'ttl' | 'sweep';
 
 /** What expires by `expireAt` (a TTL index, or the sweep in `sweep` mode); raw buckets and eventIds go their own way, the rest never expires. */
 const EXPIRING: ReadonlySet<string> = new Set([COLLECTIONS.users, COLLECTIONS.countsMinute, COLLECTIONS.countsHour, COLLECTIONS.countsDay, COLLECTIONS.activity, COLLECTIONS.retentionDaily, COLLECTIONS.retentionWeekly]);
@@ -129,15 +127,7 @@ export class AnalyticsStore {
     for (const name of [retentionDaily, retentionWeekly]) await this.collection(name).createIndex({ projectId: 1, cohort: 1 }, { name: 'project_cohort' });
 
     let mode: ExpiryMode = 'ttl';
-    for (const name of EXPIRING) {
-      try {
-        await this.collection(name).createIndex({ expireAt: 1 }, { name: 'expire_ttl', expireAfterSeconds: 0 });
-      } catch (err) {
-        if (!isNotImplemented(err)) throw err;
-        mode = 'sweep';
-        await this.collection(name).createIndex({ expireAt: 1 }, { name: 'expire_at' });
-      }
-    }
+    for (const name of EXPIRING) if ((await createExpiryIndex(this.collection(name))) === 'sweep') mode = 'sweep';
     return mode;
   }
 
@@ -412,24 +402,6 @@ function nest(flat: ReadonlyMap<string, number>): Record<string, Record<string, 
   return out;
 }
 
-/**
- * Inserts unordered and returns the indexes of the documents refused as duplicates.
- * Anything else throws, including a bulk error that does not account for every
- * document: FerretDB shutting down mid-insert answered with a bulk error holding no
- * write errors, and taking that for "no duplicates" counted events never stored
- * (found by aggregator/restart.integration.test.ts).
- */
-async function insertSkippingDuplicates<T extends Document>(collection: Collection<T>, docs: readonly T[]): Promise<Set<number>> {
-  try {
-    await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
-    return new Set();
-  } catch (err) {
-    if (!(err instanceof MongoBulkWriteError) || err.result.getWriteConcernError() !== undefined) throw err;
-    const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-    if (errors.some((e) => e?.code !== DUPLICATE_KEY) || err.insertedCount + errors.length !== docs.length) throw err;
-    return new Set(errors.map((e) => e.index));
-  }
-}
 
 /** The whole documents of changes to documents that do not exist yet (the writer adds `_id` and `wm`). */
 export function countDoc(c: CountChange): Document {
@@ -506,7 +478,3 @@ function rollupDeltas({ part, seq, plan }: PlannedBatch): RollupDeltaDoc[] {
   return [...byProject].map(([projectId, changes]) => ({ _id: rollupDeltaId(projectId, part, seq), projectId, part, seq, changes: encodeRollupChanges(changes) }));
 }
 
-function isNotImplemented(err: unknown): boolean {
-  const e = err as { code?: number; codeName?: string; message?: string };
-  return e.code === 238 || e.codeName === 'NotImplemented' || /not implemented/i.test(e.message ?? '');
-}

@@ -1,5 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import { COLLECTIONS } from '../model/collections.js';
+import { insertUnlessPresent } from '../core/store-compat.js';
 
 /** A batch whose writes may have begun: replays must cover exactly these entries. */
 export interface InflightBatch {
@@ -73,7 +74,7 @@ export class PartitionStates {
   /** Takes over the partition's state with a fencing token; undefined when a newer token already holds it. */
   async claim(partition: number, fence: number): Promise<PartitionState | undefined> {
     const key = `p${partition}`;
-    await this.states.insertOne({ _id: STATES_ID as never }).catch(ignoreDuplicate);
+    await insertUnlessPresent(this.states, { _id: STATES_ID as never });
     // A store written before the states shared one document keeps one per partition (`_id` = N).
     const legacy = await this.states.findOne({ _id: partition as never });
     const start: StateFields = legacy === null ? INITIAL : { fence: legacy.fence, committed: legacy.committed, seq: legacy.seq, consumed: legacy.consumed, inflight: legacy.inflight };
@@ -117,8 +118,4 @@ export class PartitionStates {
     }
     return lost;
   }
-}
-
-function ignoreDuplicate(err: { code?: number }): void {
-  if (err.code !== 11000) throw err;
 }

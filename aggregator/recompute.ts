@@ -11,7 +11,7 @@ import { addUserDelta, emptyDeltas, MAU_DAYS } from './activity-math.js';
 import { pausedKey } from './aggregator.js';
 import { activityDoc, countDoc, retentionDoc, type AnalyticsStore, type RebuiltUser } from './analytics-store.js';
 import { activityChanges, addEventCounts, distinctIdOf, emptyCountChanges, GRANULARITIES, horizonsOf, userDocId, type PlanSettings } from './batch-plan.js';
-import { deleteHeldKey, extendHeldKey } from '../core/held-key.js';
+import { HeldKey } from '../core/held-key.js';
 import { PartitionLeases, type Lease } from './partition-lease.js';
 import { RollupLoop, type LoopDeps } from './rollup-loop.js';
 
@@ -98,21 +98,21 @@ interface HeldPartitions {
 
 async function holdAllPartitions(redis: Redis, prefix: string, options: RecomputeOptions, logger: Logger): Promise<HeldPartitions> {
   const owner = `recompute-${randomBytes(4).toString('hex')}`;
-  const pauseMs = options.leaseMs * 3;
-  if ((await redis.set(pausedKey(prefix), owner, 'PX', pauseMs, 'NX')) !== 'OK') {
+  const pause = new HeldKey(redis, pausedKey(prefix), owner, options.leaseMs * 3);
+  if ((await pause.hold()) !== 'taken') {
     throw new SignalboardError('SB_RECOMPUTE_BUSY', 'another recompute is running (or one stopped less than a lease time ago); try again shortly');
   }
   const leases = new PartitionLeases(redis, prefix, owner, options.leaseMs);
   const held: Lease[] = [];
   let lost: string | undefined;
   const keepAlive = setInterval(() => {
-    void extendHeldKey(redis, pausedKey(prefix), owner, pauseMs).then((ok) => (ok ? undefined : (lost ??= 'the pause key expired')), () => undefined);
+    void pause.extend().then((ok) => (ok ? undefined : (lost ??= 'the pause key expired')), () => undefined);
     for (const lease of held) void leases.renew(lease).then((ok) => (ok ? undefined : (lost ??= `the lease of partition ${lease.partition} expired`)), () => undefined);
   }, Math.floor(options.leaseMs / 3));
   const release = async () => {
     clearInterval(keepAlive);
     await Promise.all(held.map((lease) => leases.release(lease).catch(() => undefined)));
-    await deleteHeldKey(redis, pausedKey(prefix), owner);
+    await pause.release();
   };
   const assertHeld = () => {
     if (lost !== undefined) throw lostPartitions(lost);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { updatesAreAtomic } from '../core/mongo.js';
+import { updatesAreAtomic } from '../core/store-compat.js';
 import type { Redis } from '../core/redis.js';
 import { startWorker, type Worker } from '../test/aggregator-workers.js';
 import { generateDataset } from '../test/dataset.js';

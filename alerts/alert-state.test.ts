@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { initialAlertState, stepAlert, type AlertState, type AlertStepInput } from './alert-state.js';
+import type { AlertState } from '../model/alert-store.js';
+import { initialAlertState, stepAlert, type AlertStepInput } from './alert-state.js';
 
 const T0 = Date.parse('2026-11-23T13:00:00.000Z');
 const SEC = 1000;

@@ -1,25 +1,10 @@
+import type { AlertState } from '../model/alert-store.js';
+
 /**
  * The alert state machine, pure: the alerts role loads an AlertState, steps it with
  * each evaluation and stores it back (ALERT_COLLECTIONS.states). Deterministic and
  * idempotent: the same step twice at the same `now` changes nothing the second time.
  */
-
-export type AlertStatus = 'ok' | 'pending' | 'firing' | 'resolved';
-
-/** Numbers (epoch ms), strings and null only, so it stores as JSON or in MongoDB as is. */
-export interface AlertState {
-  status: AlertStatus;
-  /** When the current status began. */
-  since: number;
-  /** While firing: when the condition was first seen cleared, in the current run of cleared steps. */
-  clearSince: number | null;
-  /** How many times the alert has fired. */
-  firings: number;
-  /** The value of the last step. */
-  value: number | null;
-  /** The `now` of the last step; a step older than it is ignored. */
-  evaluatedAt: number;
-}
 
 /** An evaluation (see rule-math's evaluateCondition) and the rule's durations. */
 export interface AlertStepInput {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { Collection } from 'mongodb';
-import { ALERT_COLLECTIONS, historyMinutes, type AlertRule } from '../model/alert-rules.js';
-import { deleteHeldKey, extendHeldKey } from '../core/held-key.js';
+import { historyMinutes, type AlertRule } from '../model/alert-rules.js';
+import { AlertStore, type AlertState, type FiringDoc } from '../model/alert-store.js';
+import { HeldKey } from '../core/held-key.js';
+import { insertUnlessPresent } from '../core/store-compat.js';
 import { appendToFeed } from '../live/feed.js';
 import { FeedFollower, type LiveConsumer, type LiveProject, type FeedFollowerOptions } from '../live/feed-follower.js';
 import type { LiveFigures } from '../live/live-figures.js';
@@ -9,32 +10,9 @@ import { countKey, dimensionKey, type LiveNeeds } from '../live/cells.js';
 import { bucketStart, GRANULARITY_MS } from '../model/time-buckets.js';
 import { redisReady } from '../core/redis.js';
 import type { AlertsMetrics } from './alerts-metrics.js';
-import { initialAlertState, stepAlert, type AlertState } from './alert-state.js';
+import { initialAlertState, stepAlert } from './alert-state.js';
 import { evaluateCondition, type Measurement } from './rule-math.js';
 import type { WebhookDeliveries } from './webhook-deliveries.js';
-
-/** A rule's state as stored: the machine's state plus what a dashboard's alerts snapshot shows. */
-export interface AlertStateDoc extends AlertState {
-  _id: string;
-  projectId: string;
-  ruleId: string;
-  name: string;
-  updatedAt: Date;
-}
-
-/** One notification (firing or resolved): the alert history, and the outbox of its deliveries. */
-export interface FiringDoc {
-  _id: string;
-  projectId: string;
-  ruleId: string;
-  state: 'firing' | 'resolved';
-  /** The message sent to dashboards and webhooks. */
-  alert: Record<string, unknown>;
-  at: Date;
-  /** Set once the dashboards' message and the webhook delivery are queued. */
-  notified: boolean;
-  expireAt: Date;
-}
 
 export interface EvaluatorOptions extends FeedFollowerOptions {
   leaseMs: number;
@@ -62,28 +40,22 @@ export class AlertEvaluator implements LiveConsumer {
   private readonly rules = new Map<string, AlertRule[]>();
   private readonly states = new Map<string, AlertState>();
   private readonly persisting = new Map<string, Promise<void>>();
-  private readonly stateDocs: Collection<AlertStateDoc>;
-  private readonly firings: Collection<FiringDoc>;
-  private readonly rulesCollection: Collection<AlertRule>;
-  private readonly leaderKey: string;
-  private readonly leaderToken = randomBytes(12).toString('hex');
-  private leader = false;
+  private readonly store: AlertStore;
+  private readonly leadership: HeldKey;
   private resending = false;
   private timers: NodeJS.Timeout[] = [];
 
   constructor(private readonly options: EvaluatorOptions) {
-    const { db, prefix } = options;
-    this.stateDocs = db.collection<AlertStateDoc>(ALERT_COLLECTIONS.states);
-    this.firings = db.collection<FiringDoc>(ALERT_COLLECTIONS.firings);
-    this.rulesCollection = db.collection<AlertRule>(ALERT_COLLECTIONS.rules);
-    this.leaderKey = `${prefix}:alerts:leader`;
+    const { db, prefix, redis, leaseMs } = options;
+    this.store = new AlertStore(db);
+    this.leadership = new HeldKey(redis, `${prefix}:alerts:leader`, randomBytes(12).toString('hex'), leaseMs);
     this.live = new FeedFollower(options, this);
   }
 
   async start(): Promise<void> {
     await Promise.all([
-      this.firings.createIndex({ projectId: 1, at: -1 }, { name: 'projectId_at' }),
-      this.stateDocs.createIndex({ projectId: 1 }, { name: 'projectId' }),
+      this.store.firings.createIndex({ projectId: 1, at: -1 }, { name: 'projectId_at' }),
+      this.store.states.createIndex({ projectId: 1 }, { name: 'projectId' }),
     ]).catch((err: unknown) => this.options.logger.warn({ err }, 'alerts: could not create the indexes yet'));
     await this.live.start();
     const every = (ms: number, work: () => Promise<void>) => {
@@ -93,7 +65,7 @@ export class AlertEvaluator implements LiveConsumer {
     };
     every(Math.max(200, Math.floor(this.options.leaseMs / 3)), () => this.holdLeadership());
     every(this.options.rulesRefreshMs, async () => {
-      if (!this.leader) return;
+      if (!this.leadership.held) return;
       await this.refreshRules();
       await this.resendUnnotified();
     });
@@ -106,13 +78,12 @@ export class AlertEvaluator implements LiveConsumer {
     for (const t of this.timers) clearInterval(t);
     await this.live.stop();
     await Promise.all(this.persisting.values());
-    if (this.leader) await deleteHeldKey(this.options.redis, this.leaderKey, this.leaderToken).catch(() => undefined);
-    this.leader = false;
+    await this.leadership.release().catch(() => undefined);
   }
 
   /** Deletes alert history past ALERTS_HISTORY_DAYS (servers without TTL indexes). */
   async sweepExpired(now = new Date()): Promise<void> {
-    await this.firings.deleteMany({ expireAt: { $lt: now } });
+    await this.store.firings.deleteMany({ expireAt: { $lt: now } });
   }
 
   // ---- LiveConsumer ---------------------------------------------------------------
@@ -142,22 +113,17 @@ export class AlertEvaluator implements LiveConsumer {
   // ---- leadership and rules -------------------------------------------------------
 
   private async holdLeadership(): Promise<void> {
-    const { redis, leaseMs, logger } = this.options;
+    const { redis, logger } = this.options;
     // Before the first connection (and while Redis is away) there is no lease to take or keep.
     if (!redisReady(redis)) return;
-    if (this.leader) {
-      if (await extendHeldKey(redis, this.leaderKey, this.leaderToken, leaseMs)) return;
-      logger.warn('alerts: lost the leader lease; another process evaluates now');
-      this.leader = false;
-      return;
-    }
-    if ((await redis.set(this.leaderKey, this.leaderToken, 'PX', leaseMs, 'NX')) !== 'OK') return;
+    const outcome = await this.leadership.hold();
+    if (outcome === 'lost') logger.warn('alerts: lost the leader lease; another process evaluates now');
+    if (outcome !== 'taken') return;
     // A new leader starts from the stored states: what fired stays fired.
     this.states.clear();
-    for (const doc of await this.stateDocs.find({}).toArray()) {
+    for (const doc of await this.store.states.find({}).toArray()) {
       this.states.set(doc.ruleId, { status: doc.status, since: doc.since, clearSince: doc.clearSince, firings: doc.firings, value: doc.value, evaluatedAt: doc.evaluatedAt });
     }
-    this.leader = true;
     logger.info({ rules: this.states.size }, 'alerts: leader; evaluating');
     await this.refreshRules();
     await this.resendUnnotified(true);
@@ -165,7 +131,7 @@ export class AlertEvaluator implements LiveConsumer {
 
   private async refreshRules(): Promise<void> {
     const byProject = new Map<string, AlertRule[]>();
-    for (const rule of await this.rulesCollection.find({ enabled: true }).toArray()) {
+    for (const rule of await this.store.rules.find({ enabled: true }).toArray()) {
       const list = byProject.get(rule.projectId) ?? [];
       list.push(rule);
       byProject.set(rule.projectId, list);
@@ -173,7 +139,7 @@ export class AlertEvaluator implements LiveConsumer {
     // States of rules deleted or disabled meanwhile (also one an in-flight store wrote back) go.
     const enabled = new Set([...byProject.values()].flat().map((r) => r._id));
     for (const id of this.states.keys()) if (!enabled.has(id)) this.states.delete(id);
-    await this.stateDocs.deleteMany({ ruleId: { $nin: [...enabled] } });
+    await this.store.states.deleteMany({ ruleId: { $nin: [...enabled] } });
     for (const projectId of this.rules.keys()) if (!byProject.has(projectId)) this.live.unwatch(projectId);
     const before = new Map(this.rules);
     this.rules.clear();
@@ -187,7 +153,7 @@ export class AlertEvaluator implements LiveConsumer {
   // ---- evaluation -----------------------------------------------------------------
 
   private evaluateProject(project: LiveProject): void {
-    if (!this.leader || !project.ready || project.state === null) return;
+    if (!this.leadership.held || !project.ready || project.state === null) return;
     const now = Date.now();
     for (const rule of this.rules.get(project.id) ?? []) this.evaluateRule(rule, project, project.state, now);
   }
@@ -220,27 +186,21 @@ export class AlertEvaluator implements LiveConsumer {
    * the sending does (what failed to go out is resent by resendUnnotified).
    */
   private async persist(rule: AlertRule, state: AlertState, notify: 'firing' | 'resolved' | undefined): Promise<boolean> {
-    const { redis, logger, historyDays } = this.options;
-    if (!this.leader || !(await extendHeldKey(redis, this.leaderKey, this.leaderToken, this.options.leaseMs))) return false;
+    const { logger, historyDays } = this.options;
+    if (!(await this.leadership.extend())) return false;
     // Deleted or disabled since the rules were read: nothing to store.
-    if ((await this.rulesCollection.countDocuments({ _id: rule._id, enabled: true }, { limit: 1 })) === 0) return false;
+    if ((await this.store.rules.countDocuments({ _id: rule._id, enabled: true }, { limit: 1 })) === 0) return false;
     let firing: FiringDoc | null = null;
     if (notify !== undefined) {
       const id = `${rule._id}:${state.firings}:${notify}`;
       const at = new Date(state.since);
       const alert = { id, ruleId: rule._id, name: rule.name, state: notify, value: state.value, at: at.toISOString(), firing: state.firings, metric: rule.metric, condition: conditionSummary(rule) };
       firing = { _id: id, projectId: rule.projectId, ruleId: rule._id, state: notify, alert, at, notified: false, expireAt: new Date(at.getTime() + historyDays * GRANULARITY_MS.day) };
-      const inserted = await this.firings.insertOne(firing).then(
-        () => true,
-        (err: { code?: number }) => {
-          if (err.code !== 11000) throw err;
-          return false;
-        },
-      );
+      const inserted = await insertUnlessPresent(this.store.firings, firing);
       // An earlier attempt stored it (and maybe sent it).
-      if (!inserted) firing = await this.firings.findOne({ _id: id });
+      if (!inserted) firing = await this.store.firings.findOne({ _id: id });
     }
-    await this.stateDocs.updateOne(
+    await this.store.states.updateOne(
       { _id: rule._id },
       { $set: { ...state, projectId: rule.projectId, ruleId: rule._id, name: rule.name, updatedAt: new Date() } },
       { upsert: true },
@@ -264,12 +224,12 @@ export class AlertEvaluator implements LiveConsumer {
     this.resending = true;
     try {
       const filter = all ? { notified: false } : { notified: false, at: { $lt: new Date(Date.now() - UNSENT_GRACE_MS) } };
-      for (const firing of await this.firings.find(filter).sort({ at: 1 }).toArray()) {
-        const stored = await this.stateDocs.findOne({ _id: firing.ruleId });
+      for (const firing of await this.store.firings.find(filter).sort({ at: 1 }).toArray()) {
+        const stored = await this.store.states.findOne({ _id: firing.ruleId });
         const number = firing.alert.firing as number;
         const happened = stored !== null && (stored.firings > number || (stored.firings === number && (firing.state === 'firing' || stored.status !== 'firing')));
         if (happened) await this.notify(firing);
-        else await this.firings.deleteOne({ _id: firing._id, notified: false });
+        else await this.store.firings.deleteOne({ _id: firing._id, notified: false });
       }
     } finally {
       this.resending = false;
@@ -280,12 +240,12 @@ export class AlertEvaluator implements LiveConsumer {
   private async notify(firing: FiringDoc): Promise<void> {
     const { redis, prefix, deliveries } = this.options;
     await appendToFeed(redis, prefix, { type: 'alert', projectId: firing.projectId, alert: firing.alert });
-    const rule = await this.rulesCollection.findOne({ _id: firing.ruleId });
+    const rule = await this.store.rules.findOne({ _id: firing.ruleId });
     if (rule?.webhook !== undefined && rule.webhookSecret !== undefined) {
       await deliveries.enqueue({ id: `${firing._id}:webhook`, projectId: firing.projectId, ruleId: firing.ruleId, url: rule.webhook.url, secret: rule.webhookSecret, payload: { type: 'alert', projectId: firing.projectId, ...firing.alert } });
       deliveries.kick();
     }
-    await this.firings.updateOne({ _id: firing._id }, { $set: { notified: true } });
+    await this.store.firings.updateOne({ _id: firing._id }, { $set: { notified: true } });
   }
 }
 

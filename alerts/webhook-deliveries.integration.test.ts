@@ -7,14 +7,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { createLogger } from '../core/logger.js';
 import { DestinationPolicy } from '../core/webhook-destination.js';
 import { withDatabase } from '../core/mongo.js';
+import { ALERT_COLLECTIONS } from '../model/alert-rules.js';
+import { AlertStore, type DeliveryDoc } from '../model/alert-store.js';
 import {
-  DELIVERIES_COLLECTION,
   DELIVERY_CLAIMS_COLLECTION,
   retryDelayMs,
   signWebhookBody,
   verifyWebhookSignature,
   WebhookDeliveries,
-  type DeliveryDoc,
   type DeliveryOutcome,
   type WebhookDeliveryOptions,
 } from './webhook-deliveries.js';
@@ -170,7 +170,7 @@ describe('WebhookDeliveries', () => {
     await wd.ensureIndexes();
     return wd;
   };
-  const read = async (db: Db, id: string) => (await db.collection<DeliveryDoc>(DELIVERIES_COLLECTION).findOne({ _id: id }))!;
+  const read = async (db: Db, id: string) => (await db.collection<DeliveryDoc>(ALERT_COLLECTIONS.deliveries).findOne({ _id: id }))!;
 
   beforeAll(() => {
     client = new MongoClient(withDatabase(inject('mongoUrl'), base));
@@ -222,7 +222,7 @@ describe('WebhookDeliveries', () => {
     expect(await wd.runDue(FAR_FUTURE)).toBe(0);
     expect(hooks.requests).toHaveLength(3);
 
-    const [listed] = await wd.list('p1', { limit: 10 });
+    const [listed] = await new AlertStore(db).deliveriesOf('p1', { limit: 10 });
     expect(listed).not.toHaveProperty('secret');
     expect(listed).toMatchObject({ _id: 'r1:7:firing:webhook', status: 'delivered', url: hooks.url, payload });
   });
@@ -243,7 +243,7 @@ describe('WebhookDeliveries', () => {
 
     expect(await wd.runDue(FAR_FUTURE)).toBe(0);
     expect(hooks.count('d1')).toBe(3);
-    expect((await wd.list('p1', { status: 'dead', limit: 10 })).map((d) => d._id)).toEqual(['d1']);
+    expect((await new AlertStore(db).deliveriesOf('p1', { status: 'dead', limit: 10 })).map((d) => d._id)).toEqual(['d1']);
   });
 
   it('refuses loopback, private and metadata destinations by default, literal or resolved at connection time, and reaches them when allowed', async () => {
@@ -311,7 +311,7 @@ describe('WebhookDeliveries', () => {
     expect(await wd.runDue()).toBe(7);
     expect(fast.requests).toHaveLength(6);
     for (const r of fast.requests) expect(r.at - began).toBeLessThan(timeoutMs);
-    expect((await wd.list('p1', { status: 'delivered', limit: 10 })).length).toBe(6);
+    expect((await new AlertStore(db).deliveriesOf('p1', { status: 'delivered', limit: 10 })).length).toBe(6);
     expect((await read(db, 'slow')).attempts[0]!.error).toBe(`timeout after ${timeoutMs} ms`);
   });
 
@@ -322,7 +322,7 @@ describe('WebhookDeliveries', () => {
     await wd.enqueue(delivery('r1:1:firing:webhook', hooks.url, { n: 1 }));
     await wd.enqueue(delivery('r1:1:firing:webhook', hooks.url, { n: 2 }));
 
-    expect(await db.collection(DELIVERIES_COLLECTION).countDocuments({})).toBe(1);
+    expect(await db.collection(ALERT_COLLECTIONS.deliveries).countDocuments({})).toBe(1);
     expect(await wd.runDue()).toBe(1);
     expect(await wd.runDue(FAR_FUTURE)).toBe(0);
     expect(hooks.requests.map((r) => JSON.parse(r.body) as unknown)).toEqual([{ n: 1 }]);
@@ -354,7 +354,7 @@ describe('WebhookDeliveries', () => {
       expect(second.reduce((a, b) => a + b)).toBe(12);
       for (const id of ids) expect(hooks.count(id), id).toBe(2);
 
-      const docs = await db.collection<DeliveryDoc>(DELIVERIES_COLLECTION).find({}).toArray();
+      const docs = await db.collection<DeliveryDoc>(ALERT_COLLECTIONS.deliveries).find({}).toArray();
       expect(docs.map((d) => [d._id, d.status, d.attempts.map((a) => a.status)])).toEqual(
         expect.arrayContaining(ids.map((id) => [id, 'delivered', [503, 200]])),
       );
@@ -377,8 +377,8 @@ describe('WebhookDeliveries', () => {
       { _id: 'orphan#1#0', until: new Date(Date.now() - 1000), expireAt },
       { _id: 'held#1#0', until: new Date(Date.now() + 60_000), expireAt },
     ]);
-    await db.collection<DeliveryDoc>(DELIVERIES_COLLECTION).updateOne({ _id: 'orphan' }, { $set: { lockedUntil: new Date(Date.now() - 1000) } });
-    await db.collection<DeliveryDoc>(DELIVERIES_COLLECTION).updateOne({ _id: 'held' }, { $set: { lockedUntil: new Date(Date.now() + 60_000) } });
+    await db.collection<DeliveryDoc>(ALERT_COLLECTIONS.deliveries).updateOne({ _id: 'orphan' }, { $set: { lockedUntil: new Date(Date.now() - 1000) } });
+    await db.collection<DeliveryDoc>(ALERT_COLLECTIONS.deliveries).updateOne({ _id: 'held' }, { $set: { lockedUntil: new Date(Date.now() + 60_000) } });
 
     expect(await wd.runDue()).toBe(1);
     expect(hooks.requests.map((r) => r.id)).toEqual(['orphan']);
@@ -386,7 +386,7 @@ describe('WebhookDeliveries', () => {
     expect(await claims.countDocuments({ _id: 'orphan#1#1' })).toBe(1);
 
     // Even once its lockedUntil is cleared, the live claim keeps others off it.
-    await db.collection<DeliveryDoc>(DELIVERIES_COLLECTION).updateOne({ _id: 'held' }, { $set: { lockedUntil: null } });
+    await db.collection<DeliveryDoc>(ALERT_COLLECTIONS.deliveries).updateOne({ _id: 'held' }, { $set: { lockedUntil: null } });
     expect(await wd.runDue()).toBe(0);
     expect(hooks.count('held')).toBe(0);
   });

@@ -3,15 +3,16 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { MongoServerError, type Collection, type Db } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
 import type { Logger } from '../core/logger.js';
+import { createExpiryIndex, isDuplicateKeyError, type ExpiryMode } from '../core/store-compat.js';
 import type { DestinationPolicy } from '../core/webhook-destination.js';
+import { ALERT_COLLECTIONS } from '../model/alert-rules.js';
+import type { DeliveryAttempt, DeliveryDoc } from '../model/alert-store.js';
 
-export const DELIVERIES_COLLECTION = 'alert_deliveries';
 /** One document per (delivery, attempt, takeover): see WebhookDeliveries.claim. */
 export const DELIVERY_CLAIMS_COLLECTION = 'alert_delivery_claims';
 
-const DUPLICATE_KEY = 11000;
 const KEPT_MS = 90 * 24 * 3600 * 1000;
 /** Deliveries POSTed at once per runDue: a slow endpoint holds one lane for at most timeoutMs. */
 const CONCURRENCY = 4;
@@ -24,38 +25,7 @@ const CLAIM_MARGIN_MS = 30_000;
 /** Receivers should refuse older (or newer) timestamps: a captured request cannot be replayed later. */
 const DEFAULT_TOLERANCE_SECONDS = 300;
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
 export type DeliveryOutcome = 'delivered' | 'retry' | 'dead';
-
-export interface DeliveryAttempt {
-  at: Date;
-  /** The HTTP status, when the endpoint answered. */
-  status?: number;
-  /** Why there was no answer (timeout, connection refused, ...). */
-  error?: string;
-  ms: number;
-}
-
-export interface DeliveryDoc {
-  /** Given by the caller and deterministic (e.g. `<ruleId>:<firing>:<state>:webhook`), so enqueueing twice queues once. */
-  _id: string;
-  projectId: string;
-  ruleId: string;
-  url: string;
-  secret: string;
-  payload: Record<string, unknown>;
-  status: DeliveryStatus;
-  attempts: DeliveryAttempt[];
-  nextAttemptAt: Date;
-  /** Set while a worker holds the delivery; informational (the claims collection decides who holds it). */
-  lockedUntil: Date | null;
-  createdAt: Date;
-  deliveredAt?: Date;
-  expireAt: Date;
-}
-
-/** What the API shows: everything but the signing secret. */
-export type DeliveryView = Omit<DeliveryDoc, 'secret'>;
 
 export interface NewDelivery {
   id: string;
@@ -143,26 +113,16 @@ export class WebhookDeliveries {
     }
     if (options.maxDelayMs < options.baseDelayMs) throw new TypeError('WebhookDeliveries: options.maxDelayMs must be at least options.baseDelayMs');
     this.options = Object.freeze({ ...options });
-    this.deliveries = db.collection<DeliveryDoc>(DELIVERIES_COLLECTION);
+    this.deliveries = db.collection<DeliveryDoc>(ALERT_COLLECTIONS.deliveries);
     this.claims = db.collection<ClaimDoc>(DELIVERY_CLAIMS_COLLECTION);
   }
 
   /** Returns whether the server expires documents itself (TTL) or needs `sweepExpired`, as AnalyticsStore.ensureIndexes. */
-  async ensureIndexes(): Promise<'ttl' | 'sweep'> {
+  async ensureIndexes(): Promise<ExpiryMode> {
     await this.deliveries.createIndex({ status: 1, nextAttemptAt: 1 }, { name: 'status_due' });
     await this.deliveries.createIndex({ projectId: 1, ruleId: 1, createdAt: -1 }, { name: 'project_rule_created' });
-    let mode: 'ttl' | 'sweep' = 'ttl';
-    for (const name of [DELIVERIES_COLLECTION, DELIVERY_CLAIMS_COLLECTION]) {
-      const collection = this.db.collection(name);
-      try {
-        await collection.createIndex({ expireAt: 1 }, { name: 'expire_ttl', expireAfterSeconds: 0 });
-      } catch (err) {
-        // FerretDB 1.x: code 238, "expireAfterSeconds is not implemented yet".
-        if ((err as { code?: number }).code !== 238) throw err;
-        mode = 'sweep';
-        await collection.createIndex({ expireAt: 1 }, { name: 'expire_at' });
-      }
-    }
+    let mode: ExpiryMode = 'ttl';
+    for (const name of [ALERT_COLLECTIONS.deliveries, DELIVERY_CLAIMS_COLLECTION]) if ((await createExpiryIndex(this.db.collection(name))) === 'sweep') mode = 'sweep';
     return mode;
   }
 
@@ -191,7 +151,7 @@ export class WebhookDeliveries {
         expireAt: new Date(now.getTime() + KEPT_MS),
       });
     } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
+      if (!isDuplicateKeyError(err)) throw err;
       this.logger.debug({ delivery: delivery.id }, 'webhook delivery already queued');
     }
   }
@@ -262,16 +222,6 @@ export class WebhookDeliveries {
     await this.running;
   }
 
-  /** A project's deliveries, newest first, without their secrets. */
-  async list(projectId: string, filter: { ruleId?: string; status?: DeliveryStatus; limit: number }): Promise<DeliveryView[]> {
-    return this.deliveries
-      .find(
-        { projectId, ...(filter.ruleId === undefined ? {} : { ruleId: filter.ruleId }), ...(filter.status === undefined ? {} : { status: filter.status }) },
-        { projection: { secret: 0 }, sort: { createdAt: -1, _id: -1 }, limit: filter.limit },
-      )
-      .toArray();
-  }
-
   /** The next due delivery this worker now holds, or undefined when none is left. `seen`: ids this run already tried. */
   private async claimNext(now: Date, seen: Set<string>): Promise<DeliveryDoc | undefined> {
     for (;;) {
@@ -314,7 +264,7 @@ export class WebhookDeliveries {
         await this.claims.insertOne({ _id, until, expireAt: new Date(Date.now() + KEPT_MS) });
         return until;
       } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
+        if (!isDuplicateKeyError(err)) throw err;
       }
       const existing = await this.claims.findOne({ _id });
       if (existing !== null && existing.until.getTime() > Date.now()) return undefined;
@@ -370,10 +320,6 @@ export class WebhookDeliveries {
   }
 }
 
-function isDuplicateKey(err: unknown): boolean {
-  // FerretDB 1.24 sets the code but no codeName.
-  return err instanceof MongoServerError && err.code === DUPLICATE_KEY;
-}
 
 /** The host only: webhook URLs often carry a token in their path (Slack's do), which must not reach the logs. */
 function hostOf(url: string): string {

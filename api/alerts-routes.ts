@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { Collection } from 'mongodb';
 import { z } from 'zod';
-import { ALERT_COLLECTIONS, alertRuleInput, type AlertRule, type AlertRuleInput } from '../model/alert-rules.js';
+import { alertRuleInput, type AlertRule, type AlertRuleInput } from '../model/alert-rules.js';
+import { AlertStore, type AlertStateDoc } from '../model/alert-store.js';
 import { SignalboardError } from '../core/errors.js';
 import { DestinationPolicy } from '../core/webhook-destination.js';
 import { parseJsonBody, route, type RequestInfo } from '../core/http.js';
@@ -33,11 +33,11 @@ function maskUrl(url: string): string {
  * A rule as the API shows it: never its webhook secret (shown once, when created); the
  * webhook URL masked except in the answer to the write that set it.
  */
-function ruleView(rule: AlertRule, state: Record<string, unknown> | undefined, fullUrl = false) {
+function ruleView(rule: AlertRule, state: AlertStateDoc | undefined, fullUrl = false) {
   const { _id, ...rest } = rule;
   delete rest.webhookSecret;
   if (rest.webhook !== undefined && !fullUrl) rest.webhook = { url: maskUrl(rest.webhook.url) };
-  return { id: _id, ...rest, state: state === undefined ? { status: 'ok' } : { status: state.status, since: new Date(state.since as number).toISOString(), value: state.value, firings: state.firings } };
+  return { id: _id, ...rest, state: state === undefined ? { status: 'ok' } : { status: state.status, since: new Date(state.since).toISOString(), value: state.value, firings: state.firings } };
 }
 
 function ruleIdOf(req: RequestInfo): string {
@@ -55,9 +55,8 @@ function ruleIdOf(req: RequestInfo): string {
  * alerts role's; it re-reads the rules every ALERTS_RULES_REFRESH_MS.
  */
 export function registerAlertRoutes(app: TemplatedApp, rt: Runtime): void {
-  const { db } = rt.mongo;
-  const rules: Collection<AlertRule> = db.collection<AlertRule>(ALERT_COLLECTIONS.rules);
-  const states = db.collection<{ _id: string } & Record<string, unknown>>(ALERT_COLLECTIONS.states);
+  const store = new AlertStore(rt.mongo.db);
+  const { rules, states } = store;
   const schema = alertRuleInput(rt.config.AGGREGATOR_DIMENSIONS === '' ? [] : rt.config.AGGREGATOR_DIMENSIONS.split(','));
   const bodyLimit = { bodyLimit: 64 * 1024 };
   rules.createIndex({ projectId: 1 }, { name: 'projectId' }).catch((err: unknown) => rt.logger.warn({ err }, 'could not create the alert rules index yet'));
@@ -102,11 +101,13 @@ export function registerAlertRoutes(app: TemplatedApp, rt: Runtime): void {
   route(app, rt.logger, 'get', '/v1/alerts/history', async (req, reply) => {
     const project = await rt.access.resolve(req.headers, req.query, 'read', req.remoteAddress);
     const q = parseQuery(historyQuery, req.query);
-    const filter: Record<string, unknown> = { projectId: project.id };
-    if (q.rule !== undefined) filter.ruleId = q.rule;
-    if (q.from !== undefined || q.to !== undefined) filter.at = { ...(q.from === undefined ? {} : { $gte: new Date(q.from) }), ...(q.to === undefined ? {} : { $lte: new Date(q.to) }) };
-    const firings = await db.collection(ALERT_COLLECTIONS.firings).find(filter).sort({ at: -1 }).limit(q.limit).toArray();
-    reply.json(200, { firings: firings.map((f) => f.alert as Record<string, unknown>) });
+    const firings = await store.history(project.id, {
+      ruleId: q.rule,
+      from: q.from === undefined ? undefined : new Date(q.from),
+      to: q.to === undefined ? undefined : new Date(q.to),
+      limit: q.limit,
+    });
+    reply.json(200, { firings: firings.map((f) => f.alert) });
   });
 
   route(app, rt.logger, 'get', '/v1/alerts/:id', async (req, reply) => {
@@ -119,13 +120,8 @@ export function registerAlertRoutes(app: TemplatedApp, rt: Runtime): void {
     const project = await rt.access.resolve(req.headers, req.query, 'read', req.remoteAddress);
     const rule = await findRule(project.id, ruleIdOf(req));
     const q = parseQuery(deliveriesQuery, req.query);
-    const deliveries = await db
-      .collection(ALERT_COLLECTIONS.deliveries)
-      .find({ projectId: project.id, ruleId: rule._id, ...(q.status === undefined ? {} : { status: q.status }) }, { projection: { secret: 0 } })
-      .sort({ createdAt: -1 })
-      .limit(q.limit)
-      .toArray();
-    reply.json(200, { deliveries: deliveries.map(({ _id, url, ...d }) => ({ id: _id, url: maskUrl(url as string), ...d })) });
+    const deliveries = await store.deliveriesOf(project.id, { ruleId: rule._id, status: q.status, limit: q.limit });
+    reply.json(200, { deliveries: deliveries.map(({ _id, url, ...d }) => ({ id: _id, url: maskUrl(url), ...d })) });
   });
 
   route(app, rt.logger, 'put', '/v1/alerts/:id', async (req, reply) => {

@@ -4,6 +4,7 @@ import { COLLECTIONS } from '../model/collections.js';
 import { allPartitions, streamKey } from '../model/event-stream.js';
 import { SignalboardError } from './errors.js';
 import type { Redis } from './redis.js';
+import { insertUnlessPresent } from './store-compat.js';
 
 /**
  * Binds a Redis namespace (REDIS_KEY_PREFIX on one Redis) to one deployment, so two
@@ -79,9 +80,7 @@ export async function bindDeployment(redis: Redis, db: Db, where: DeploymentWher
     if (!hasPositions && (await streamsHoldEntries(redis, where))) {
       throw mismatch(where, 'the namespace already holds event streams, and this MongoDB database has never consumed any');
     }
-    await records.insertOne({ _id: RECORD_ID, id: `dep_${randomBytes(8).toString('hex')}`, createdAt: new Date() }).catch((err: { code?: number }) => {
-      if (err.code !== 11000) throw err;
-    });
+    await insertUnlessPresent<DeploymentRecord>(records, { _id: RECORD_ID, id: `dep_${randomBytes(8).toString('hex')}`, createdAt: new Date() });
     record = (await records.findOne({ _id: RECORD_ID }))!;
   }
   if (inRedis === null) {

@@ -1,4 +1,4 @@
-import { MongoClient, type Collection, type Db, type Document, type IndexDescription } from 'mongodb';
+import { MongoClient, type Db } from 'mongodb';
 import type { Logger } from './logger.js';
 
 export interface Mongo {
@@ -8,26 +8,11 @@ export interface Mongo {
   close(): Promise<void>;
 }
 
-/**
- * Updates per bulk command. FerretDB 1.24 keeps each update's SQLite cursor, and so one
- * pooled connection, open until the whole command ends; its pool holds 100, and a
- * command of 100 updates or more deadlocks (measured: 80 pass, 100 hang).
- */
-export const UPDATES_PER_COMMAND = 50;
 
 const CONNECT_TIMEOUT_MS = 5000;
 /** A heartbeat under way this long has hung: a healthy one ends within the connect timeout twice over. */
 const HUNG_HEARTBEAT_MS = 3 * CONNECT_TIMEOUT_MS;
 
-/**
- * Whether the server applies each update to a document atomically, as MongoDB does.
- * FerretDB 1.x reads a document and writes it back without isolation: two processes
- * incrementing one document lose an increment (aggregator/workers.integration.test.ts caught it).
- */
-export async function updatesAreAtomic(db: Db): Promise<boolean> {
-  const info = await db.admin().command({ buildInfo: 1 });
-  return info.ferretdbVersion === undefined;
-}
 
 /** Connects lazily: the driver retries in the background, so start-up does not wait for MongoDB. */
 export function createMongo(url: string, appName: string, logger: Logger): Mongo {
@@ -114,13 +99,4 @@ function reviveHungMonitor(client: MongoClient, logger: Logger): { stop(): Promi
 /** The same server URL naming another database. */
 export function withDatabase(mongoUrl: string, database: string): string {
   return mongoUrl.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]+)(\/[^?]*)?/, `$1/${database}`);
-}
-
-/**
- * Creates indexes one command each. FerretDB 1.24 closes the connection when one
- * createIndexes command names several indexes that already exist (every start after
- * the first, on the same data), while a command per index is answered normally.
- */
-export async function createIndexesOneByOne<T extends Document>(collection: Collection<T>, indexes: readonly IndexDescription[]): Promise<void> {
-  for (const { key, ...options } of indexes) await collection.createIndex(key, options);
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
-import { createIndexesOneByOne } from './mongo.js';
+import { createIndexesOneByOne } from './store-compat.js';
 
 /** write: send events; read: figures, live, exports; admin: the project's settings (alert rules). */
 export type KeyKind = 'write' | 'read' | 'admin';

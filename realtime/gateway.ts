@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import { z } from 'zod';
-import { ALERT_COLLECTIONS } from '../model/alert-rules.js';
+import { AlertStore } from '../model/alert-store.js';
 import type { Config } from '../core/config.js';
 import { SignalboardError } from '../core/errors.js';
 import { upgradeWebSocket, type RequestInfo } from '../core/http.js';
@@ -79,6 +79,7 @@ export interface GatewayDeps {
  */
 export class LiveGateway implements LiveConsumer {
   private readonly live: FeedFollower;
+  private readonly alerts: AlertStore;
   private readonly sockets = new Map<string, Set<LiveWs>>();
   private readonly perKey = new Map<string, number>();
   /** Sockets waiting for their first message's key: they are limited, since anyone may open one. */
@@ -88,6 +89,7 @@ export class LiveGateway implements LiveConsumer {
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: GatewayDeps) {
+    this.alerts = new AlertStore(deps.db);
     const { config } = deps;
     this.needsOfGateway = { minutes: config.LIVE_WINDOW_MINUTES, dimensions: false, activity: true, retentionDays: config.LIVE_RETENTION_DAYS };
     this.subscribeMessage = z.object({
@@ -430,10 +432,7 @@ export class LiveGateway implements LiveConsumer {
 
   private async sendAlertsSnapshot(ws: LiveWs, seq: number, generation: number): Promise<void> {
     const s = ws.getUserData();
-    const firing = await this.deps.db
-      .collection(ALERT_COLLECTIONS.states)
-      .find({ projectId: s.project!.id, status: { $in: ['firing'] } }, { projection: { _id: 0 } })
-      .toArray();
+    const firing = await this.alerts.firingStates(s.project!.id);
     if (s.closed || s.generation !== generation) return;
     this.send(ws, JSON.stringify({ type: 'snapshot', seq, channel: 'alerts', firing }));
   }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MongoBulkWriteError, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { withDatabase } from '../core/mongo.js';
+import { createExpiryIndex, insertUnlessPresent, updatesAreAtomic } from '../core/store-compat.js';
 import { FERRETDB_INSERT_BATCH } from '../scripts/local-services.js';
 
 /**
@@ -35,5 +36,33 @@ describe('the store server', () => {
     const stored = await ids.find({}).toArray();
     expect(stored).toHaveLength(size);
     expect(stored.filter((d) => d.b === 'earlier').map((d) => d._id).sort()).toEqual(taken.map((i) => `id-${i}`).sort());
+  });
+});
+
+describe('core/store-compat on the store server', () => {
+  let client: MongoClient;
+  beforeAll(() => {
+    client = new MongoClient(withDatabase(inject('mongoUrl'), `sbtest_compat_${randomBytes(4).toString('hex')}`));
+  });
+  afterAll(async () => {
+    await client.db().dropDatabase();
+    await client.close();
+  });
+
+  it('inserts a document once, and says so: a taken _id is no error', async () => {
+    const docs = client.db().collection<{ _id: string; n: number }>('once');
+    expect(await insertUnlessPresent(docs, { _id: 'a', n: 1 })).toBe(true);
+    expect(await insertUnlessPresent(docs, { _id: 'a', n: 2 })).toBe(false);
+    expect(await docs.find({}).toArray()).toEqual([{ _id: 'a', n: 1 }]);
+  });
+
+  it('creates the expiry index the server supports: TTL on mongod, a plain one to sweep on FerretDB', async () => {
+    const docs = client.db().collection('expiring');
+    const mode = await createExpiryIndex(docs);
+    expect(mode).toBe((await updatesAreAtomic(client.db())) ? 'ttl' : 'sweep');
+    const names = (await docs.indexes()).map((i) => i.name);
+    expect(names).toContain(mode === 'ttl' ? 'expire_ttl' : 'expire_at');
+    // A second start on the same data finds its index in place.
+    expect(await createExpiryIndex(docs)).toBe(mode);
   });
 });

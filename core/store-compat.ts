@@ -1,0 +1,94 @@
+import { MongoBulkWriteError, MongoServerError, type Collection, type Db, type Document, type IndexDescription, type OptionalUnlessRequiredId } from 'mongodb';
+
+/**
+ * What MongoDB-compatible servers do differently, handled in one place
+ * (docs/aggregation.md#ferretdb): FerretDB 1.24 stands in for MongoDB in development
+ * and CI, and everything here works on both.
+ */
+
+const DUPLICATE_KEY = 11000;
+
+/**
+ * Updates per bulk command. FerretDB 1.24 keeps each update's SQLite cursor, and so one
+ * pooled connection, open until the whole command ends; its pool holds 100, and a
+ * command of 100 updates or more deadlocks (measured: 80 pass, 100 hang).
+ */
+export const UPDATES_PER_COMMAND = 50;
+
+/**
+ * Whether the server applies each update to a document atomically, as MongoDB does.
+ * FerretDB 1.x reads a document and writes it back without isolation: two processes
+ * incrementing one document lose an increment (aggregator/workers.integration.test.ts caught it).
+ */
+export async function updatesAreAtomic(db: Db): Promise<boolean> {
+  const info = await db.admin().command({ buildInfo: 1 });
+  return info.ferretdbVersion === undefined;
+}
+
+/**
+ * Creates indexes one command each. FerretDB 1.24 closes the connection when one
+ * createIndexes command names several indexes that already exist (every start after
+ * the first, on the same data), while a command per index is answered normally.
+ */
+export async function createIndexesOneByOne<T extends Document>(collection: Collection<T>, indexes: readonly IndexDescription[]): Promise<void> {
+  for (const { key, ...options } of indexes) await collection.createIndex(key, options);
+}
+
+/** A refused duplicate `_id` or unique key (FerretDB 1.24 sets the code but no codeName). */
+export function isDuplicateKeyError(err: unknown): boolean {
+  return err instanceof MongoServerError && err.code === DUPLICATE_KEY;
+}
+
+/** Inserts `doc` unless its `_id` is taken; true when this call inserted it. */
+export async function insertUnlessPresent<T extends Document>(collection: Collection<T>, doc: OptionalUnlessRequiredId<T>): Promise<boolean> {
+  try {
+    await collection.insertOne(doc);
+    return true;
+  } catch (err) {
+    if (!isDuplicateKeyError(err)) throw err;
+    return false;
+  }
+}
+
+/**
+ * Inserts unordered and returns the indexes of the documents refused as duplicates.
+ * Anything else throws, including a bulk error that does not account for every
+ * document: FerretDB shutting down mid-insert answered with a bulk error holding no
+ * write errors, and taking that for "no duplicates" counted events never stored
+ * (found by aggregator/restart.integration.test.ts).
+ */
+export async function insertSkippingDuplicates<T extends Document>(collection: Collection<T>, docs: readonly T[]): Promise<Set<number>> {
+  try {
+    await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
+    return new Set();
+  } catch (err) {
+    if (!(err instanceof MongoBulkWriteError) || err.result.getWriteConcernError() !== undefined) throw err;
+    const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+    if (errors.some((e) => e?.code !== DUPLICATE_KEY) || err.insertedCount + errors.length !== docs.length) throw err;
+    return new Set(errors.map((e) => e.index));
+  }
+}
+
+/** How expired documents go: MongoDB's TTL indexes, or a periodic sweep where the server has none. */
+export type ExpiryMode = 'ttl' | 'sweep';
+
+/**
+ * An index on `expireAt`: a TTL index where the server has them, else a plain one for
+ * the sweep's range deletes (FerretDB 1.x answers code 238, "expireAfterSeconds is
+ * not implemented yet").
+ */
+export async function createExpiryIndex(collection: Collection<Document>): Promise<ExpiryMode> {
+  try {
+    await collection.createIndex({ expireAt: 1 }, { name: 'expire_ttl', expireAfterSeconds: 0 });
+    return 'ttl';
+  } catch (err) {
+    if (!isNotImplemented(err)) throw err;
+    await collection.createIndex({ expireAt: 1 }, { name: 'expire_at' });
+    return 'sweep';
+  }
+}
+
+function isNotImplemented(err: unknown): boolean {
+  const e = err as { code?: number; codeName?: string; message?: string };
+  return e.code === 238 || e.codeName === 'NotImplemented' || /not implemented/i.test(e.message ?? '');
+}

@@ -84,7 +84,6 @@ export async function recompute(loopDeps: LoopDeps, db: Db, options: RecomputeOp
   }
 }
 
-/** Pauses the workers and takes every partition's lease; waits out leases of workers that died. */
 function lostPartitions(why: string): SignalboardError {
   return new SignalboardError('SB_RECOMPUTE_BUSY', `recompute stopped: ${why}; the range may be half rebuilt, run it again`);
 }
@@ -96,6 +95,7 @@ interface HeldPartitions {
   release(): Promise<void>;
 }
 
+/** Pauses the workers and takes every partition's lease; waits out leases of workers that died. */
 async function holdAllPartitions(redis: Redis, prefix: string, options: RecomputeOptions, logger: Logger): Promise<HeldPartitions> {
   const owner = `recompute-${randomBytes(4).toString('hex')}`;
   const pause = new HeldKey(redis, pausedKey(prefix), owner, options.leaseMs * 3);

@@ -79,6 +79,19 @@ export function verifyWebhookSignature(
 }
 
 /**
+ * What an attempt's answer means for its delivery: a 2xx is delivered; no answer
+ * (timeout, connection error, destination refused), 408, 429 and 5xx may pass, so they
+ * are retried while attempts are left; any other status (a 410 Gone, 404, 401, 400, a
+ * redirect, which is not followed) will not change by itself, so the delivery is dead
+ * at once instead of spending its attempts.
+ */
+export function attemptOutcome(status: number | undefined, attempts: number, maxAttempts: number): DeliveryOutcome {
+  if (status !== undefined && status >= 200 && status < 300) return 'delivered';
+  const retriable = status === undefined || status === 408 || status === 429 || status >= 500;
+  return retriable && attempts < maxAttempts ? 'retry' : 'dead';
+}
+
+/**
  * The wait after failed attempt number `attempt` (1-based): base, 2×base, 4×base, ...,
  * at most `maxMs`. No jitter: alert deliveries are few, and a fixed schedule is one
  * the docs can state.
@@ -301,21 +314,14 @@ export class WebhookDeliveries {
 
     const attempts = delivery.attempts.length + 1;
     const log = { delivery: delivery._id, projectId: delivery.projectId, ruleId: delivery.ruleId, host: hostOf(delivery.url), attempt: attempts, status: result.status, error: result.error };
-    let outcome: DeliveryOutcome;
-    let set: Partial<DeliveryDoc>;
-    if (result.status !== undefined && result.status >= 200 && result.status < 300) {
-      outcome = 'delivered';
-      set = { status: 'delivered', deliveredAt: new Date() };
-    } else if (attempts < this.options.maxAttempts) {
-      outcome = 'retry';
-      set = { nextAttemptAt: new Date(Date.now() + retryDelayMs(attempts, this.options.baseDelayMs, this.options.maxDelayMs)) };
-    } else {
-      outcome = 'dead';
-      set = { status: 'dead' };
-    }
+    const outcome = attemptOutcome(result.status, attempts, this.options.maxAttempts);
+    const set: Partial<DeliveryDoc> =
+      outcome === 'delivered' ? { status: 'delivered', deliveredAt: new Date() }
+      : outcome === 'retry' ? { nextAttemptAt: new Date(Date.now() + retryDelayMs(attempts, this.options.baseDelayMs, this.options.maxDelayMs)) }
+      : { status: 'dead' };
     await this.deliveries.updateOne({ _id: delivery._id }, { $set: { ...set, lockedUntil: null }, $push: { attempts: result } });
     this.onOutcome(outcome);
-    if (outcome === 'dead') this.logger.warn(log, 'webhook delivery dead after its last attempt');
+    if (outcome === 'dead') this.logger.warn(log, attempts < this.options.maxAttempts ? 'webhook delivery dead: the endpoint refused it for good' : 'webhook delivery dead after its last attempt');
     else this.logger.debug({ ...log, outcome }, 'webhook delivery attempted');
   }
 }

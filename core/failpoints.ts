@@ -1,7 +1,8 @@
 /**
- * Crash injection for the crash tests: SB_FAILPOINTS="after-apply:0.2,after-commit:0.1"
- * makes the process SIGKILL itself at that named step with that probability. Unset (as
- * in production), `failpoint` is a lookup that returns at once.
+ * Crash injection for the crash tests: SB_FAILPOINTS="mid-apply:0.2,after-commit:0.1"
+ * makes the process SIGKILL itself at that named step with that probability. The
+ * aggregator's steps: after-insert, mid-apply, before-commit, after-commit, mid-fold.
+ * Unset (as in production), `failpoint` is a lookup that returns at once.
  */
 const points = new Map(
   (process.env.SB_FAILPOINTS ?? '')

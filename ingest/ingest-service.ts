@@ -45,13 +45,13 @@ export interface IngestDeps {
   deployment: DeploymentBinding;
 }
 
+const DRAIN_TIMEOUT_MS = 10_000;
+
 /**
  * The steps every ingest transport (HTTP, WebSocket) shares: refuse early when
  * Redis is down or aggregators are behind, take the rate budget, validate each event
  * on its own, and resolve only once Redis holds every accepted event.
  */
-const DRAIN_TIMEOUT_MS = 10_000;
-
 export class IngestService {
   private draining = false;
   private inFlight = 0;

@@ -2,8 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { decodeEntry, partitionFor, streamKey, countsKey } from './event-stream.js';
 
 describe('partitionFor', () => {
-  it('puts one user of one project always in the same partition', () => {
-    expect(partitionFor('p1', 'user-42', 16)).toBe(partitionFor('p1', 'user-42', 16));
+  // The partition of a user is stored-data contract: streams, leases and partition
+  // states hold it, so a changed hash would split users across partitions after an
+  // upgrade. FNV-1a (32-bit) over the UTF-16 code units of `projectId \0 distinctId`,
+  // these values computed independently.
+  it.each([
+    ['p1', 'user-42', 16, 6],
+    ['p1', 'user-43', 16, 9],
+    ['p_abc', 'anon-9', 16, 12],
+    ['p1', 'user-42', 64, 38],
+    ['proj', 'ユーザー', 16, 10],
+  ])('puts project %s user %s of %i partitions in partition %i, always', (projectId, user, partitions, expected) => {
+    expect(partitionFor(projectId, user, partitions)).toBe(expected);
   });
 
   it('spreads users across all partitions roughly evenly', () => {

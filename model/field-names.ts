@@ -13,8 +13,3 @@ export function escapeKey(key: string): string {
   if (key === PROTO) return ESCAPED_PROTO;
   return (key.startsWith('$') ? `\uFF04${key.slice(1)}` : key).replaceAll('.', '\uFF0E');
 }
-
-export function unescapeKey(key: string): string {
-  if (key === ESCAPED_PROTO) return PROTO;
-  return (key.startsWith('\uFF04') ? `$${key.slice(1)}` : key).replaceAll('\uFF0E', '.');
-}

@@ -1,5 +1,4 @@
 import type { Db } from 'mongodb';
-import { z } from 'zod';
 import { AlertStore } from '../model/alert-store.js';
 import type { Config } from '../core/config.js';
 import { SignalboardError } from '../core/errors.js';
@@ -12,6 +11,7 @@ import type { ProjectAccess } from '../core/project-access.js';
 import type { Project } from '../core/project-store.js';
 import type { Redis } from '../core/redis.js';
 import { closeIfTooLarge, payloadCeiling, type TemplatedApp, type WebSocket } from '../core/uws.js';
+import { liveProtocol, type LiveProtocol } from './live-protocol.js';
 import { activeUsersMessage, CHANNELS, coalesce, FeedCoalescer, PROTOCOL_VERSION, snapshotMessage, syncMessage, type Channel } from './live-messages.js';
 import type { BufferedBytes, RealtimeMetrics } from './realtime-metrics.js';
 
@@ -59,7 +59,6 @@ const UWS_BACKPRESSURE_CEILING = 64 * 1024 * 1024;
 const RESUME_AHEAD_WAIT_MS = 2000;
 /** Messages may queue only behind a key check; a client that sends more before the welcome is not one of ours. */
 const MAX_QUEUED_MESSAGES = 16;
-const ANY_TYPE = z.object({ type: z.string() });
 
 export interface GatewayDeps {
   app: TemplatedApp;
@@ -85,22 +84,14 @@ export class LiveGateway implements LiveConsumer {
   /** Sockets waiting for their first message's key: they are limited, since anyone may open one. */
   private unauthenticated = 0;
   private readonly needsOfGateway: LiveNeeds;
-  private readonly subscribeMessage: z.ZodType<{ channels: Channel[]; filter?: { events?: string[] }; resume?: number; epoch?: string | null; project?: string; key?: string }>;
+  private readonly protocol: LiveProtocol;
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: GatewayDeps) {
     this.alerts = new AlertStore(deps.db);
     const { config } = deps;
     this.needsOfGateway = { minutes: config.LIVE_WINDOW_MINUTES, dimensions: false, activity: true, retentionDays: config.LIVE_RETENTION_DAYS };
-    this.subscribeMessage = z.object({
-      type: z.literal('subscribe'),
-      channels: z.array(z.enum(CHANNELS)).min(1, 'name at least one channel').refine((c) => new Set(c).size === c.length, 'a channel is named twice'),
-      filter: z.object({ events: z.array(z.string().min(1).max(200)).min(1).max(config.LIVE_MAX_EVENT_FILTER, `at most ${config.LIVE_MAX_EVENT_FILTER} event names (LIVE_MAX_EVENT_FILTER)`) }).strict().optional(),
-      resume: z.number().int().min(0).optional(),
-      epoch: z.string().max(100).nullable().optional(),
-      project: z.string().optional(),
-      key: z.string().optional(),
-    });
+    this.protocol = liveProtocol({ maxEventFilter: config.LIVE_MAX_EVENT_FILTER });
     this.live = new FeedFollower(
       { db: deps.db, redis: deps.redis, redisUrl: deps.redisUrl, prefix: config.REDIS_KEY_PREFIX, flushMs: config.LIVE_FLUSH_MS, settleTimeoutMs: config.LIVE_SETTLE_TIMEOUT_MS, logger: deps.logger },
       this,
@@ -281,29 +272,20 @@ export class LiveGateway implements LiveConsumer {
 
   private async received(ws: LiveWs, text: string): Promise<void> {
     const s = ws.getUserData();
-    let message: unknown;
-    try {
-      message = JSON.parse(text);
-    } catch (err) {
-      throw new SignalboardError('SB_LIVE_MESSAGE_INVALID', `the message is not valid JSON: ${(err as Error).message}`);
-    }
-    const typed = ANY_TYPE.safeParse(message);
-    if (!typed.success) throw new SignalboardError('SB_LIVE_MESSAGE_INVALID', 'a message must be a JSON object with a "type"');
-    const { type } = typed.data;
-    const key = (message as { key?: unknown }).key;
+    const { type, key, project: named, body } = this.protocol.read(text);
     if (s.project === null) {
-      if ((type !== 'auth' && type !== 'subscribe') || typeof key !== 'string') {
+      if ((type !== 'auth' && type !== 'subscribe') || key === undefined) {
         throw new SignalboardError('SB_AUTH_MISSING', 'the first message must be {"type": "auth", "key": "<readKey>"} (or a subscribe carrying "key")');
       }
-      const project = await this.deps.access.resolve({ authorization: `Bearer ${key}` }, new URLSearchParams(typeof (message as { project?: unknown }).project === 'string' ? { project: (message as { project: string }).project } : {}), 'read', s.client);
+      const project = await this.deps.access.resolve({ authorization: `Bearer ${key}` }, new URLSearchParams(named === undefined ? {} : { project: named }), 'read', s.client);
       if (s.closed) return;
       if (s.project === null) this.authenticated(ws, project);
       if (type === 'auth' || s.closed) return;
     } else if (type === 'auth') {
       throw new SignalboardError('SB_LIVE_MESSAGE_INVALID', 'this connection is already authenticated');
     }
-    if (type === 'subscribe') return this.subscribe(ws, message);
-    if (type === 'unsubscribe') return this.unsubscribe(ws, message);
+    if (type === 'subscribe') return this.subscribe(ws, body);
+    if (type === 'unsubscribe') return this.unsubscribe(ws, body);
     if (type === 'ping') {
       this.send(ws, JSON.stringify({ type: 'pong', seq: this.positionOf(ws), time: Date.now() }));
       return;
@@ -311,20 +293,14 @@ export class LiveGateway implements LiveConsumer {
     throw new SignalboardError('SB_LIVE_MESSAGE_INVALID', `unknown message type ${JSON.stringify(type).slice(0, 50)}; expected auth, subscribe, unsubscribe or ping`);
   }
 
-  private subscribe(ws: LiveWs, message: unknown): void {
+  private subscribe(ws: LiveWs, body: unknown): void {
     const s = ws.getUserData();
     const minute = Math.floor(Date.now() / 60_000);
     if (s.subscribesMinute !== minute) Object.assign(s, { subscribes: 0, subscribesMinute: minute });
     if (++s.subscribes > this.deps.config.LIVE_MAX_SUBSCRIBES_PER_MINUTE) {
       throw new SignalboardError('SB_LIVE_TOO_MANY_SUBSCRIPTIONS', `more than ${this.deps.config.LIVE_MAX_SUBSCRIBES_PER_MINUTE} subscribe messages this minute (LIVE_MAX_SUBSCRIBES_PER_MINUTE); keep one subscription and resume after reconnects`);
     }
-    const parsed = this.subscribeMessage.safeParse(message);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const tooMany = issue.path[0] === 'filter' && issue.code === 'too_big';
-      throw new SignalboardError(tooMany ? 'SB_LIVE_TOO_MANY_SUBSCRIPTIONS' : 'SB_LIVE_MESSAGE_INVALID', `subscribe: ${issue.path.join('.') || '(message)'}: ${issue.message}`);
-    }
-    const { channels, filter, resume, epoch, project } = parsed.data;
+    const { channels, filter, resume, epoch, project } = this.protocol.subscribe(body);
     if (project !== undefined && project !== s.project!.id) {
       throw new SignalboardError('SB_LIVE_FORBIDDEN', `this key belongs to project ${s.project!.id}; it cannot subscribe to project ${project}`);
     }
@@ -342,11 +318,9 @@ export class LiveGateway implements LiveConsumer {
     if (this.live.get(s.project!.id)?.ready === true) this.serve(ws);
   }
 
-  private unsubscribe(ws: LiveWs, message: unknown): void {
+  private unsubscribe(ws: LiveWs, body: unknown): void {
     const s = ws.getUserData();
-    const parsed = z.object({ channels: z.array(z.enum(CHANNELS)).optional() }).safeParse(message);
-    if (!parsed.success) throw new SignalboardError('SB_LIVE_MESSAGE_INVALID', `unsubscribe: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`);
-    const remove = new Set(parsed.data.channels ?? s.channels);
+    const remove = new Set(this.protocol.unsubscribe(body) ?? s.channels);
     const watching = s.channels.size > 0;
     this.leaveTopics(ws);
     for (const c of remove) s.channels.delete(c);

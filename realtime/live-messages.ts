@@ -60,8 +60,7 @@ export interface CoalescedFeed {
   alerts: string[];
   /** Some delta changed today's active users. */
   activityChanged: boolean;
-  /** Changes carried by the entries, and how many of them were merged away. */
-  changes: number;
+  /** How many of the entries' changes were merged into another's message. */
   merged: number;
   /** Each delta's receivedAt and event names, for the delay metric (empty unless asked for). */
   delays: { receivedAt: number; events: string[] }[];
@@ -115,7 +114,7 @@ export class FeedCoalescer {
     const retention = Array.from(this.retention.values(), (r) => JSON.stringify({ type: 'delta', seq, channel: 'retention', ...r }));
     return {
       events, retention, alerts: this.alerts, activityChanged: this.activityChanged,
-      changes: this.changes, merged: this.changes - this.events.size - this.retention.size, delays: this.delays,
+      merged: this.changes - this.events.size - this.retention.size, delays: this.delays,
     };
   }
 }

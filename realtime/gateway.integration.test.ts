@@ -210,11 +210,13 @@ describe('/v1/live gateway', () => {
     expect(resumed.messages.find((m) => m.type === 'snapshot')!.reason).toBe('resume-unknown-seq');
   });
 
-  it('refuses bad keys, cross-project subscriptions and malformed messages with specific errors', async () => {
-    const other = await server.createProject('other');
+  it('refuses a write key and an unknown key at the upgrade', async () => {
     await expect(connectLive(server.url, `?key=${project.writeKey}`)).rejects.toThrow(/401/);
     await expect(connectLive(server.url, '?key=sb_read_nope')).rejects.toThrow(/401/);
+  });
 
+  it('refuses a cross-project subscription and malformed messages with specific errors, and the socket stays open', async () => {
+    const other = await server.createProject('other-refusals');
     const client = await live(`?key=${project.readKey}`);
     client.send({ type: 'subscribe', channels: ['events'], project: other.id });
     await client.waitFor((m) => m.some((x) => x.type === 'error'), 'the refusal');
@@ -227,42 +229,51 @@ describe('/v1/live gateway', () => {
     expect(codes.map((c) => c.code)).toEqual(['SB_LIVE_FORBIDDEN', 'SB_LIVE_MESSAGE_INVALID', 'SB_LIVE_MESSAGE_INVALID', 'SB_LIVE_TOO_MANY_SUBSCRIPTIONS']);
     expect(codes[1]!.message).toMatch(/channels\.0/);
     expect(client.socket.readyState).toBe(client.socket.OPEN);
+  });
 
-    // The key in the first message: it decides the project, the other project's figures never arrive.
+  it("takes the project from the first message's key, and an unsubscribe of nothing does not stop the project for others", async () => {
+    const other = await server.createProject('other-by-message');
     const byMessage = await live('');
     byMessage.send({ type: 'auth', key: other.readKey });
     await byMessage.waitFor((m) => m.some((x) => x.type === 'welcome'), 'the welcome');
     expect(byMessage.messages[0]).toMatchObject({ type: 'welcome', project: other.id });
     byMessage.send({ type: 'subscribe', channels: ['events'] });
     await byMessage.waitFor((m) => m.some((x) => x.type === 'snapshot'), 'the snapshot');
-    // A socket that unsubscribes what it never subscribed must not stop the project for the others.
     const watcher = await live(`?key=${project.readKey}`);
     watcher.send({ type: 'subscribe', channels: ['events'], filter: { events: ['x'] } });
     await watcher.waitFor((m) => m.some((x) => x.type === 'snapshot'), 'the watcher snapshot');
-    client.send({ type: 'unsubscribe' });
-    client.send({ type: 'unsubscribe' });
-    await client.waitFor((m) => m.filter((x) => x.type === 'unsubscribed').length === 2, 'two unsubscribes');
+    const idle = await live(`?key=${project.readKey}`);
+    idle.send({ type: 'unsubscribe' });
+    idle.send({ type: 'unsubscribe' });
+    await idle.waitFor((m) => m.filter((x) => x.type === 'unsubscribed').length === 2, 'two unsubscribes');
+    const before = deltaTotals(watcher.messages).get('x') ?? 0;
     await sendAll(server.url, project.writeKey, traffic(20, ['x'], 5, 1));
     await drain();
-    await watcher.waitFor((m) => deltaTotals(m).get('x') === 20, "the watcher's deltas");
+    await watcher.waitFor((m) => (deltaTotals(m).get('x') ?? 0) - before === 20, "the watcher's deltas");
     await new Promise((r) => setTimeout(r, 200));
+    // The other project's figures never arrive.
     expect(byMessage.messages.filter((m) => m.type === 'delta')).toEqual([]);
+  });
 
-    const silent = await live('');
-    expect(await silent.closed).toBe(4401);
-    const garbled = await live('');
-    garbled.socket.send('{not json');
-    expect(await garbled.closed).toBe(4400);
-    const lost = await live('');
-    lost.send({ type: 'auth', key: ADMIN_TOKEN, project: 'no-such-project' });
-    expect(await lost.closed).toBe(4404);
-    expect(lost.messages[0]).toMatchObject({ type: 'error', error: { code: 'SB_PROJECT_NOT_FOUND' } });
+  it.each([
+    ['says nothing', 4401, undefined, undefined],
+    ['sends no JSON', 4400, '{not json', undefined],
+    ['names a project that does not exist with the admin token', 4404, JSON.stringify({ type: 'auth', key: ADMIN_TOKEN, project: 'no-such-project' }), 'SB_PROJECT_NOT_FOUND'],
+  ])('closes a socket that %s with %i', async (_, code, first, error) => {
+    const socket = await live('');
+    if (first !== undefined) socket.socket.send(first);
+    expect(await socket.closed).toBe(code);
+    if (error !== undefined) expect(socket.messages[0]).toMatchObject({ type: 'error', error: { code: error } });
+  });
+
+  it('takes the admin token with ?project in the first message', async () => {
     const admin = await live('');
     admin.send({ type: 'auth', key: ADMIN_TOKEN, project: project.id });
     await admin.waitFor((m) => m.some((x) => x.type === 'welcome'), 'the welcome for the admin token');
     expect(admin.messages[0]).toMatchObject({ project: project.id });
+  });
 
-    // Each subscribe costs a snapshot: more than LIVE_MAX_SUBSCRIBES_PER_MINUTE are refused.
+  it('refuses subscribes past LIVE_MAX_SUBSCRIBES_PER_MINUTE (each costs a snapshot)', async () => {
     const eager = await live(`?key=${project.readKey}`);
     for (let i = 0; i < 7; i++) eager.send({ type: 'subscribe', channels: ['activeUsers'] });
     await eager.waitFor((m) => m.some((x) => x.type === 'error'), 'the refusal of the seventh subscribe');

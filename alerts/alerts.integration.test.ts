@@ -4,7 +4,7 @@ import { startSignalboard, type RunningSignalboard } from '../bin/start.js';
 import { createLogger } from '../core/logger.js';
 import { bucketStart } from '../model/time-buckets.js';
 import { deleteKeysWithPrefix } from '../core/redis.js';
-import { startTestServer, waitFor, type TestServer } from '../test/helpers.js';
+import { startTestServer, TestClock, waitFor, type TestServer } from '../test/helpers.js';
 import { connectLive, type LiveClient } from '../test/live-client.js';
 import { sendAll } from '../test/pipeline-check.js';
 import { signWebhookBody, verifyWebhookSignature } from './webhook-deliveries.js';
@@ -45,6 +45,7 @@ const ALERT_SETTINGS = { LIVE_FLUSH_MS: '20', ALERTS_RULES_REFRESH_MS: '200', AL
 
 describe('alerts', () => {
   let server: TestServer;
+  const clock = new TestClock();
   let project: { id: string; writeKey: string; readKey: string; adminKey: string };
   let hooks: Awaited<ReturnType<typeof webhookReceiver>>;
   let dashboard: LiveClient;
@@ -64,7 +65,7 @@ describe('alerts', () => {
   const history = async (ruleId: string) => ((await api('GET', `/v1/alerts/history?rule=${ruleId}`, project.readKey)).body.firings as { state: string }[]).map((f) => f.state);
 
   beforeAll(async () => {
-    server = await startTestServer(ALERT_SETTINGS, ['ingest', 'aggregator', 'realtime', 'alerts', 'api']);
+    server = await startTestServer(ALERT_SETTINGS, ['ingest', 'aggregator', 'realtime', 'alerts', 'api'], clock);
     base = server.url;
     project = (await server.createProject('alerts')) as typeof project;
     hooks = await webhookReceiver();
@@ -163,25 +164,28 @@ describe('alerts', () => {
     expect(alertsOf(quiet)).toEqual(['firing', 'resolved']);
     expect(await history(quiet)).toEqual(['resolved', 'firing']);
 
-    // A baseline of 4-6 signups a minute over the three minutes before this one, then 40 now.
-    while (Date.now() % 60_000 > 40_000) await new Promise((r) => setTimeout(r, 500));
+    // A baseline of 4-6 signups a minute over the three minutes before this one, then 40 in it.
+    // The evaluator's clock is set 30 s into the minute, so the real minute turning halfway
+    // changes nothing; later it is moved a minute on instead of waiting for one.
     const minute = bucketStart(Date.now(), 'minute');
+    clock.offsetMs = minute + 30_000 - Date.now();
     const spike = (await api('POST', '/v1/alerts', project.adminKey, {
       name: 'signup spike', metric: { type: 'count', event: 'signup' }, condition: { kind: 'anomaly', window: '1m', baselineWindows: 3, zScore: 3, minVolume: 2, direction: 'up' }, resolveAfter: '0s',
     })).body.id as string;
     for (const [back, n] of [[3, 4], [2, 5], [1, 6]] as const) await send('signup', n, minute - back * 60_000 + 1000);
     await new Promise((r) => setTimeout(r, 1500));
     expect(alertsOf(spike)).toEqual([]);
-    await send('signup', 40, Date.now() - 1000);
+    await send('signup', 40, minute + 20_000);
     await dashboard.waitFor(() => alertsOf(spike).length === 1, 'the anomaly firing');
     const fired = dashboard.messages.find((m) => m.type === 'alert' && m.ruleId === spike)!;
     // It fires on the first flush that takes z past 3, whatever part of the spike has arrived by then.
     expect(fired.value as number).toBeGreaterThanOrEqual(3);
     // When the minute turns, the spike is baseline and the current window quiet: resolved.
-    await dashboard.waitFor(() => alertsOf(spike).length === 2, 'the anomaly resolving', 80_000);
+    clock.offsetMs += 60_000;
+    await dashboard.waitFor(() => alertsOf(spike).length === 2, 'the anomaly resolving');
     expect(alertsOf(spike)).toEqual(['firing', 'resolved']);
     expect(await history(spike)).toEqual(['resolved', 'firing']);
-  }, 150_000);
+  }, 60_000);
 
   it('runs once with two processes, and a restart or a new leader does not fire again', async () => {
     const urls = { redisUrl: server.config.REDIS_URL!, mongoUrl: server.config.MONGODB_URL! };

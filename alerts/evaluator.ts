@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { historyMinutes, type AlertRule } from '../model/alert-rules.js';
 import { AlertStore, type AlertState, type FiringDoc } from '../model/alert-store.js';
 import { HeldKey } from '../core/held-key.js';
+import type { Clock } from '../core/runtime.js';
 import { insertUnlessPresent } from '../core/store-compat.js';
 import { appendToFeed } from '../live/feed.js';
 import { FeedFollower, type LiveConsumer, type LiveProject, type FeedFollowerOptions } from '../live/feed-follower.js';
@@ -21,6 +22,8 @@ export interface EvaluatorOptions extends FeedFollowerOptions {
   historyDays: number;
   deliveries: WebhookDeliveries;
   metrics: AlertsMetrics;
+  /** The evaluation's `now` (minute windows, state times). */
+  clock: Clock;
 }
 
 const MINUTE_MS = GRANULARITY_MS.minute;
@@ -154,7 +157,7 @@ export class AlertEvaluator implements LiveConsumer {
 
   private evaluateProject(project: LiveProject): void {
     if (!this.leadership.held || !project.ready || project.state === null) return;
-    const now = Date.now();
+    const now = this.options.clock.now();
     for (const rule of this.rules.get(project.id) ?? []) this.evaluateRule(rule, project, project.state, now);
   }
 
@@ -223,7 +226,7 @@ export class AlertEvaluator implements LiveConsumer {
     if (this.resending) return;
     this.resending = true;
     try {
-      const filter = all ? { notified: false } : { notified: false, at: { $lt: new Date(Date.now() - UNSENT_GRACE_MS) } };
+      const filter = all ? { notified: false } : { notified: false, at: { $lt: new Date(this.options.clock.now() - UNSENT_GRACE_MS) } };
       for (const firing of await this.store.firings.find(filter).sort({ at: 1 }).toArray()) {
         const stored = await this.store.states.findOne({ _id: firing.ruleId });
         const number = firing.alert.firing as number;

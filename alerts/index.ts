@@ -27,6 +27,7 @@ export function startAlerts(rt: Runtime): RoleHandle {
     logger,
     deliveries,
     metrics,
+    clock: rt.clock,
   });
   // Servers without TTL indexes (FerretDB 1.x): deliveries and history are swept.
   let sweeper: NodeJS.Timeout | undefined;

@@ -95,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
 
 /** Runs until SIGINT or SIGTERM, then drains. */
 async function serve(mode: string, roles: RoleName[], config: Config, logger: Logger, urls: StorageUrls): Promise<void> {
-  const running = await startSignalboard(roles, config, logger, urls, mode === 'all');
+  const running = await startSignalboard(roles, config, logger, urls, { aggregatorThread: mode === 'all' });
 
   const { admin } = running.runtime;
   if (admin.generated) {

@@ -3,7 +3,7 @@ import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { SignalboardError } from '../core/errors.js';
 import { redisReady } from '../core/redis.js';
-import { closeRuntime, createRuntime, type RoleHandle, type Runtime, type StorageUrls } from '../core/runtime.js';
+import { closeRuntime, createRuntime, type Clock, type RoleHandle, type Runtime, type StorageUrls } from '../core/runtime.js';
 import { createApp, listen } from '../core/server.js';
 import type { TemplatedApp } from '../core/uws.js';
 import { startIngest } from '../ingest/index.js';
@@ -61,10 +61,17 @@ async function checkDeployment(rt: Runtime): Promise<void> {
 /**
  * Assembles one process: the shared runtime, one uWS app on one port, and the given roles
  * on it. With `aggregatorThread` the aggregator runs in a worker thread of its own
- * (`signalboard all`: its write cycles then do not wait behind ingest's requests).
+ * (`signalboard all`: its write cycles then do not wait behind ingest's requests). A test
+ * may give the roles a `clock` of its own.
  */
-export async function startSignalboard(roles: readonly RoleName[], config: Config, logger: Logger, urls: StorageUrls, aggregatorThread = false): Promise<RunningSignalboard> {
-  const runtime = await createRuntime(config, logger, urls);
+export async function startSignalboard(
+  roles: readonly RoleName[],
+  config: Config,
+  logger: Logger,
+  urls: StorageUrls,
+  { aggregatorThread = false, clock }: { aggregatorThread?: boolean; clock?: Clock } = {},
+): Promise<RunningSignalboard> {
+  const runtime = await createRuntime(config, logger, urls, true, clock);
   try {
     await checkDeployment(runtime);
   } catch (err) {

@@ -9,6 +9,13 @@ import { ProjectAccess } from './project-access.js';
 import { ProjectStore } from './project-store.js';
 import { createRedis, type Redis } from './redis.js';
 
+/** Where time comes from: the system clock, or one a test moves (the alerts evaluator's minute windows). */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
 /** What every role of one process shares: settings, logs, metrics and the two storage clients. */
 export interface Runtime {
   config: Config;
@@ -25,6 +32,7 @@ export interface Runtime {
   deployment: DeploymentBinding;
   /** The metrics of roles this process runs in worker threads, merged into /metrics. */
   threadMetrics: Array<() => Promise<MetricObjectWithValues<MetricValue<string>>[]>>;
+  clock: Clock;
 }
 
 /** A started role; stop() drains what it holds and returns when it is safe to exit. */
@@ -38,7 +46,7 @@ export interface StorageUrls {
 }
 
 /** `processMetrics`: false in a role thread (the main thread collects them). */
-export async function createRuntime(config: Config, logger: Logger, urls: StorageUrls, processMetrics = true): Promise<Runtime> {
+export async function createRuntime(config: Config, logger: Logger, urls: StorageUrls, processMetrics = true, clock: Clock = systemClock): Promise<Runtime> {
   const admin = await resolveAdminToken(config.ADMIN_TOKEN, config.DATA_DIR);
   const redis = createRedis(urls.redisUrl, 'main', { enableAutoPipelining: true, commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS });
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
@@ -63,6 +71,7 @@ export async function createRuntime(config: Config, logger: Logger, urls: Storag
     urls,
     deployment: new DeploymentBinding(redis, mongo.db, { prefix: config.REDIS_KEY_PREFIX, partitions: config.STREAM_PARTITIONS, ...urls }),
     threadMetrics: [],
+    clock,
   };
 }
 

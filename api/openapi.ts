@@ -1,5 +1,6 @@
 import { ERROR_CATALOG } from '../core/errors.js';
 import { route } from '../core/http.js';
+import type { Config } from '../core/config.js';
 import type { Runtime } from '../core/runtime.js';
 import type { TemplatedApp } from '../core/uws.js';
 
@@ -9,8 +10,8 @@ const errorResponse = (description: string) => ({
 });
 const retryAfter = { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait before retrying' } };
 
-/** The OpenAPI 3.1 description of the routes this build serves, at GET /docs. */
-export const openApiDocument = {
+/** The OpenAPI 3.1 description of the routes this build serves with these settings, at GET /docs. */
+export const openApiDocument = (config: Pick<Config, 'INGEST_MAX_EVENT_NAME_LENGTH'>) => ({
   openapi: '3.1.0',
   info: {
     title: 'Signalboard',
@@ -46,7 +47,7 @@ export const openApiDocument = {
         additionalProperties: false,
         description: 'One of userId and anonymousId is required.',
         properties: {
-          event: { type: 'string', minLength: 1, maxLength: 200 },
+          event: { type: 'string', minLength: 1, maxLength: config.INGEST_MAX_EVENT_NAME_LENGTH, description: 'At most INGEST_MAX_EVENT_NAME_LENGTH characters' },
           userId: { type: 'string' },
           anonymousId: { type: 'string' },
           timestamp: { oneOf: [{ type: 'string', format: 'date-time' }, { type: 'integer', description: 'epoch ms' }] },
@@ -57,12 +58,24 @@ export const openApiDocument = {
       },
       IngestResult: {
         type: 'object',
+        additionalProperties: false,
+        required: ['accepted', 'rejected'],
         properties: {
           accepted: { type: 'integer' },
           rejected: {
             type: 'array',
-            items: { type: 'object', properties: { index: { type: 'integer' }, errors: { type: 'array', items: { type: 'string' } } } },
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['index', 'errors'],
+              properties: {
+                index: { type: 'integer' },
+                errors: { type: 'array', items: { type: 'string' } },
+                retriable: { type: 'boolean', const: true, description: 'Present when the event was valid but could not be stored: resend it with the same eventId' },
+              },
+            },
           },
+          duplicates: { type: 'integer', description: 'Accepted events repeating an eventId given earlier in the same request (counted once); absent when none' },
         },
       },
     },
@@ -197,9 +210,9 @@ export const openApiDocument = {
     '/v1/ingest': 'Ingest over a WebSocket: see docs/api.md#websocket-ingest',
     '/v1/live': 'Live figures and alerts over a WebSocket (read key): see docs/realtime.md',
   },
-} as const;
+});
 
 export function registerOpenApi(app: TemplatedApp, rt: Runtime): void {
-  const body = JSON.stringify(openApiDocument);
+  const body = JSON.stringify(openApiDocument(rt.config));
   route(app, rt.logger, 'get', '/docs', (_req, reply) => reply.send(200, body, { 'content-type': 'application/json' }));
 }

@@ -7,7 +7,7 @@ import { deleteKeysWithPrefix } from '../core/redis.js';
 import { startTestServer, TestClock, waitFor, type TestServer } from '../test/helpers.js';
 import { connectLive, type LiveClient } from '../test/live-client.js';
 import { sendAll } from '../test/pipeline-check.js';
-import { signWebhookBody, verifyWebhookSignature } from './webhook-deliveries.js';
+import { signWebhookBody, verifyWebhookSignature } from './webhook-signing.js';
 
 interface Received {
   body: Record<string, unknown>;

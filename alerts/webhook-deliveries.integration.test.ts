@@ -9,15 +9,9 @@ import { DestinationPolicy } from '../core/webhook-destination.js';
 import { withDatabase } from '../core/mongo.js';
 import { ALERT_COLLECTIONS } from '../model/alert-rules.js';
 import { AlertStore, type DeliveryDoc } from '../model/alert-store.js';
-import {
-  DELIVERY_CLAIMS_COLLECTION,
-  retryDelayMs,
-  signWebhookBody,
-  verifyWebhookSignature,
-  WebhookDeliveries,
-  type DeliveryOutcome,
-  type WebhookDeliveryOptions,
-} from './webhook-deliveries.js';
+import { DELIVERY_CLAIMS_COLLECTION, WebhookDeliveries, type WebhookDeliveryOptions } from './webhook-deliveries.js';
+import { retryDelayMs, type DeliveryOutcome } from './webhook-policy.js';
+import { signWebhookBody, verifyWebhookSignature } from './webhook-signing.js';
 
 const SECRET = 'whsec_test';
 // The receivers listen on loopback, which webhooks may reach only when allowed.

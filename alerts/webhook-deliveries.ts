@@ -1,14 +1,12 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import type { LookupFunction } from 'node:net';
 import type { Collection, Db } from 'mongodb';
 import type { Logger } from '../core/logger.js';
 import { createExpiryIndex, isDuplicateKeyError, type ExpiryMode } from '../core/store-compat.js';
 import type { DestinationPolicy } from '../core/webhook-destination.js';
 import { ALERT_COLLECTIONS } from '../model/alert-rules.js';
 import type { DeliveryAttempt, DeliveryDoc } from '../model/alert-store.js';
+import { attemptOutcome, retryDelayMs, type DeliveryOutcome } from './webhook-policy.js';
+import { describeFailure, hostOf, postGuarded } from './webhook-sender.js';
+import { signWebhookBody } from './webhook-signing.js';
 
 /** One document per (delivery, attempt, takeover): see WebhookDeliveries.claim. */
 export const DELIVERY_CLAIMS_COLLECTION = 'alert_delivery_claims';
@@ -22,10 +20,6 @@ const CONCURRENCY = 4;
  * slow to record its outcome would see the delivery sent a second time.
  */
 const CLAIM_MARGIN_MS = 30_000;
-/** Receivers should refuse older (or newer) timestamps: a captured request cannot be replayed later. */
-const DEFAULT_TOLERANCE_SECONDS = 300;
-
-export type DeliveryOutcome = 'delivered' | 'retry' | 'dead';
 
 export interface NewDelivery {
   id: string;
@@ -52,52 +46,6 @@ interface ClaimDoc {
   _id: string;
   until: Date;
   expireAt: Date;
-}
-
-/** `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`: the timestamp is signed too, so it cannot be swapped for a fresh one. */
-export function signWebhookBody(secret: string, timestamp: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
-}
-
-/**
- * For receivers: whether `header` (x-signalboard-signature) signs this raw body and
- * timestamp (x-signalboard-timestamp, unix seconds) with `secret`, and the timestamp
- * is within `toleranceSeconds` of `now` (ms). Compares in constant time.
- */
-export function verifyWebhookSignature(
-  secret: string,
-  timestamp: string,
-  body: string,
-  header: string | undefined,
-  { toleranceSeconds = DEFAULT_TOLERANCE_SECONDS, now = Date.now() }: { toleranceSeconds?: number; now?: number } = {},
-): boolean {
-  if (header === undefined || !/^\d+$/.test(timestamp)) return false;
-  if (Math.abs(now / 1000 - Number(timestamp)) > toleranceSeconds) return false;
-  const expected = Buffer.from(signWebhookBody(secret, timestamp, body));
-  const given = Buffer.from(header);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-/**
- * What an attempt's answer means for its delivery: a 2xx is delivered; no answer
- * (timeout, connection error, destination refused), 408, 429 and 5xx may pass, so they
- * are retried while attempts are left; any other status (a 410 Gone, 404, 401, 400, a
- * redirect, which is not followed) will not change by itself, so the delivery is dead
- * at once instead of spending its attempts.
- */
-export function attemptOutcome(status: number | undefined, attempts: number, maxAttempts: number): DeliveryOutcome {
-  if (status !== undefined && status >= 200 && status < 300) return 'delivered';
-  const retriable = status === undefined || status === 408 || status === 429 || status >= 500;
-  return retriable && attempts < maxAttempts ? 'retry' : 'dead';
-}
-
-/**
- * The wait after failed attempt number `attempt` (1-based): base, 2×base, 4×base, ...,
- * at most `maxMs`. No jitter: alert deliveries are few, and a fixed schedule is one
- * the docs can state.
- */
-export function retryDelayMs(attempt: number, baseMs: number, maxMs: number): number {
-  return Math.min(maxMs, baseMs * 2 ** (Math.max(1, Math.floor(attempt)) - 1));
 }
 
 /**
@@ -325,80 +273,3 @@ export class WebhookDeliveries {
     else this.logger.debug({ ...log, outcome }, 'webhook delivery attempted');
   }
 }
-
-
-/** The host only: webhook URLs often carry a token in their path (Slack's do), which must not reach the logs. */
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return '(invalid url)';
-  }
-}
-
-/** A delivery refused before connecting: the destination is not allowed. */
-class DestinationRefused extends Error {
-  readonly code = 'SB_DESTINATION_REFUSED';
-}
-
-/**
- * POSTs and resolves with the answer's status (redirects are answers, never followed:
- * the endpoint is the URL the user configured). Every address the host resolves to is
- * checked against the policy at connection time, so a name that resolves elsewhere
- * after the rule was saved is still refused.
- */
-function postGuarded(url: string, headers: Record<string, string>, body: string, timeoutMs: number, policy: DestinationPolicy): Promise<number> {
-  const target = new URL(url);
-  // A literal address is never looked up: checked here, as when the rule was saved.
-  const literal = policy.urlRefusal(url);
-  if (literal !== undefined) return Promise.reject(new DestinationRefused(literal));
-  const lookup: LookupFunction = (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err !== null) return callback(err, '', 0);
-      const refused = addresses.map((a) => policy.refusal(hostname, a.address)).find((r) => r !== undefined);
-      if (refused !== undefined) return callback(new DestinationRefused(refused), '', 0);
-      if (options.all === true) return (callback as unknown as (e: null, all: LookupAddress[]) => void)(null, addresses);
-      callback(null, addresses[0]!.address, addresses[0]!.family);
-    });
-  };
-  return new Promise((resolve, reject) => {
-    const request = (target.protocol === 'https:' ? httpsRequest : httpRequest)(
-      target,
-      { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, lookup, signal: AbortSignal.timeout(timeoutMs) },
-      (res) => {
-        // Only the status matters; the timeout may still cut the body short.
-        res.on('error', () => undefined);
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
-    request.on('error', reject);
-    request.end(body);
-  });
-}
-
-/**
- * Why an attempt got no answer: `shown` (in the deliveries view, which a read key sees)
- * is a category, never the connection's own text, which names internal addresses and
- * ports; `detail` is for the server log.
- */
-function describeFailure(err: unknown, timeoutMs: number): { shown: string; detail: string } {
-  const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string } };
-  const detail = e.message || String(err);
-  if (err instanceof DestinationRefused) return { shown: `destination refused: ${e.message}`, detail };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return { shown: `timeout after ${timeoutMs} ms`, detail };
-  const code = e.code ?? e.cause?.code ?? '';
-  const shown = FAILURE_CLASSES[code] ?? (/CERT|SSL|TLS/.test(code) ? 'TLS error' : 'network error');
-  return { shown, detail };
-}
-
-const FAILURE_CLASSES: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  EPIPE: 'connection reset',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host not found (DNS did not answer)',
-  ETIMEDOUT: 'connection timed out',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-};

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attemptOutcome } from './webhook-deliveries.js';
+import { attemptOutcome } from './webhook-policy.js';
 
 describe('attemptOutcome', () => {
   it.each([

@@ -10,8 +10,19 @@ const errorResponse = (description: string) => ({
 });
 const retryAfter = { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait before retrying' } };
 
+type Operation = { security?: unknown[]; responses: Record<string, unknown> };
+
 /** The OpenAPI 3.1 description of the routes this build serves with these settings, at GET /docs. */
-export const openApiDocument = (config: Pick<Config, 'INGEST_MAX_EVENT_NAME_LENGTH'>) => ({
+export function openApiDocument(config: Pick<Config, 'INGEST_MAX_EVENT_NAME_LENGTH'>) {
+  const doc = documentOf(config);
+  // Every route that takes a key answers 401 without one.
+  for (const operations of Object.values(doc.paths as Record<string, Record<string, Operation>>)) {
+    for (const op of Object.values(operations)) if (op.security !== undefined) op.responses[401] ??= errorResponse('Missing, unknown or wrong-kind key');
+  }
+  return doc;
+}
+
+const documentOf = (config: Pick<Config, 'INGEST_MAX_EVENT_NAME_LENGTH'>) => ({
   openapi: '3.1.0',
   info: {
     title: 'Signalboard',

@@ -43,6 +43,30 @@ describe('POST /v1/projects', () => {
     expect(await res.json()).toEqual({ error: { code, message: expect.stringMatching(message) } });
   });
 
+  it('answers every route its OpenAPI document lists, without credentials, with a status the document lists', async () => {
+    type Operation = { security?: unknown[]; responses: Record<string, unknown> };
+    // The document describes the deployment's API: ingest's routes too.
+    const both = await startTestServer({}, ['ingest', 'api']);
+    try {
+      const docs = (await (await fetch(`${both.url}/docs`)).json()) as { paths: Record<string, Record<string, Operation>> };
+      const checked: string[] = [];
+      for (const [path, operations] of Object.entries(docs.paths)) {
+        for (const [method, op] of Object.entries(operations)) {
+          const res = await fetch(both.url + path.replace(/\{[^}]+\}/g, 'x'), { method: method.toUpperCase(), body: method === 'post' || method === 'put' ? '{}' : undefined });
+          const what = `${method.toUpperCase()} ${path} answered ${res.status}`;
+          expect(Object.keys(op.responses), what).toContain(String(res.status));
+          if (op.security !== undefined) expect(res.status, what).toBe(401);
+          if (res.status >= 400) expect(((await res.json()) as { error: { code: string } }).error.code, what).toMatch(/^SB_/);
+          else await res.arrayBuffer();
+          checked.push(`${method} ${path}`);
+        }
+      }
+      expect(checked.length).toBeGreaterThan(12);
+    } finally {
+      await both.stop();
+    }
+  });
+
   it('serves the OpenAPI description at /docs, health, readiness and a JSON 404', async () => {
     const docs = (await (await fetch(`${server.url}/docs`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(docs.openapi).toBe('3.1.0');

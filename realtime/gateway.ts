@@ -12,40 +12,9 @@ import type { Project } from '../core/project-store.js';
 import type { Redis } from '../core/redis.js';
 import { closeIfTooLarge, payloadCeiling, type TemplatedApp, type WebSocket } from '../core/uws.js';
 import { liveProtocol, type LiveProtocol } from './live-protocol.js';
+import { authenticated, catchingUp, countSubscribe, degraded, newSession, reset, resumeRefused, subscribed, unsubscribedAll, wentLive, type LiveSocket } from './live-session.js';
 import { activeUsersMessage, CHANNELS, coalesce, FeedCoalescer, PROTOCOL_VERSION, snapshotMessage, syncMessage, type Channel } from './live-messages.js';
 import type { BufferedBytes, RealtimeMetrics } from './realtime-metrics.js';
-
-type SocketPhase = 'auth' | 'idle' | 'waiting' | 'live' | 'lagging';
-
-interface LiveSocket {
-  project: Project | null;
-  /** The client's address, for the key check of a first message (see ProjectAccess). */
-  client: string;
-  phase: SocketPhase;
-  channels: Set<Channel>;
-  filter: Set<string> | null;
-  /** The seq a pending resume starts after; null for a snapshot. */
-  resume: number | null;
-  /** The feed epoch the client's seq belongs to (null: the feed was empty); undefined: it did not say, so no resume; a different one: the feed was lost. */
-  resumeEpoch: string | null | undefined;
-  /** Why the next snapshot is sent (reset, gap...), shown to the client. */
-  reason: string | undefined;
-  /** The feed position the client has everything up to, while it is lagging. */
-  sentSeq: number;
-  laggingSince: number;
-  /** Bumped on every (re)subscribe, so an answer computed for an older one is dropped. */
-  generation: number;
-  closed: boolean;
-  /** end() was called: nothing more is sent. */
-  closing: boolean;
-  /** Subscribes in the current minute: each costs a snapshot, so they are limited. */
-  subscribes: number;
-  subscribesMinute: number;
-  authTimer: NodeJS.Timeout | null;
-  /** The socket's messages are handled one at a time, in order: a subscribe sent right behind its auth waits for the key check. */
-  inbox: Promise<void>;
-  queued: number;
-}
 
 type LiveWs = WebSocket<LiveSocket>;
 
@@ -125,7 +94,7 @@ export class LiveGateway implements LiveConsumer {
       const s = ws.getUserData();
       if (s.phase !== 'live' && s.phase !== 'lagging' && s.phase !== 'waiting') continue;
       this.leaveTopics(ws);
-      Object.assign(s, { phase: 'waiting', resume: null, reason, generation: s.generation + 1 });
+      reset(s, reason);
     }
   }
 
@@ -206,10 +175,7 @@ export class LiveGateway implements LiveConsumer {
   /** Checks a key given in the URL or a header; without one, the first message must carry it. */
   private async admit({ headers, query, remoteAddress }: RequestInfo): Promise<LiveSocket> {
     const project = headers.authorization === undefined && !query.has('key') ? null : await this.deps.access.resolve(headers, query, 'read', remoteAddress);
-    return {
-      project, client: this.deps.access.clientOf(headers, remoteAddress), phase: 'auth', channels: new Set(), filter: null, resume: null, resumeEpoch: undefined, reason: undefined, sentSeq: 0, laggingSince: 0,
-      generation: 0, closed: false, closing: false, subscribes: 0, subscribesMinute: 0, authTimer: null, inbox: Promise.resolve(), queued: 0,
-    };
+    return newSession(project, this.deps.access.clientOf(headers, remoteAddress));
   }
 
   private opened(ws: LiveWs): void {
@@ -239,8 +205,7 @@ export class LiveGateway implements LiveConsumer {
       this.unauthenticated--;
     }
     const count = (this.perKey.get(project.id) ?? 0) + 1;
-    s.project = project;
-    s.phase = 'idle';
+    authenticated(s, project);
     this.perKey.set(project.id, count);
     let set = this.sockets.get(project.id);
     if (set === undefined) this.sockets.set(project.id, (set = new Set()));
@@ -295,9 +260,7 @@ export class LiveGateway implements LiveConsumer {
 
   private subscribe(ws: LiveWs, body: unknown): void {
     const s = ws.getUserData();
-    const minute = Math.floor(Date.now() / 60_000);
-    if (s.subscribesMinute !== minute) Object.assign(s, { subscribes: 0, subscribesMinute: minute });
-    if (++s.subscribes > this.deps.config.LIVE_MAX_SUBSCRIBES_PER_MINUTE) {
+    if (countSubscribe(s, Date.now()) > this.deps.config.LIVE_MAX_SUBSCRIBES_PER_MINUTE) {
       throw new SignalboardError('SB_LIVE_TOO_MANY_SUBSCRIPTIONS', `more than ${this.deps.config.LIVE_MAX_SUBSCRIBES_PER_MINUTE} subscribe messages this minute (LIVE_MAX_SUBSCRIBES_PER_MINUTE); keep one subscription and resume after reconnects`);
     }
     const { channels, filter, resume, epoch, project } = this.protocol.subscribe(body);
@@ -306,15 +269,7 @@ export class LiveGateway implements LiveConsumer {
     }
     this.leaveTopics(ws);
     if (s.channels.size === 0) this.live.watch(s.project!.id);
-    Object.assign(s, {
-      channels: new Set(channels),
-      filter: filter?.events === undefined ? null : new Set(filter.events),
-      resume: resume ?? null,
-      resumeEpoch: epoch,
-      reason: undefined,
-      phase: 'waiting',
-      generation: s.generation + 1,
-    });
+    subscribed(s, { channels, events: filter?.events, resume, epoch });
     if (this.live.get(s.project!.id)?.ready === true) this.serve(ws);
   }
 
@@ -326,7 +281,7 @@ export class LiveGateway implements LiveConsumer {
     for (const c of remove) s.channels.delete(c);
     if (watching && s.channels.size === 0) {
       this.live.unwatch(s.project!.id);
-      Object.assign(s, { phase: 'idle', generation: s.generation + 1 });
+      unsubscribedAll(s);
     } else if (s.phase === 'live') {
       this.joinTopics(ws);
     }
@@ -362,7 +317,7 @@ export class LiveGateway implements LiveConsumer {
     const s = ws.getUserData();
     const project = this.live.get(s.project!.id)!;
     const snapshotInstead = (reason: string) => {
-      Object.assign(s, { resume: null, reason });
+      resumeRefused(s, reason);
       // While the project reloads, onReady serves the waiting socket.
       if (project.ready) this.serve(ws);
     };
@@ -414,7 +369,7 @@ export class LiveGateway implements LiveConsumer {
   private goLive(ws: LiveWs): void {
     const s = ws.getUserData();
     if (s.closed) return;
-    Object.assign(s, { phase: 'live', resume: null, reason: undefined });
+    wentLive(s);
     this.joinTopics(ws);
   }
 
@@ -464,7 +419,7 @@ export class LiveGateway implements LiveConsumer {
   private degrade(ws: LiveWs, sentSeq: number): void {
     const s = ws.getUserData();
     this.leaveTopics(ws);
-    Object.assign(s, { phase: 'lagging', sentSeq, laggingSince: Date.now(), generation: s.generation + 1 });
+    degraded(s, sentSeq, Date.now());
     this.deps.metrics.slowConsumers.inc({ action: 'degraded' });
     this.deps.logger.debug({ project: s.project!.id, sentSeq, buffered: ws.getBufferedAmount() }, 'live: slow socket; live messages stopped until it drains');
   }
@@ -473,7 +428,7 @@ export class LiveGateway implements LiveConsumer {
     const s = ws.getUserData();
     this.deps.logger.debug({ project: s.project!.id, sentSeq: s.sentSeq }, 'live: slow socket drained; catching up');
     // A lost feed resets lagging sockets (onReset), so the sent seq belongs to the current epoch.
-    Object.assign(s, { phase: 'waiting', resume: s.sentSeq, resumeEpoch: this.live.get(s.project!.id)?.epoch, generation: s.generation + 1 });
+    catchingUp(s, this.live.get(s.project!.id)?.epoch);
     if (this.live.get(s.project!.id)?.ready === true) this.serve(ws);
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attemptOutcome } from './webhook-policy.js';
+import { attemptOutcome, retryDelayMs } from './webhook-policy.js';
 
 describe('attemptOutcome', () => {
   it.each([
@@ -21,5 +21,20 @@ describe('attemptOutcome', () => {
     [301, 1, 'dead'],
   ] as const)('answer %s at attempt %i of 5: %s', (status, attempt, outcome) => {
     expect(attemptOutcome(status, attempt, 5)).toBe(outcome);
+  });
+});
+
+describe('retryDelayMs', () => {
+  it.each([
+    [1, 50, 200, 50, 'first retry waits the base'],
+    [2, 50, 200, 100, 'doubles'],
+    [3, 50, 200, 200, 'reaches the cap exactly'],
+    [4, 50, 200, 200, 'stays at the cap'],
+    [2000, 50, 200, 200, 'no overflow past the cap (2^1999 is Infinity)'],
+    [0, 50, 200, 50, 'attempt 0 is treated as the first'],
+    [7, 1000, 60_000, 60_000, '64 s capped at 60 s'],
+    [6, 1000, 60_000, 32_000, 'under the cap'],
+  ])('attempt %i, base %i, max %i → %i (%s)', (attempt, base, max, expected) => {
+    expect(retryDelayMs(attempt, base, max)).toBe(expected);
   });
 });

@@ -280,6 +280,18 @@ describe('/v1/live gateway', () => {
     expect(eager.messages.filter((m) => m.type === 'error').map((m) => (m.error as { code: string }).code)).toEqual(['SB_LIVE_TOO_MANY_SUBSCRIPTIONS']);
   });
 
+  it('counts what it sends to a socket by type and channel', async () => {
+    const name = 'signalboard_live_messages_sent_total';
+    const labels = ['channel="none",type="welcome"', 'channel="none",type="subscribed"', 'channel="events",type="snapshot"', 'channel="sync",type="sync"', 'channel="none",type="pong"'];
+    const before = await Promise.all(labels.map((l) => metric(server, name, l)));
+    const client = await live(`?key=${project.readKey}`);
+    client.send({ type: 'subscribe', channels: ['events'] });
+    client.send({ type: 'ping' });
+    await client.waitFor((m) => m.some((x) => x.type === 'pong') && m.some((x) => x.type === 'sync'), 'the answers');
+    const after = await Promise.all(labels.map((l) => metric(server, name, l)));
+    expect(after.map((n, i) => n - before[i]!)).toEqual([1, 1, 1, 1, 1]);
+  });
+
   it('takes a subscribe sent right behind its auth, answers pings, and leaves one channel on unsubscribe', async () => {
     // A new project, so its key is checked in MongoDB, not found in the gateway's cache.
     const fresh = await server.createProject('queued');

@@ -18,6 +18,15 @@ import type { BufferedBytes, RealtimeMetrics } from './realtime-metrics.js';
 
 type LiveWs = WebSocket<LiveSocket>;
 
+/** A message for one socket, with the labels it is counted under (signalboard_live_messages_sent_total). */
+interface Outgoing {
+  type: string;
+  channel: Channel | 'sync' | 'none';
+  text: string;
+}
+
+const out = (type: string, channel: Outgoing['channel'], text: string): Outgoing => ({ type, channel, text });
+
 const SLOW_SWEEP_MS = 1000;
 /** uWS topics: `<project>/<channel>`, and `<project>/events/<name>` for filtered event subscriptions. */
 function topicOf(projectId: string, channel: Channel | 'sync', event?: string): string {
@@ -214,7 +223,7 @@ export class LiveGateway implements LiveConsumer {
       this.closeWith(ws, new SignalboardError('SB_LIVE_TOO_MANY_CONNECTIONS', `this key already has ${this.deps.config.LIVE_MAX_CONNECTIONS_PER_KEY} live connections on this gateway (LIVE_MAX_CONNECTIONS_PER_KEY)`));
       return;
     }
-    this.send(ws, JSON.stringify({ type: 'welcome', protocol: PROTOCOL_VERSION, project: project.id, channels: CHANNELS }));
+    this.send(ws, out('welcome', 'none', JSON.stringify({ type: 'welcome', protocol: PROTOCOL_VERSION, project: project.id, channels: CHANNELS })));
   }
 
   private closed(ws: LiveWs): void {
@@ -252,7 +261,7 @@ export class LiveGateway implements LiveConsumer {
     if (type === 'subscribe') return this.subscribe(ws, body);
     if (type === 'unsubscribe') return this.unsubscribe(ws, body);
     if (type === 'ping') {
-      this.send(ws, JSON.stringify({ type: 'pong', seq: this.positionOf(ws), time: Date.now() }));
+      this.send(ws, out('pong', 'none', JSON.stringify({ type: 'pong', seq: this.positionOf(ws), time: Date.now() })));
       return;
     }
     throw new SignalboardError('SB_LIVE_MESSAGE_INVALID', `unknown message type ${JSON.stringify(type).slice(0, 50)}; expected auth, subscribe, unsubscribe or ping`);
@@ -285,7 +294,7 @@ export class LiveGateway implements LiveConsumer {
     } else if (s.phase === 'live') {
       this.joinTopics(ws);
     }
-    this.send(ws, JSON.stringify({ type: 'unsubscribed', channels: [...remove] }));
+    this.send(ws, out('unsubscribed', 'none', JSON.stringify({ type: 'unsubscribed', channels: [...remove] })));
   }
 
   /** Answers a subscription: a resume when asked and possible, else snapshots; then live. */
@@ -298,11 +307,11 @@ export class LiveGateway implements LiveConsumer {
     const project = this.live.get(s.project!.id)!;
     const state = project.state!;
     const now = Date.now();
-    const answer = [JSON.stringify({ type: 'subscribed', seq: state.seq, epoch: project.epoch, channels: [...s.channels], resumed: false, ...(s.reason === undefined ? {} : { reason: s.reason }) })];
+    const answer = [out('subscribed', 'none', JSON.stringify({ type: 'subscribed', seq: state.seq, epoch: project.epoch, channels: [...s.channels], resumed: false, ...(s.reason === undefined ? {} : { reason: s.reason }) }))];
     for (const channel of s.channels) {
-      if (channel !== 'alerts') answer.push(snapshotMessage(channel, state, project.needs, project.activeNow, now, channel === 'events' ? s.filter : null, s.reason));
+      if (channel !== 'alerts') answer.push(out('snapshot', channel, snapshotMessage(channel, state, project.needs, project.activeNow, now, channel === 'events' ? s.filter : null, s.reason)));
     }
-    answer.push(syncMessage(state.seq, project.epoch));
+    answer.push(out('sync', 'sync', syncMessage(state.seq, project.epoch)));
     if (!this.sendAnswer(ws, answer)) return;
     this.goLive(ws);
     if (s.channels.has('alerts')) void this.sendAlertsSnapshot(ws, state.seq, s.generation).catch((err: unknown) => this.fail(ws, err));
@@ -349,12 +358,12 @@ export class LiveGateway implements LiveConsumer {
     }
     const state = project.state!;
     const feed = missed.finish(state.seq);
-    const answer = [JSON.stringify({ type: 'subscribed', seq: state.seq, epoch: project.epoch, channels: [...s.channels], resumed: true, from: since })];
-    if (s.channels.has('events')) for (const { event, message } of feed.events) if (s.filter === null || s.filter.has(event)) answer.push(message);
-    if (s.channels.has('retention')) answer.push(...feed.retention);
-    if (s.channels.has('alerts')) answer.push(...feed.alerts);
-    if (s.channels.has('activeUsers')) answer.push(activeUsersMessage(state, project.activeNow, Date.now()));
-    answer.push(syncMessage(state.seq, project.epoch));
+    const answer = [out('subscribed', 'none', JSON.stringify({ type: 'subscribed', seq: state.seq, epoch: project.epoch, channels: [...s.channels], resumed: true, from: since }))];
+    if (s.channels.has('events')) for (const { event, message } of feed.events) if (s.filter === null || s.filter.has(event)) answer.push(out('delta', 'events', message));
+    if (s.channels.has('retention')) for (const message of feed.retention) answer.push(out('delta', 'retention', message));
+    if (s.channels.has('alerts')) for (const message of feed.alerts) answer.push(out('alert', 'alerts', message));
+    if (s.channels.has('activeUsers')) answer.push(out('delta', 'activeUsers', activeUsersMessage(state, project.activeNow, Date.now())));
+    answer.push(out('sync', 'sync', syncMessage(state.seq, project.epoch)));
     if (!this.sendAnswer(ws, answer)) return;
     this.goLive(ws);
   }
@@ -363,7 +372,7 @@ export class LiveGateway implements LiveConsumer {
     const s = ws.getUserData();
     const firing = await this.alerts.firingStates(s.project!.id);
     if (s.closed || s.generation !== generation) return;
-    this.send(ws, JSON.stringify({ type: 'snapshot', seq, channel: 'alerts', firing }));
+    this.send(ws, out('snapshot', 'alerts', JSON.stringify({ type: 'snapshot', seq, channel: 'alerts', firing })));
   }
 
   private goLive(ws: LiveWs): void {
@@ -449,16 +458,16 @@ export class LiveGateway implements LiveConsumer {
 
   // ---- sending and errors ---------------------------------------------------------
 
-  private send(ws: LiveWs, message: string): void {
+  private send(ws: LiveWs, message: Outgoing): void {
     const s = ws.getUserData();
     if (s.closed || s.closing) return;
     // Past LIVE_MAX_BUFFER_BYTES the client is closed rather than sent a message it may
     // never get; uWS's own limit is far higher, so the close frame still fits.
-    if (ws.getBufferedAmount() + message.length > this.deps.config.LIVE_MAX_BUFFER_BYTES || ws.send(message) === 2) {
+    if (ws.getBufferedAmount() + message.text.length > this.deps.config.LIVE_MAX_BUFFER_BYTES || ws.send(message.text) === 2) {
       this.closeSlow(ws);
       return;
     }
-    this.countSent(message);
+    this.deps.metrics.messages.inc({ channel: message.channel, type: message.type });
   }
 
   /**
@@ -466,7 +475,7 @@ export class LiveGateway implements LiveConsumer {
    * so a snapshot larger than LIVE_MAX_BUFFER_BYTES still goes out. False when the socket
    * was closed as slow instead.
    */
-  private sendAnswer(ws: LiveWs, messages: readonly string[]): boolean {
+  private sendAnswer(ws: LiveWs, messages: readonly Outgoing[]): boolean {
     const s = ws.getUserData();
     if (s.closed || s.closing) return false;
     if (ws.getBufferedAmount() > this.deps.config.LIVE_MAX_BUFFER_BYTES) {
@@ -475,16 +484,11 @@ export class LiveGateway implements LiveConsumer {
     }
     ws.cork(() => {
       for (const message of messages) {
-        ws.send(message);
-        this.countSent(message);
+        ws.send(message.text);
+        this.deps.metrics.messages.inc({ channel: message.channel, type: message.type });
       }
     });
     return true;
-  }
-
-  private countSent(message: string): void {
-    const parsed = /^\{"type":"(\w+)"(?:,"seq":\d+)?(?:,"channel":"(\w+)")?/.exec(message);
-    this.deps.metrics.messages.inc({ channel: parsed?.[2] ?? 'none', type: parsed?.[1] ?? 'other' });
   }
 
   private asError(err: unknown): SignalboardError {
@@ -502,7 +506,7 @@ export class LiveGateway implements LiveConsumer {
       this.closeWith(ws, error);
       return;
     }
-    this.send(ws, JSON.stringify({ type: 'error', error: error.toJSON() }));
+    this.send(ws, out('error', 'none', JSON.stringify({ type: 'error', error: error.toJSON() })));
   }
 
   private closeWith(ws: LiveWs, error: SignalboardError): void {

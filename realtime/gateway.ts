@@ -3,7 +3,7 @@ import { AlertStore } from '../model/alert-store.js';
 import type { Config } from '../core/config.js';
 import { SignalboardError } from '../core/errors.js';
 import { upgradeWebSocket, type RequestInfo } from '../core/http.js';
-import { LIVE_FEED_KEPT, readFeed, type FeedEntry } from '../live/feed.js';
+import { readFeed, type FeedEntry } from '../live/feed.js';
 import { FeedFollower, type LiveConsumer, type LiveProject } from '../live/feed-follower.js';
 import type { LiveNeeds } from '../live/cells.js';
 import type { Logger } from '../core/logger.js';
@@ -12,8 +12,9 @@ import type { Project } from '../core/project-store.js';
 import type { Redis } from '../core/redis.js';
 import { closeIfTooLarge, payloadCeiling, type TemplatedApp, type WebSocket } from '../core/uws.js';
 import { liveProtocol, type LiveProtocol } from './live-protocol.js';
+import { resumeFeed } from './live-resume.js';
 import { authenticated, catchingUp, countSubscribe, degraded, newSession, reset, resumeRefused, subscribed, unsubscribedAll, wentLive, type LiveSocket } from './live-session.js';
-import { activeUsersMessage, CHANNELS, coalesce, FeedCoalescer, PROTOCOL_VERSION, snapshotMessage, syncMessage, type Channel } from './live-messages.js';
+import { activeUsersMessage, CHANNELS, coalesce, PROTOCOL_VERSION, snapshotMessage, syncMessage, type Channel } from './live-messages.js';
 import type { BufferedBytes, RealtimeMetrics } from './realtime-metrics.js';
 
 type LiveWs = WebSocket<LiveSocket>;
@@ -341,23 +342,15 @@ export class LiveGateway implements LiveConsumer {
     // A seq means something only in its feed: without the epoch it came with, snapshots.
     const epochKnown = s.resumeEpoch === project.epoch || (s.resumeEpoch === null && since === 0);
     if (!epochKnown) return snapshotInstead('resume-unknown-seq');
-    const missed = new FeedCoalescer(Date.now(), false);
-    for (let read = since; ;) {
-      // Read up to what this gateway has published: later entries come through the topics.
-      const target = project.state?.seq;
-      if (target === undefined || !project.ready) return; // a reload: onReady answers
-      if (since > target) return snapshotInstead('resume-unknown-seq');
-      if (target - since > LIVE_FEED_KEPT) return snapshotInstead('resume-too-old');
-      if (read >= target) break;
-      const page = await readFeed(this.deps.redis, this.deps.config.REDIS_KEY_PREFIX, project.id, read, this.deps.config.LIVE_RESUME_PAGE_ENTRIES, target);
-      if (s.closed || s.generation !== generation) return;
-      if (page.length === 0 || page[0]!.seq !== read + 1) return snapshotInstead('resume-too-old');
-      if (page.some((e) => e.type === 'reset')) return snapshotInstead('reset');
-      for (const entry of page) missed.add(entry);
-      read = page[page.length - 1]!.seq;
-    }
+    const outcome = await resumeFeed(since, {
+      position: () => (project.ready ? project.state?.seq : undefined),
+      readPage: (after, to) => readFeed(this.deps.redis, this.deps.config.REDIS_KEY_PREFIX, project.id, after, this.deps.config.LIVE_RESUME_PAGE_ENTRIES, to),
+      current: () => !s.closed && s.generation === generation,
+    }, Date.now());
+    if (outcome.kind === 'reloading' || outcome.kind === 'stale') return; // a reload: onReady answers
+    if (outcome.kind === 'snapshot') return snapshotInstead(outcome.reason);
+    const { feed } = outcome;
     const state = project.state!;
-    const feed = missed.finish(state.seq);
     const answer = [out('subscribed', 'none', JSON.stringify({ type: 'subscribed', seq: state.seq, epoch: project.epoch, channels: [...s.channels], resumed: true, from: since }))];
     if (s.channels.has('events')) for (const { event, message } of feed.events) if (s.filter === null || s.filter.has(event)) answer.push(out('delta', 'events', message));
     if (s.channels.has('retention')) for (const message of feed.retention) answer.push(out('delta', 'retention', message));

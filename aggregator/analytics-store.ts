@@ -2,7 +2,7 @@ import type { AnyBulkWriteOperation, Collection, Db, Document } from 'mongodb';
 import { COLLECTIONS, COUNT_COLLECTION, type RollupDeltaDoc, type UserDoc, type Watermarks } from '../model/collections.js';
 import type { StampedEvent } from '../model/event-stream.js';
 import type { Logger } from '../core/logger.js';
-import { createExpiryIndex, createIndexesOneByOne, insertSkippingDuplicates, UPDATES_PER_COMMAND, updatesAreAtomic, type ExpiryMode } from '../core/store-compat.js';
+import { createExpiryIndexes, createIndexesOneByOne, insertSkippingDuplicates, UPDATES_PER_COMMAND, updatesAreAtomic, type ExpiryMode } from '../core/store-compat.js';
 import { batchMark, bucketDocs, decodeEvents, eventIdKey, needsDeduplication, type EventIdDoc, type RawBucketDoc } from '../model/raw-events.js';
 import { decodeDelta, encodeRollupChanges, rollupDeltaId, type RollupChange } from '../model/rollup-deltas.js';
 import { GRANULARITY_MS } from '../model/time-buckets.js';
@@ -126,9 +126,7 @@ export class AnalyticsStore {
     await this.collection(activity).createIndex({ projectId: 1, day: 1 }, { name: 'project_day' });
     for (const name of [retentionDaily, retentionWeekly]) await this.collection(name).createIndex({ projectId: 1, cohort: 1 }, { name: 'project_cohort' });
 
-    let mode: ExpiryMode = 'ttl';
-    for (const name of EXPIRING) if ((await createExpiryIndex(this.collection(name))) === 'sweep') mode = 'sweep';
-    return mode;
+    return createExpiryIndexes([...EXPIRING].map((name) => this.collection(name)));
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import type { Logger } from '../core/logger.js';
-import { createExpiryIndex, isDuplicateKeyError, type ExpiryMode } from '../core/store-compat.js';
+import { createExpiryIndexes, insertUnlessPresent, type ExpiryMode } from '../core/store-compat.js';
 import type { DestinationPolicy } from '../core/webhook-destination.js';
 import { ALERT_COLLECTIONS } from '../model/alert-rules.js';
 import type { DeliveryAttempt, DeliveryDoc } from '../model/alert-store.js';
@@ -82,9 +82,7 @@ export class WebhookDeliveries {
   async ensureIndexes(): Promise<ExpiryMode> {
     await this.deliveries.createIndex({ status: 1, nextAttemptAt: 1 }, { name: 'status_due' });
     await this.deliveries.createIndex({ projectId: 1, ruleId: 1, createdAt: -1 }, { name: 'project_rule_created' });
-    let mode: ExpiryMode = 'ttl';
-    for (const name of [ALERT_COLLECTIONS.deliveries, DELIVERY_CLAIMS_COLLECTION]) if ((await createExpiryIndex(this.db.collection(name))) === 'sweep') mode = 'sweep';
-    return mode;
+    return createExpiryIndexes([this.deliveries, this.claims]);
   }
 
   /** Deletes deliveries and claims past their expiry: for servers without TTL indexes. */
@@ -96,25 +94,21 @@ export class WebhookDeliveries {
 
   /** Queues a delivery; one already queued under the same id is left as it is (so enqueueing again after a crash is safe). */
   async enqueue(delivery: NewDelivery, now = new Date()): Promise<void> {
-    try {
-      await this.deliveries.insertOne({
-        _id: delivery.id,
-        projectId: delivery.projectId,
-        ruleId: delivery.ruleId,
-        url: delivery.url,
-        secret: delivery.secret,
-        payload: delivery.payload,
-        status: 'pending',
-        attempts: [],
-        nextAttemptAt: now,
-        lockedUntil: null,
-        createdAt: now,
-        expireAt: new Date(now.getTime() + KEPT_MS),
-      });
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-      this.logger.debug({ delivery: delivery.id }, 'webhook delivery already queued');
-    }
+    const queued = await insertUnlessPresent(this.deliveries, {
+      _id: delivery.id,
+      projectId: delivery.projectId,
+      ruleId: delivery.ruleId,
+      url: delivery.url,
+      secret: delivery.secret,
+      payload: delivery.payload,
+      status: 'pending',
+      attempts: [],
+      nextAttemptAt: now,
+      lockedUntil: null,
+      createdAt: now,
+      expireAt: new Date(now.getTime() + KEPT_MS),
+    });
+    if (!queued) this.logger.debug({ delivery: delivery.id }, 'webhook delivery already queued');
   }
 
   /**
@@ -221,12 +215,7 @@ export class WebhookDeliveries {
     const until = new Date(Date.now() + this.options.timeoutMs + CLAIM_MARGIN_MS);
     for (let takeover = 0; ; takeover++) {
       const _id = `${id}#${attempt}#${takeover}`;
-      try {
-        await this.claims.insertOne({ _id, until, expireAt: new Date(Date.now() + KEPT_MS) });
-        return until;
-      } catch (err) {
-        if (!isDuplicateKeyError(err)) throw err;
-      }
+      if (await insertUnlessPresent(this.claims, { _id, until, expireAt: new Date(Date.now() + KEPT_MS) })) return until;
       const existing = await this.claims.findOne({ _id });
       if (existing !== null && existing.until.getTime() > Date.now()) return undefined;
     }

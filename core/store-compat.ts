@@ -35,7 +35,7 @@ export async function createIndexesOneByOne<T extends Document>(collection: Coll
 }
 
 /** A refused duplicate `_id` or unique key (FerretDB 1.24 sets the code but no codeName). */
-export function isDuplicateKeyError(err: unknown): boolean {
+function isDuplicateKeyError(err: unknown): boolean {
   return err instanceof MongoServerError && err.code === DUPLICATE_KEY;
 }
 
@@ -73,19 +73,22 @@ export async function insertSkippingDuplicates<T extends Document>(collection: C
 export type ExpiryMode = 'ttl' | 'sweep';
 
 /**
- * An index on `expireAt`: a TTL index where the server has them, else a plain one for
- * the sweep's range deletes (FerretDB 1.x answers code 238, "expireAfterSeconds is
- * not implemented yet").
+ * An index on `expireAt` in each collection: TTL indexes where the server has them, else
+ * plain ones for the sweep's range deletes (FerretDB 1.x answers code 238,
+ * "expireAfterSeconds is not implemented yet"). Returns how the server expires them.
  */
-export async function createExpiryIndex(collection: Collection<Document>): Promise<ExpiryMode> {
-  try {
-    await collection.createIndex({ expireAt: 1 }, { name: 'expire_ttl', expireAfterSeconds: 0 });
-    return 'ttl';
-  } catch (err) {
-    if (!isNotImplemented(err)) throw err;
-    await collection.createIndex({ expireAt: 1 }, { name: 'expire_at' });
-    return 'sweep';
+export async function createExpiryIndexes(collections: readonly Pick<Collection, 'createIndex'>[]): Promise<ExpiryMode> {
+  let mode: ExpiryMode = 'ttl';
+  for (const collection of collections) {
+    try {
+      await collection.createIndex({ expireAt: 1 }, { name: 'expire_ttl', expireAfterSeconds: 0 });
+    } catch (err) {
+      if (!isNotImplemented(err)) throw err;
+      mode = 'sweep';
+      await collection.createIndex({ expireAt: 1 }, { name: 'expire_at' });
+    }
   }
+  return mode;
 }
 
 function isNotImplemented(err: unknown): boolean {

@@ -1,5 +1,5 @@
 import { escapeKey } from '../model/field-names.js';
-import { bucketStart, dayNumber, parseDay } from '../model/time-buckets.js';
+import { bucketStart, dayNumber, GRANULARITY_MS, parseDay } from '../model/time-buckets.js';
 import type { DeltaEntry } from './feed.js';
 import type { DocChange } from './live-figures.js';
 
@@ -37,11 +37,9 @@ export const countDocId = countKey;
 export const activityDocId = (day: number) => JSON.stringify(['a', day]);
 export const retentionDocId = (cohortDay: number) => JSON.stringify(['r', cohortDay]);
 
-const MINUTE_MS = 60_000;
-
 /** The first minute bucket kept at `now`. */
 export function windowStart(needs: LiveNeeds, now: number): number {
-  return bucketStart(now, 'minute') - (needs.minutes - 1) * MINUTE_MS;
+  return bucketStart(now, 'minute') - (needs.minutes - 1) * GRANULARITY_MS.minute;
 }
 
 /** What a delta changes among the figures a consumer keeps (everything else it carries is ignored). */

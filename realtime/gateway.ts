@@ -349,14 +349,14 @@ export class LiveGateway implements LiveConsumer {
     }, Date.now());
     if (outcome.kind === 'reloading' || outcome.kind === 'stale') return; // a reload: onReady answers
     if (outcome.kind === 'snapshot') return snapshotInstead(outcome.reason);
-    const { feed } = outcome;
+    const { feed, seq } = outcome;
     const state = project.state!;
-    const answer = [out('subscribed', 'none', JSON.stringify({ type: 'subscribed', seq: state.seq, epoch: project.epoch, channels: [...s.channels], resumed: true, from: since }))];
+    const answer = [out('subscribed', 'none', JSON.stringify({ type: 'subscribed', seq, epoch: project.epoch, channels: [...s.channels], resumed: true, from: since }))];
     if (s.channels.has('events')) for (const { event, message } of feed.events) if (s.filter === null || s.filter.has(event)) answer.push(out('delta', 'events', message));
     if (s.channels.has('retention')) for (const message of feed.retention) answer.push(out('delta', 'retention', message));
     if (s.channels.has('alerts')) for (const message of feed.alerts) answer.push(out('alert', 'alerts', message));
     if (s.channels.has('activeUsers')) answer.push(out('delta', 'activeUsers', activeUsersMessage(state, project.activeNow, Date.now())));
-    answer.push(out('sync', 'sync', syncMessage(state.seq, project.epoch)));
+    answer.push(out('sync', 'sync', syncMessage(seq, project.epoch)));
     if (!this.sendAnswer(ws, answer)) return;
     this.goLive(ws);
   }
@@ -460,7 +460,7 @@ export class LiveGateway implements LiveConsumer {
       this.closeSlow(ws);
       return;
     }
-    this.deps.metrics.messages.inc({ channel: message.channel, type: message.type });
+    this.countSent(message);
   }
 
   /**
@@ -478,10 +478,14 @@ export class LiveGateway implements LiveConsumer {
     ws.cork(() => {
       for (const message of messages) {
         ws.send(message.text);
-        this.deps.metrics.messages.inc({ channel: message.channel, type: message.type });
+        this.countSent(message);
       }
     });
     return true;
+  }
+
+  private countSent({ channel, type }: Outgoing): void {
+    this.deps.metrics.messages.inc({ channel, type });
   }
 
   private asError(err: unknown): SignalboardError {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MongoBulkWriteError, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { withDatabase } from '../core/mongo.js';
-import { createExpiryIndex, insertUnlessPresent, updatesAreAtomic } from '../core/store-compat.js';
+import { createExpiryIndexes, insertUnlessPresent, updatesAreAtomic } from '../core/store-compat.js';
 import { FERRETDB_INSERT_BATCH } from '../scripts/local-services.js';
 
 /**
@@ -58,11 +58,11 @@ describe('core/store-compat on the store server', () => {
 
   it('creates the expiry index the server supports: TTL on mongod, a plain one to sweep on FerretDB', async () => {
     const docs = client.db().collection('expiring');
-    const mode = await createExpiryIndex(docs);
+    const mode = await createExpiryIndexes([docs]);
     expect(mode).toBe((await updatesAreAtomic(client.db())) ? 'ttl' : 'sweep');
     const names = (await docs.indexes()).map((i) => i.name);
     expect(names).toContain(mode === 'ttl' ? 'expire_ttl' : 'expire_at');
     // A second start on the same data finds its index in place.
-    expect(await createExpiryIndex(docs)).toBe(mode);
+    expect(await createExpiryIndexes([docs])).toBe(mode);
   });
 });

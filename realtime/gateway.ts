@@ -13,7 +13,7 @@ import type { Redis } from '../core/redis.js';
 import { closeIfTooLarge, payloadCeiling, type TemplatedApp, type WebSocket } from '../core/uws.js';
 import { liveProtocol, type LiveProtocol } from './live-protocol.js';
 import { resumeFeed } from './live-resume.js';
-import { authenticated, catchingUp, countSubscribe, degraded, newSession, reset, resumeRefused, subscribed, unsubscribedAll, wentLive, type LiveSocket } from './live-session.js';
+import { authenticated, catchingUp, countSubscribe, degraded, isSubscribed, newSocket, reset, resumeRefused, subscribed, unsubscribed, wentLive, type Live, type LiveSocket, type ResumePoint, type Subscription, type Waiting } from './live-session.js';
 import { activeUsersMessage, CHANNELS, coalesce, PROTOCOL_VERSION, snapshotMessage, syncMessage, type Channel } from './live-messages.js';
 import type { BufferedBytes, RealtimeMetrics } from './realtime-metrics.js';
 
@@ -96,15 +96,15 @@ export class LiveGateway implements LiveConsumer {
   }
 
   onReady(project: LiveProject): void {
-    for (const ws of this.sockets.get(project.id) ?? []) if (ws.getUserData().phase === 'waiting') this.serve(ws);
+    for (const ws of this.sockets.get(project.id) ?? []) if (ws.getUserData().session.phase === 'waiting') this.serve(ws);
   }
 
   onReset(project: LiveProject, reason: string): void {
     for (const ws of this.sockets.get(project.id) ?? []) {
       const s = ws.getUserData();
-      if (s.phase !== 'live' && s.phase !== 'lagging' && s.phase !== 'waiting') continue;
+      if (!isSubscribed(s.session)) continue;
       this.leaveTopics(ws);
-      reset(s, reason);
+      reset(s, s.session, reason);
     }
   }
 
@@ -114,8 +114,8 @@ export class LiveGateway implements LiveConsumer {
     const now = Date.now();
     // Sockets that fell behind stop getting live messages before this flush adds to their buffer.
     for (const ws of this.sockets.get(project.id) ?? []) {
-      const s = ws.getUserData();
-      if (s.phase === 'live' && ws.getBufferedAmount() > config.LIVE_SOFT_BUFFER_BYTES) this.degrade(ws, entries.length === 0 ? state.seq : entries[0]!.seq - 1);
+      const { session } = ws.getUserData();
+      if (session.phase === 'live' && ws.getBufferedAmount() > config.LIVE_SOFT_BUFFER_BYTES) this.degrade(ws, session, entries.length === 0 ? state.seq : entries[0]!.seq - 1);
     }
     const feed = coalesce(entries, state.seq, now);
     metrics.coalesced.inc(feed.merged);
@@ -161,7 +161,7 @@ export class LiveGateway implements LiveConsumer {
         }
         const s = ws.getUserData();
         // Only a key check makes messages wait; once authenticated each is handled at once.
-        if (s.project === null && s.queued >= MAX_QUEUED_MESSAGES) {
+        if (s.session.phase === 'auth' && s.queued >= MAX_QUEUED_MESSAGES) {
           this.fail(ws, new SignalboardError('SB_LIVE_MESSAGE_INVALID', `more than ${MAX_QUEUED_MESSAGES} messages sent before the key was checked; wait for the welcome`));
           return;
         }
@@ -175,8 +175,7 @@ export class LiveGateway implements LiveConsumer {
           .finally(() => s.queued--);
       },
       drain: (ws) => {
-        const s = ws.getUserData();
-        if (s.phase === 'lagging' && ws.getBufferedAmount() < config.LIVE_SOFT_BUFFER_BYTES / 2) this.catchUp(ws);
+        if (ws.getUserData().session.phase === 'lagging' && ws.getBufferedAmount() < config.LIVE_SOFT_BUFFER_BYTES / 2) this.catchUp(ws);
       },
       close: (ws) => this.closed(ws),
     });
@@ -185,14 +184,14 @@ export class LiveGateway implements LiveConsumer {
   /** Checks a key given in the URL or a header; without one, the first message must carry it. */
   private async admit({ headers, query, remoteAddress }: RequestInfo): Promise<LiveSocket> {
     const project = headers.authorization === undefined && !query.has('key') ? null : await this.deps.access.resolve(headers, query, 'read', remoteAddress);
-    return newSession(project, this.deps.access.clientOf(headers, remoteAddress));
+    return newSocket(project, this.deps.access.clientOf(headers, remoteAddress));
   }
 
   private opened(ws: LiveWs): void {
     const s = ws.getUserData();
     this.deps.metrics.connections.inc();
-    if (s.project !== null) {
-      this.authenticated(ws, s.project);
+    if (s.session.phase === 'auth' && s.session.admitted !== null) {
+      this.authenticated(ws, s.session.admitted);
       return;
     }
     if (this.unauthenticated >= this.deps.config.LIVE_MAX_UNAUTHENTICATED) {
@@ -202,7 +201,7 @@ export class LiveGateway implements LiveConsumer {
     }
     this.unauthenticated++;
     s.authTimer = setTimeout(() => {
-      if (!s.closed && s.project === null) this.closeWith(ws, new SignalboardError('SB_AUTH_MISSING', `send {"type": "auth", "key": "<readKey>"} within ${this.deps.config.LIVE_AUTH_TIMEOUT_SECONDS} s, or the key as ?key=`));
+      if (!s.closed && s.session.phase === 'auth') this.closeWith(ws, new SignalboardError('SB_AUTH_MISSING', `send {"type": "auth", "key": "<readKey>"} within ${this.deps.config.LIVE_AUTH_TIMEOUT_SECONDS} s, or the key as ?key=`));
     }, this.deps.config.LIVE_AUTH_TIMEOUT_SECONDS * 1000);
   }
 
@@ -235,26 +234,27 @@ export class LiveGateway implements LiveConsumer {
       this.unauthenticated--;
     }
     this.deps.metrics.connections.dec();
-    if (s.project === null || s.phase === 'auth') return;
-    const id = s.project.id;
+    const { session } = s;
+    if (session.phase === 'auth') return;
+    const id = session.project.id;
     this.perKey.set(id, (this.perKey.get(id) ?? 1) - 1);
     if (this.perKey.get(id) === 0) this.perKey.delete(id);
     const set = this.sockets.get(id);
     set?.delete(ws);
     if (set?.size === 0) this.sockets.delete(id);
-    if (s.channels.size > 0) this.live.unwatch(id);
+    if (isSubscribed(session)) this.live.unwatch(id);
   }
 
   private async received(ws: LiveWs, text: string): Promise<void> {
     const s = ws.getUserData();
     const { type, key, project: named, body } = this.protocol.read(text);
-    if (s.project === null) {
+    if (s.session.phase === 'auth') {
       if ((type !== 'auth' && type !== 'subscribe') || key === undefined) {
         throw new SignalboardError('SB_AUTH_MISSING', 'the first message must be {"type": "auth", "key": "<readKey>"} (or a subscribe carrying "key")');
       }
       const project = await this.deps.access.resolve({ authorization: `Bearer ${key}` }, new URLSearchParams(named === undefined ? {} : { project: named }), 'read', s.client);
       if (s.closed) return;
-      if (s.project === null) this.authenticated(ws, project);
+      if (s.session.phase === 'auth') this.authenticated(ws, project);
       if (type === 'auth' || s.closed) return;
     } else if (type === 'auth') {
       throw new SignalboardError('SB_LIVE_MESSAGE_INVALID', 'this connection is already authenticated');
@@ -273,127 +273,133 @@ export class LiveGateway implements LiveConsumer {
     if (countSubscribe(s, Date.now()) > this.deps.config.LIVE_MAX_SUBSCRIBES_PER_MINUTE) {
       throw new SignalboardError('SB_LIVE_TOO_MANY_SUBSCRIPTIONS', `more than ${this.deps.config.LIVE_MAX_SUBSCRIBES_PER_MINUTE} subscribe messages this minute (LIVE_MAX_SUBSCRIBES_PER_MINUTE); keep one subscription and resume after reconnects`);
     }
+    const from = s.session;
+    if (from.phase === 'auth') return;
     const { channels, filter, resume, epoch, project } = this.protocol.subscribe(body);
-    if (project !== undefined && project !== s.project!.id) {
-      throw new SignalboardError('SB_LIVE_FORBIDDEN', `this key belongs to project ${s.project!.id}; it cannot subscribe to project ${project}`);
+    if (project !== undefined && project !== from.project.id) {
+      throw new SignalboardError('SB_LIVE_FORBIDDEN', `this key belongs to project ${from.project.id}; it cannot subscribe to project ${project}`);
     }
     this.leaveTopics(ws);
-    if (s.channels.size === 0) this.live.watch(s.project!.id);
-    subscribed(s, { channels, events: filter?.events, resume, epoch });
-    if (this.live.get(s.project!.id)?.ready === true) this.serve(ws);
+    if (!isSubscribed(from)) this.live.watch(from.project.id);
+    subscribed(s, from, { channels, events: filter?.events, resume: resume === undefined ? null : { after: resume, epoch } });
+    if (this.live.get(from.project.id)?.ready === true) this.serve(ws);
   }
 
   private unsubscribe(ws: LiveWs, body: unknown): void {
     const s = ws.getUserData();
-    const remove = new Set(this.protocol.unsubscribe(body) ?? s.channels);
-    const watching = s.channels.size > 0;
-    this.leaveTopics(ws);
-    for (const c of remove) s.channels.delete(c);
-    if (watching && s.channels.size === 0) {
-      this.live.unwatch(s.project!.id);
-      unsubscribedAll(s);
-    } else if (s.phase === 'live') {
-      this.joinTopics(ws);
+    const from = s.session;
+    const named = this.protocol.unsubscribe(body);
+    const leave = new Set(named ?? (isSubscribed(from) ? from.subscription.channels : []));
+    if (isSubscribed(from)) {
+      this.leaveTopics(ws);
+      unsubscribed(s, from, leave);
+      if (s.session.phase === 'idle') this.live.unwatch(from.project.id);
+      else if (s.session.phase === 'live') this.joinTopics(ws, s.session);
     }
-    this.send(ws, out('unsubscribed', 'none', JSON.stringify({ type: 'unsubscribed', channels: [...remove] })));
+    this.send(ws, out('unsubscribed', 'none', JSON.stringify({ type: 'unsubscribed', channels: [...leave] })));
   }
 
   /** Answers a subscription: a resume when asked and possible, else snapshots; then live. */
   private serve(ws: LiveWs): void {
     const s = ws.getUserData();
-    if (s.resume !== null) {
-      void this.resumeFrom(ws, s.resume, s.generation).catch((err: unknown) => this.fail(ws, err));
+    const session = s.session;
+    if (session.phase !== 'waiting') return;
+    if (session.resume !== null) {
+      void this.resumeFrom(ws, session, session.resume, s.generation).catch((err: unknown) => this.fail(ws, err));
       return;
     }
-    const project = this.live.get(s.project!.id)!;
+    const { subscription: { channels, filter }, reason } = session;
+    const project = this.live.get(session.project.id)!;
     const state = project.state!;
     const now = Date.now();
-    const answer = [out('subscribed', 'none', JSON.stringify({ type: 'subscribed', seq: state.seq, epoch: project.epoch, channels: [...s.channels], resumed: false, ...(s.reason === undefined ? {} : { reason: s.reason }) }))];
-    for (const channel of s.channels) {
-      if (channel !== 'alerts') answer.push(out('snapshot', channel, snapshotMessage(channel, state, project.needs, project.activeNow, now, channel === 'events' ? s.filter : null, s.reason)));
+    const answer = [out('subscribed', 'none', JSON.stringify({ type: 'subscribed', seq: state.seq, epoch: project.epoch, channels: [...channels], resumed: false, ...(reason === undefined ? {} : { reason }) }))];
+    for (const channel of channels) {
+      if (channel !== 'alerts') answer.push(out('snapshot', channel, snapshotMessage(channel, state, project.needs, project.activeNow, now, channel === 'events' ? filter : null, reason)));
     }
     answer.push(out('sync', 'sync', syncMessage(state.seq, project.epoch)));
     if (!this.sendAnswer(ws, answer)) return;
     this.goLive(ws);
-    if (s.channels.has('alerts')) void this.sendAlertsSnapshot(ws, state.seq, s.generation).catch((err: unknown) => this.fail(ws, err));
+    if (channels.has('alerts')) void this.sendAlertsSnapshot(ws, session.project.id, state.seq, s.generation).catch((err: unknown) => this.fail(ws, err));
   }
 
   /**
    * Deltas after `since` from the feed, coalesced page by page (a resume holds the
    * figures, never the entries); a snapshot when they are gone, span a reset, or belong
-   * to another feed.
+   * to another feed. Runs for the waiting session of `generation`: any change drops it.
    */
-  private async resumeFrom(ws: LiveWs, since: number, generation: number): Promise<void> {
+  private async resumeFrom(ws: LiveWs, from: Waiting, { after: since, epoch }: ResumePoint, generation: number): Promise<void> {
     const s = ws.getUserData();
-    const project = this.live.get(s.project!.id)!;
+    // The session as it is now (an unsubscribe may have left channels), while still the one this answer is for.
+    const waiting = (): Waiting | null => (!s.closed && s.generation === generation && s.session.phase === 'waiting' ? s.session : null);
+    const current = () => waiting() !== null;
+    const project = this.live.get(from.project.id)!;
     const snapshotInstead = (reason: string) => {
-      resumeRefused(s, reason);
+      const now = waiting();
+      if (now === null) return;
+      resumeRefused(s, now, reason);
       // While the project reloads, onReady serves the waiting socket.
       if (project.ready) this.serve(ws);
     };
     // A client from a faster gateway: its seq, or the epoch its syncs told it, may be just
     // ahead of this gateway's. Wait for them briefly.
     const aheadUntil = Date.now() + RESUME_AHEAD_WAIT_MS;
-    const ahead = () => project.state !== null && (since > project.state.seq || (project.epoch === null && typeof s.resumeEpoch === 'string'));
+    const ahead = () => project.state !== null && (since > project.state.seq || (project.epoch === null && typeof epoch === 'string'));
     while (ahead() && Date.now() < aheadUntil) {
       await new Promise((resolve) => setTimeout(resolve, this.deps.config.LIVE_FLUSH_MS));
-      if (s.closed || s.generation !== generation) return;
+      if (!current()) return;
     }
     // A seq means something only in its feed: without the epoch it came with, snapshots.
-    const epochKnown = s.resumeEpoch === project.epoch || (s.resumeEpoch === null && since === 0);
+    const epochKnown = epoch === project.epoch || (epoch === null && since === 0);
     if (!epochKnown) return snapshotInstead('resume-unknown-seq');
     const outcome = await resumeFeed(since, {
       position: () => (project.ready ? project.state?.seq : undefined),
       readPage: (after, to) => readFeed(this.deps.redis, this.deps.config.REDIS_KEY_PREFIX, project.id, after, this.deps.config.LIVE_RESUME_PAGE_ENTRIES, to),
-      current: () => !s.closed && s.generation === generation,
+      current,
     }, Date.now());
     if (outcome.kind === 'reloading' || outcome.kind === 'stale') return; // a reload: onReady answers
     if (outcome.kind === 'snapshot') return snapshotInstead(outcome.reason);
     const { feed, seq } = outcome;
     const state = project.state!;
-    const answer = [out('subscribed', 'none', JSON.stringify({ type: 'subscribed', seq, epoch: project.epoch, channels: [...s.channels], resumed: true, from: since }))];
-    if (s.channels.has('events')) for (const { event, message } of feed.events) if (s.filter === null || s.filter.has(event)) answer.push(out('delta', 'events', message));
-    if (s.channels.has('retention')) for (const message of feed.retention) answer.push(out('delta', 'retention', message));
-    if (s.channels.has('alerts')) for (const message of feed.alerts) answer.push(out('alert', 'alerts', message));
-    if (s.channels.has('activeUsers')) answer.push(out('delta', 'activeUsers', activeUsersMessage(state, project.activeNow, Date.now())));
+    const session = waiting();
+    if (session === null) return;
+    const { channels, filter } = session.subscription;
+    const answer = [out('subscribed', 'none', JSON.stringify({ type: 'subscribed', seq, epoch: project.epoch, channels: [...channels], resumed: true, from: since }))];
+    if (channels.has('events')) for (const { event, message } of feed.events) if (filter === null || filter.has(event)) answer.push(out('delta', 'events', message));
+    if (channels.has('retention')) for (const message of feed.retention) answer.push(out('delta', 'retention', message));
+    if (channels.has('alerts')) for (const message of feed.alerts) answer.push(out('alert', 'alerts', message));
+    if (channels.has('activeUsers')) answer.push(out('delta', 'activeUsers', activeUsersMessage(state, project.activeNow, Date.now())));
     answer.push(out('sync', 'sync', syncMessage(seq, project.epoch)));
     if (!this.sendAnswer(ws, answer)) return;
     this.goLive(ws);
   }
 
-  private async sendAlertsSnapshot(ws: LiveWs, seq: number, generation: number): Promise<void> {
+  private async sendAlertsSnapshot(ws: LiveWs, projectId: string, seq: number, generation: number): Promise<void> {
     const s = ws.getUserData();
-    const firing = await this.alerts.firingStates(s.project!.id);
+    const firing = await this.alerts.firingStates(projectId);
     if (s.closed || s.generation !== generation) return;
     this.send(ws, out('snapshot', 'alerts', JSON.stringify({ type: 'snapshot', seq, channel: 'alerts', firing })));
   }
 
   private goLive(ws: LiveWs): void {
     const s = ws.getUserData();
-    if (s.closed) return;
-    wentLive(s);
-    this.joinTopics(ws);
+    if (s.closed || s.session.phase !== 'waiting') return;
+    wentLive(s, s.session);
+    this.joinTopics(ws, s.session);
   }
 
   /** What the socket has been sent up to: never a seq whose messages it did not get. */
   private positionOf(ws: LiveWs): number | null {
-    const s = ws.getUserData();
-    if (s.phase === 'lagging') return s.sentSeq;
-    return s.phase === 'live' ? (this.live.get(s.project!.id)?.state?.seq ?? null) : null;
+    const { session } = ws.getUserData();
+    if (session.phase === 'lagging') return session.sentSeq;
+    return session.phase === 'live' ? (this.live.get(session.project.id)?.state?.seq ?? null) : null;
   }
 
-  private topicsOf(s: LiveSocket): string[] {
-    const id = s.project!.id;
-    const topics = [topicOf(id, 'sync')];
-    for (const channel of s.channels) {
-      if (channel === 'events' && s.filter !== null) for (const event of s.filter) topics.push(topicOf(id, 'events', event));
-      else topics.push(topicOf(id, channel));
+  private joinTopics(ws: LiveWs, { project, subscription }: { project: Project; subscription: Subscription }): void {
+    ws.subscribe(topicOf(project.id, 'sync'));
+    for (const channel of subscription.channels) {
+      if (channel === 'events' && subscription.filter !== null) for (const event of subscription.filter) ws.subscribe(topicOf(project.id, 'events', event));
+      else ws.subscribe(topicOf(project.id, channel));
     }
-    return topics;
-  }
-
-  private joinTopics(ws: LiveWs): void {
-    for (const topic of this.topicsOf(ws.getUserData())) ws.subscribe(topic);
   }
 
   private leaveTopics(ws: LiveWs): void {
@@ -418,32 +424,32 @@ export class LiveGateway implements LiveConsumer {
   }
 
   /** Stops live messages to a socket that isn't reading; it gets one coalesced catch-up when it drains. */
-  private degrade(ws: LiveWs, sentSeq: number): void {
-    const s = ws.getUserData();
+  private degrade(ws: LiveWs, from: Live, sentSeq: number): void {
     this.leaveTopics(ws);
-    degraded(s, sentSeq, Date.now());
+    degraded(ws.getUserData(), from, sentSeq, Date.now());
     this.deps.metrics.slowConsumers.inc({ action: 'degraded' });
-    this.deps.logger.debug({ project: s.project!.id, sentSeq, buffered: ws.getBufferedAmount() }, 'live: slow socket; live messages stopped until it drains');
+    this.deps.logger.debug({ project: from.project.id, sentSeq, buffered: ws.getBufferedAmount() }, 'live: slow socket; live messages stopped until it drains');
   }
 
   private catchUp(ws: LiveWs): void {
     const s = ws.getUserData();
-    this.deps.logger.debug({ project: s.project!.id, sentSeq: s.sentSeq }, 'live: slow socket drained; catching up');
+    const from = s.session;
+    if (from.phase !== 'lagging') return;
+    this.deps.logger.debug({ project: from.project.id, sentSeq: from.sentSeq }, 'live: slow socket drained; catching up');
     // A lost feed resets lagging sockets (onReset), so the sent seq belongs to the current epoch.
-    catchingUp(s, this.live.get(s.project!.id)?.epoch);
-    if (this.live.get(s.project!.id)?.ready === true) this.serve(ws);
+    catchingUp(s, from, this.live.get(from.project.id)?.epoch);
+    if (this.live.get(from.project.id)?.ready === true) this.serve(ws);
   }
 
   private closeStuckSlowConsumers(): void {
     const limit = Date.now() - this.deps.config.LIVE_SLOW_CLOSE_SECONDS * 1000;
     for (const set of this.sockets.values()) {
       for (const ws of set) {
-        const s = ws.getUserData();
-        if (s.phase === 'lagging' && s.laggingSince < limit) this.closeSlow(ws);
+        const { session } = ws.getUserData();
+        if (session.phase === 'lagging' && session.since < limit) this.closeSlow(ws);
       }
     }
   }
-
   private closeSlow(ws: LiveWs): void {
     this.deps.metrics.slowConsumers.inc({ action: 'closed' });
     this.closeWith(ws, new SignalboardError('SB_LIVE_SLOW_CONSUMER', `the client did not read its messages (more than ${this.deps.config.LIVE_SOFT_BUFFER_BYTES} bytes waiting for ${this.deps.config.LIVE_SLOW_CLOSE_SECONDS} s); reconnect with resume`));
@@ -499,7 +505,7 @@ export class LiveGateway implements LiveConsumer {
     const error = this.asError(err);
     const s = ws.getUserData();
     this.deps.metrics.refused.inc({ code: error.code });
-    if (s.project === null || error.code === 'SB_AUTH_INVALID' || error.code === 'SB_AUTH_WRONG_KEY') {
+    if (s.session.phase === 'auth' || error.code === 'SB_AUTH_INVALID' || error.code === 'SB_AUTH_WRONG_KEY') {
       this.closeWith(ws, error);
       return;
     }

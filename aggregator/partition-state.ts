@@ -4,6 +4,7 @@ import { insertUnlessPresent } from '../core/store-compat.js';
 
 /** A batch whose writes may have begun: replays must cover exactly these entries. */
 export interface InflightBatch {
+  /** The batch number (not a feed position: docs/architecture.md, "Two numbers called seq"). */
   seq: number;
   /** Exclusive: the position before the batch. */
   from: string;

@@ -9,7 +9,8 @@ import { DestinationPolicy } from '../core/webhook-destination.js';
 import { withDatabase } from '../core/mongo.js';
 import { ALERT_COLLECTIONS } from '../model/alert-rules.js';
 import { AlertStore, type DeliveryDoc } from '../model/alert-store.js';
-import { DELIVERY_CLAIMS_COLLECTION, WebhookDeliveries, type WebhookDeliveryOptions } from './webhook-deliveries.js';
+import { DELIVERY_CLAIMS_COLLECTION } from './webhook-claims.js';
+import { WebhookDeliveries, type WebhookDeliveryOptions } from './webhook-deliveries.js';
 import type { DeliveryOutcome } from './webhook-policy.js';
 import { verifyWebhookSignature } from './webhook-signing.js';
 

@@ -1,17 +1,14 @@
-import type { Collection, Db } from 'mongodb';
+import type { Db } from 'mongodb';
 import type { Logger } from '../core/logger.js';
-import { createExpiryIndexes, insertUnlessPresent, type ExpiryMode } from '../core/store-compat.js';
+import { createExpiryIndexes, type ExpiryMode } from '../core/store-compat.js';
 import type { DestinationPolicy } from '../core/webhook-destination.js';
-import { ALERT_COLLECTIONS } from '../model/alert-rules.js';
 import type { DeliveryAttempt, DeliveryDoc } from '../model/alert-store.js';
+import { DeliveryClaims } from './webhook-claims.js';
+import { WebhookOutbox, type NewDelivery } from './webhook-outbox.js';
 import { attemptOutcome, retryDelayMs, type DeliveryOutcome } from './webhook-policy.js';
 import { describeFailure, hostOf, postGuarded } from './webhook-sender.js';
 import { signWebhookBody } from './webhook-signing.js';
 
-/** One document per (delivery, attempt, takeover): see WebhookDeliveries.claim. */
-export const DELIVERY_CLAIMS_COLLECTION = 'alert_delivery_claims';
-
-const KEPT_MS = 90 * 24 * 3600 * 1000;
 /** Deliveries POSTed at once per runDue: a slow endpoint holds one lane for at most timeoutMs. */
 const CONCURRENCY = 4;
 /**
@@ -20,15 +17,6 @@ const CONCURRENCY = 4;
  * slow to record its outcome would see the delivery sent a second time.
  */
 const CLAIM_MARGIN_MS = 30_000;
-
-export interface NewDelivery {
-  id: string;
-  projectId: string;
-  ruleId: string;
-  url: string;
-  secret: string;
-  payload: Record<string, unknown>;
-}
 
 export interface WebhookDeliveryOptions {
   /** Attempts in all, the first included; after the last failed one the delivery is dead. */
@@ -42,28 +30,23 @@ export interface WebhookDeliveryOptions {
   destinations: DestinationPolicy;
 }
 
-interface ClaimDoc {
-  _id: string;
-  until: Date;
-  expireAt: Date;
-}
-
 /**
- * Alert webhooks as an outbox in MongoDB: `enqueue` stores a delivery, `runDue` POSTs
- * the ones that are due, retrying with backoff until `maxAttempts`, then keeps them as
- * dead. Delivery is at least once: receivers dedupe by `x-signalboard-delivery`.
+ * Sends alert webhooks from the outbox (webhook-outbox.ts): `enqueue` stores a
+ * delivery, `runDue` claims (webhook-claims.ts) and POSTs the ones that are due,
+ * retrying with backoff until `maxAttempts`, then keeps them as dead. Delivery is at
+ * least once: receivers dedupe by `x-signalboard-delivery`.
  */
 export class WebhookDeliveries {
   private readonly options: Readonly<WebhookDeliveryOptions>;
-  private readonly deliveries: Collection<DeliveryDoc>;
-  private readonly claims: Collection<ClaimDoc>;
+  private readonly outbox: WebhookOutbox;
+  private readonly claims: DeliveryClaims;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private stopping = false;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     options: WebhookDeliveryOptions,
     private readonly logger: Logger,
     private readonly onOutcome: (outcome: DeliveryOutcome) => void = () => undefined,
@@ -74,40 +57,24 @@ export class WebhookDeliveries {
     }
     if (options.maxDelayMs < options.baseDelayMs) throw new TypeError('WebhookDeliveries: options.maxDelayMs must be at least options.baseDelayMs');
     this.options = Object.freeze({ ...options });
-    this.deliveries = db.collection<DeliveryDoc>(ALERT_COLLECTIONS.deliveries);
-    this.claims = db.collection<ClaimDoc>(DELIVERY_CLAIMS_COLLECTION);
+    this.outbox = new WebhookOutbox(db);
+    this.claims = new DeliveryClaims(db, this.outbox, options.timeoutMs + CLAIM_MARGIN_MS);
   }
 
   /** Returns whether the server expires documents itself (TTL) or needs `sweepExpired`, as AnalyticsStore.ensureIndexes. */
   async ensureIndexes(): Promise<ExpiryMode> {
-    await this.deliveries.createIndex({ status: 1, nextAttemptAt: 1 }, { name: 'status_due' });
-    await this.deliveries.createIndex({ projectId: 1, ruleId: 1, createdAt: -1 }, { name: 'project_rule_created' });
-    return createExpiryIndexes([this.deliveries, this.claims]);
+    await this.outbox.ensureIndexes();
+    return createExpiryIndexes([this.outbox.collection, this.claims.collection]);
   }
 
   /** Deletes deliveries and claims past their expiry: for servers without TTL indexes. */
   async sweepExpired(now = new Date()): Promise<number> {
-    const deliveries = await this.deliveries.deleteMany({ expireAt: { $lt: now } });
-    const claims = await this.claims.deleteMany({ expireAt: { $lt: now } });
-    return deliveries.deletedCount + claims.deletedCount;
+    return (await this.outbox.deleteExpired(now)) + (await this.claims.deleteExpired(now));
   }
 
   /** Queues a delivery; one already queued under the same id is left as it is (so enqueueing again after a crash is safe). */
   async enqueue(delivery: NewDelivery, now = new Date()): Promise<void> {
-    const queued = await insertUnlessPresent(this.deliveries, {
-      _id: delivery.id,
-      projectId: delivery.projectId,
-      ruleId: delivery.ruleId,
-      url: delivery.url,
-      secret: delivery.secret,
-      payload: delivery.payload,
-      status: 'pending',
-      attempts: [],
-      nextAttemptAt: now,
-      lockedUntil: null,
-      createdAt: now,
-      expireAt: new Date(now.getTime() + KEPT_MS),
-    });
+    const queued = await this.outbox.enqueue(delivery, now);
     if (!queued) this.logger.debug({ delivery: delivery.id }, 'webhook delivery already queued');
   }
 
@@ -126,7 +93,7 @@ export class WebhookDeliveries {
           await Promise.race(inFlight);
           continue;
         }
-        const delivery = await this.claimNext(now, seen);
+        const delivery = await this.claims.next(now, seen);
         if (delivery === undefined) break;
         attempted++;
         const attempt: Promise<void> = this.attempt(delivery)
@@ -177,50 +144,6 @@ export class WebhookDeliveries {
     await this.running;
   }
 
-  /** The next due delivery this worker now holds, or undefined when none is left. `seen`: ids this run already tried. */
-  private async claimNext(now: Date, seen: Set<string>): Promise<DeliveryDoc | undefined> {
-    for (;;) {
-      const candidate = await this.deliveries.findOne(
-        { status: 'pending', nextAttemptAt: { $lte: now }, lockedUntil: { $not: { $gte: new Date() } }, ...(seen.size === 0 ? {} : { _id: { $nin: [...seen] } }) },
-        { sort: { nextAttemptAt: 1 } },
-      );
-      if (candidate === null) return undefined;
-      seen.add(candidate._id);
-      const attempt = candidate.attempts.length + 1;
-      const until = await this.claim(candidate._id, attempt);
-      if (until === undefined) continue;
-      // Read again after the claim: a candidate read before another worker recorded this
-      // attempt, and claimed after that worker's claim expired, must not be sent again.
-      const held = await this.deliveries.findOne({ _id: candidate._id });
-      if (held === null || held.status !== 'pending' || held.attempts.length !== attempt - 1) continue;
-      await this.deliveries.updateOne({ _id: held._id }, { $set: { lockedUntil: until } });
-      return { ...held, lockedUntil: until };
-    }
-  }
-
-  /**
-   * Makes this worker the only one to make attempt `attempt` of a delivery; returns the
-   * claim's expiry, or undefined when another worker holds it.
-   *
-   * A claim is an insert, never an update: FerretDB 1.24 runs findOneAndUpdate and
-   * updateOne as a read, then an unconditional write of the whole document, so two
-   * workers both "win" a findOneAndUpdate (measured: 28 of 30 rounds of 4 concurrent
-   * calls), and a token written then read back can be overwritten after the read. Its
-   * unique `_id` index does hold: of concurrent inserts of one `_id`, exactly one
-   * succeeds (on MongoDB too). So only the claim's holder writes the delivery, and no
-   * update of it can be lost. A claim left by a worker that died is superseded, once
-   * expired, by the next `takeover` number, again by an insert.
-   */
-  private async claim(id: string, attempt: number): Promise<Date | undefined> {
-    const until = new Date(Date.now() + this.options.timeoutMs + CLAIM_MARGIN_MS);
-    for (let takeover = 0; ; takeover++) {
-      const _id = `${id}#${attempt}#${takeover}`;
-      if (await insertUnlessPresent(this.claims, { _id, until, expireAt: new Date(Date.now() + KEPT_MS) })) return until;
-      const existing = await this.claims.findOne({ _id });
-      if (existing !== null && existing.until.getTime() > Date.now()) return undefined;
-    }
-  }
-
   /** POSTs a held delivery once and records the outcome. */
   private async attempt(delivery: DeliveryDoc): Promise<void> {
     const body = JSON.stringify(delivery.payload);
@@ -252,11 +175,7 @@ export class WebhookDeliveries {
     const attempts = delivery.attempts.length + 1;
     const log = { delivery: delivery._id, projectId: delivery.projectId, ruleId: delivery.ruleId, host: hostOf(delivery.url), attempt: attempts, status: result.status, error: result.error };
     const outcome = attemptOutcome(result.status, attempts, this.options.maxAttempts);
-    const set: Partial<DeliveryDoc> =
-      outcome === 'delivered' ? { status: 'delivered', deliveredAt: new Date() }
-      : outcome === 'retry' ? { nextAttemptAt: new Date(Date.now() + retryDelayMs(attempts, this.options.baseDelayMs, this.options.maxDelayMs)) }
-      : { status: 'dead' };
-    await this.deliveries.updateOne({ _id: delivery._id }, { $set: { ...set, lockedUntil: null }, $push: { attempts: result } });
+    await this.outbox.record(delivery._id, result, outcome, new Date(Date.now() + retryDelayMs(attempts, this.options.baseDelayMs, this.options.maxDelayMs)));
     this.onOutcome(outcome);
     if (outcome === 'dead') this.logger.warn(log, attempts < this.options.maxAttempts ? 'webhook delivery dead: the endpoint refused it for good' : 'webhook delivery dead after its last attempt');
     else this.logger.debug({ ...log, outcome }, 'webhook delivery attempted');

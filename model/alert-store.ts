@@ -58,7 +58,7 @@ export interface DeliveryAttempt {
   ms: number;
 }
 
-/** One webhook delivery (`alert_deliveries`, alerts/webhook-deliveries.ts sends them). */
+/** One webhook delivery (`alert_deliveries`: alerts/webhook-outbox.ts; alerts/webhook-deliveries.ts sends them). */
 export interface DeliveryDoc {
   /** Given by the caller and deterministic (e.g. `<ruleId>:<firing>:<state>:webhook`), so enqueueing twice queues once. */
   _id: string;

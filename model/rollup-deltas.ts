@@ -31,6 +31,7 @@ export function encodeRollupChanges(byCollection: Readonly<Record<string, readon
 /** A delta as readers use it: its batch, and its changes by collection. */
 export interface DecodedDelta {
   part: number;
+  /** The partition's batch number (not a feed position: docs/architecture.md, "Two numbers called seq"). */
   seq: number;
   changes: Record<string, RollupChange[]>;
 }

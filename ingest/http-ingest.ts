@@ -1,12 +1,12 @@
 import { SignalboardError } from '../core/errors.js';
-import { clientAddress, route, type Headers } from '../core/http.js';
+import { clientAddress, route, type Headers, type RequestInfo } from '../core/http.js';
 import type { Logger } from '../core/logger.js';
 import type { ProjectAccess } from '../core/project-access.js';
 import type { Project } from '../core/project-store.js';
 import type { TemplatedApp } from '../core/uws.js';
 import { bodyFormat, decodeBody, parseEventsBody } from './body-parser.js';
 import type { IngestMetrics } from './ingest-metrics.js';
-import type { IngestService } from './ingest-service.js';
+import type { IngestService, RequestOrigin } from './ingest-service.js';
 
 /** Browsers may read our answers from any page; whether the page may *send* is the project's allowedOrigins. */
 function corsHeaders(origin: string | undefined): Headers {
@@ -33,9 +33,9 @@ export interface IngestTransportDeps {
   trustProxy: boolean;
 }
 
-/** POST /v1/events (JSON, NDJSON, text/plain; key as Bearer or ?key=) and its CORS preflight. */
-export function registerHttpIngest({ app, logger, access, service, metrics, maxBodyBytes, maxEventsPerRequest, trustProxy }: IngestTransportDeps): void {
-  route(app, logger, 'options', '/v1/events', (req, reply) => {
+/** The CORS preflight of an ingest route: any page may ask; the project's allowedOrigins decide on the POST. */
+export function registerPreflight(app: TemplatedApp, logger: Logger, pattern: string): void {
+  route(app, logger, 'options', pattern, (req, reply) => {
     reply.send(204, '', {
       'access-control-allow-origin': req.headers.origin ?? '*',
       'access-control-allow-methods': 'POST, OPTIONS',
@@ -45,34 +45,63 @@ export function registerHttpIngest({ app, logger, access, service, metrics, maxB
       vary: 'Origin',
     });
   });
+}
 
+/** What an ingest POST answers when it stored what it could. */
+export interface IngestAnswer {
+  status: number;
+  body: unknown;
+  headers?: Headers;
+}
+
+/**
+ * An ingest POST: times the accepted requests under `transport`, and answers every
+ * refusal (bad key, origin, body, overload) as the error it is, with CORS headers so a
+ * page can read it.
+ */
+export function registerIngestPost(deps: IngestTransportDeps, pattern: string, transport: string, bodyLimit: number, handle: (req: RequestInfo) => Promise<IngestAnswer>): void {
+  registerPreflight(deps.app, deps.logger, pattern);
   route(
-    app,
-    logger,
+    deps.app,
+    deps.logger,
     'post',
-    '/v1/events',
+    pattern,
     async (req, reply) => {
-      const stopTimer = metrics.requestDuration.startTimer({ transport: 'http' });
+      const stopTimer = deps.metrics.requestDuration.startTimer({ transport });
       const cors = corsHeaders(req.headers.origin);
       try {
-        const format = bodyFormat(req.headers['content-type']);
-        const project = await access.resolve(req.headers, req.query, 'write', req.remoteAddress);
-        checkOrigin(project, req.headers.origin);
-        const body = decodeBody(await req.body!, req.headers['content-encoding'], maxBodyBytes);
-        const parsed = parseEventsBody(body.toString('utf8'), format, maxEventsPerRequest);
-        const result = await service.ingest(project, parsed, {
-          userAgent: req.headers['user-agent'],
-          remoteAddress: clientAddress(req.headers, req.remoteAddress, trustProxy),
-        });
-        // The contract's answer is {accepted, rejected}; repeats within the request are reported beside it.
-        const { duplicates, ...answer } = result;
-        reply.json(202, answer, duplicates === undefined ? cors : { ...cors, 'x-signalboard-duplicates': String(duplicates) });
+        const answer = await handle(req);
+        reply.json(answer.status, answer.body, { ...cors, ...answer.headers });
         stopTimer();
       } catch (err) {
         if (!(err instanceof SignalboardError)) throw err;
         reply.error(err, cors);
       }
     },
-    { bodyLimit: maxBodyBytes },
+    { bodyLimit },
   );
+}
+
+/** POST /v1/events (JSON, NDJSON, text/plain; key as Bearer or ?key=) and its CORS preflight. */
+export function registerHttpIngest(deps: IngestTransportDeps): void {
+  const { access, service, maxBodyBytes, maxEventsPerRequest, trustProxy } = deps;
+  registerIngestPost(deps, '/v1/events', 'http', maxBodyBytes, async (req) => {
+    const format = bodyFormat(req.headers['content-type']);
+    const project = await access.resolve(req.headers, req.query, 'write', req.remoteAddress);
+    checkOrigin(project, req.headers.origin);
+    const body = decodeBody(await req.body!, req.headers['content-encoding'], maxBodyBytes);
+    const parsed = parseEventsBody(body.toString('utf8'), format, maxEventsPerRequest);
+    const result = await service.ingest(project, parsed, requestOrigin(req, trustProxy));
+    // The contract's answer is {accepted, rejected}; repeats within the request are reported beside it.
+    const { duplicates, ...answer } = result;
+    return { status: 202, body: answer, headers: duplicatesHeader(duplicates) };
+  });
+}
+
+export function requestOrigin(req: RequestInfo, trustProxy: boolean): RequestOrigin {
+  return { userAgent: req.headers['user-agent'], remoteAddress: clientAddress(req.headers, req.remoteAddress, trustProxy) };
+}
+
+export function duplicatesHeader(duplicates: number | undefined): Headers {
+  return duplicates === undefined ? {} : { 'x-signalboard-duplicates': String(duplicates) };
 }

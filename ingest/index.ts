@@ -2,6 +2,7 @@ import type { RoleHandle, Runtime } from '../core/runtime.js';
 import type { TemplatedApp } from '../core/uws.js';
 import { createEventValidator } from './event-validator.js';
 import { registerHttpIngest } from './http-ingest.js';
+import { registerSegmentIngest } from './segment-ingest.js';
 import { createIngestMetrics } from './ingest-metrics.js';
 import { IngestService } from './ingest-service.js';
 import { LagMonitor } from './lag-monitor.js';
@@ -10,7 +11,7 @@ import { EventStreamWriter } from './stream-writer.js';
 import { registerWsIngest } from './ws-ingest.js';
 import { ensureStreams } from './stream-setup.js';
 
-/** The ingest role: POST /v1/events and WebSocket /v1/ingest, writing to the partition streams. */
+/** The ingest role: POST /v1/events, Segment's HTTP API (/v1/batch, /v1/track, ...) and WebSocket /v1/ingest, writing to the partition streams. */
 export function startIngest(rt: Runtime, app: TemplatedApp): RoleHandle {
   const { config, logger, redis } = rt;
   const metrics = createIngestMetrics(rt.metrics);
@@ -51,6 +52,7 @@ export function startIngest(rt: Runtime, app: TemplatedApp): RoleHandle {
     trustProxy: config.TRUST_PROXY,
   };
   registerHttpIngest(transport);
+  registerSegmentIngest(transport);
   registerWsIngest(transport);
 
   // Every (re)connection re-creates the streams and the aggregator's group: after a Redis

@@ -1,0 +1,50 @@
+import { SignalboardError } from '../core/errors.js';
+import { parseJsonBody, type Headers } from '../core/http.js';
+import { bodyFormat, decodeBody } from './body-parser.js';
+import { checkOrigin, duplicatesHeader, registerIngestPost, requestOrigin, type IngestTransportDeps } from './http-ingest.js';
+import { readSegmentBody, SEGMENT_MAX_BATCH_BYTES, SEGMENT_TYPES, segmentError, type SegmentType } from './segment-messages.js';
+
+/**
+ * The credentials of a Segment request as the Bearer header our key check reads: the
+ * write key is the HTTP Basic user (`base64("<writeKey>:")`, as every Segment SDK sends
+ * it), else `writeKey` in the body; a Bearer header or `?key=` works as on /v1/events.
+ */
+export function segmentCredentials(headers: Readonly<Headers>, bodyWriteKey: string | undefined): Readonly<Headers> {
+  const basic = /^Basic\s+(\S+)\s*$/i.exec(headers.authorization ?? '');
+  if (basic !== null) {
+    const user = Buffer.from(basic[1]!, 'base64').toString('utf8').split(':')[0]!;
+    if (user === '') throw new SignalboardError('SB_AUTH_INVALID', 'the Basic credentials hold no user; send the write key as the user: base64("<writeKey>:")');
+    return { ...headers, authorization: `Bearer ${user}` };
+  }
+  if (headers.authorization === undefined && bodyWriteKey !== undefined) return { ...headers, authorization: `Bearer ${bodyWriteKey}` };
+  return headers;
+}
+
+/** analytics.js (Segment's browser SDK) posts single calls to these one-letter paths, and batches to `/b`. */
+const SHORT_PATH: Record<SegmentType | 'batch', string> = { batch: 'b', track: 't', identify: 'i', page: 'p', screen: 's', group: 'g', alias: 'a' };
+
+/**
+ * Segment's HTTP tracking API: POST /v1/batch and /v1/{track,identify,page,screen,
+ * group,alias}, answered 200 `{"success": true, "accepted", "rejected"}` (Segment's
+ * SDKs read any 2xx as delivered; a bad message is rejected alone, as on /v1/events).
+ */
+export function registerSegmentIngest(deps: IngestTransportDeps): void {
+  const { access, service, maxEventsPerRequest, trustProxy } = deps;
+  const bodyLimit = Math.min(deps.maxBodyBytes, SEGMENT_MAX_BATCH_BYTES);
+  for (const route of ['batch', ...SEGMENT_TYPES] as const) {
+    for (const path of [route, SHORT_PATH[route]]) {
+      registerIngestPost(deps, `/v1/${path}`, 'segment', bodyLimit, async (req) => {
+        if (bodyFormat(req.headers['content-type']) !== 'json') {
+          throw new SignalboardError('SB_BODY_UNSUPPORTED_TYPE', 'Segment calls are JSON; send application/json or text/plain');
+        }
+        const text = decodeBody(await req.body!, req.headers['content-encoding'], bodyLimit).toString('utf8');
+        const request = readSegmentBody(parseJsonBody(text), route, Date.now(), maxEventsPerRequest);
+        const project = await access.resolve(segmentCredentials(req.headers, request.writeKey), req.query, 'write', req.remoteAddress);
+        checkOrigin(project, req.headers.origin);
+        const { duplicates, accepted, rejected } = await service.ingest(project, request, requestOrigin(req, trustProxy));
+        const named = rejected.map((r) => ({ ...r, errors: r.errors.map((e) => segmentError(e, request.types[r.index])) }));
+        return { status: 200, body: { success: true, accepted, rejected: named }, headers: duplicatesHeader(duplicates) };
+      });
+    }
+  }
+}

@@ -1,5 +1,5 @@
 import { SignalboardError } from '../core/errors.js';
-import { parseJsonBody, type Headers } from '../core/http.js';
+import { parseJsonBody, route, type Headers } from '../core/http.js';
 import { bodyFormat, decodeBody } from './body-parser.js';
 import { checkOrigin, duplicatesHeader, registerIngestPost, requestOrigin, type IngestTransportDeps } from './http-ingest.js';
 import { readSegmentBody, SEGMENT_MAX_BATCH_BYTES, SEGMENT_TYPES, segmentError, type SegmentType } from './segment-messages.js';
@@ -29,7 +29,22 @@ const SHORT_PATH: Record<SegmentType | 'batch', string> = { batch: 'b', track: '
  * SDKs read any 2xx as delivered; a bad message is rejected alone, as on /v1/events).
  */
 export function registerSegmentIngest(deps: IngestTransportDeps): void {
-  const { access, service, maxEventsPerRequest, trustProxy } = deps;
+  const { app, logger, access, service, maxEventsPerRequest, trustProxy } = deps;
+  // Segment's SDKs (analytics.js, the mobile libraries) read their settings from their
+  // CDN host at start: pointed here, they learn to send to this server. An unknown key
+  // is a 401, and they fall back to their defaults.
+  route(app, logger, 'get', '/v1/projects/:writeKey/settings', async (req, reply) => {
+    const cors = { 'access-control-allow-origin': '*' };
+    try {
+      const writeKey = req.path.split('/')[3] ?? '';
+      await access.resolve({ authorization: `Bearer ${writeKey}` }, new URLSearchParams(), 'write', req.remoteAddress);
+      const apiHost = `${req.headers.host ?? 'localhost'}/v1`;
+      reply.json(200, { integrations: { 'Segment.io': { apiKey: writeKey, apiHost } }, plan: { track: {}, identify: {}, group: {} }, edgeFunction: {} }, cors);
+    } catch (err) {
+      if (!(err instanceof SignalboardError)) throw err;
+      reply.error(err, cors);
+    }
+  });
   const bodyLimit = Math.min(deps.maxBodyBytes, SEGMENT_MAX_BATCH_BYTES);
   for (const route of ['batch', ...SEGMENT_TYPES] as const) {
     for (const path of [route, SHORT_PATH[route]]) {

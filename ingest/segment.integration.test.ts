@@ -81,7 +81,7 @@ describe('Segment-compatible ingest', () => {
     expect(totals).toEqual({ 'Order Completed': 120, $identify: 30, $page: 30, $screen: 1, $group: 1, $alias: 1 });
   });
 
-  it('takes the write key as the Basic user, in the body, or on analytics.js\'s short paths, and names the Segment field in a rejection', async () => {
+  it('takes the write key as the Basic user, in the body, or on analytics.js\'s short paths, names the Segment field in a rejection, and serves the SDKs\' settings', async () => {
     const project = await server.createProject('segment-http');
     const basic = `Basic ${Buffer.from(`${project.writeKey}:`).toString('base64')}`;
     const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -105,6 +105,11 @@ describe('Segment-compatible ingest', () => {
     const wrong = await post('/v1/track', { event: 'Signed Up', userId: 'u1' }, { authorization: `Basic ${Buffer.from('sbw_wrong:').toString('base64')}` });
     expect(wrong.status).toBe(401);
     expect(((await wrong.json()) as { error: { code: string } }).error.code).toBe('SB_AUTH_INVALID');
+
+    const settings = await fetch(`${server.url}/v1/projects/${project.writeKey}/settings`);
+    expect(settings.status).toBe(200);
+    expect(await settings.json()).toMatchObject({ integrations: { 'Segment.io': { apiKey: project.writeKey, apiHost: `${new URL(server.url).host}/v1` } } });
+    expect((await fetch(`${server.url}/v1/projects/sbw_unknown/settings`)).status).toBe(401);
 
     const tooLarge = await post('/v1/batch', { batch: [{ type: 'track', event: 'x', userId: 'u', properties: { blob: 'x'.repeat(520 * 1024) } }] }, { authorization: basic });
     expect(tooLarge.status).toBe(413);

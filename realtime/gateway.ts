@@ -12,21 +12,13 @@ import type { Project } from '../core/project-store.js';
 import type { Redis } from '../core/redis.js';
 import { closeIfTooLarge, payloadCeiling, type TemplatedApp, type WebSocket } from '../core/uws.js';
 import { liveProtocol, type LiveProtocol } from './live-protocol.js';
+import { LiveSender, out } from './live-sender.js';
 import { resumeFeed } from './live-resume.js';
 import { authenticated, catchingUp, countSubscribe, degraded, isSubscribed, newSocket, reset, resumeRefused, subscribed, unsubscribed, wentLive, type Live, type LiveSocket, type ResumePoint, type Subscription, type Waiting } from './live-session.js';
 import { activeUsersMessage, CHANNELS, coalesce, PROTOCOL_VERSION, snapshotMessage, syncMessage, type Channel } from './live-messages.js';
 import type { BufferedBytes, RealtimeMetrics } from './realtime-metrics.js';
 
 type LiveWs = WebSocket<LiveSocket>;
-
-/** A message for one socket, with the labels it is counted under (signalboard_live_messages_sent_total). */
-interface Outgoing {
-  type: string;
-  channel: Channel | 'sync' | 'none';
-  text: string;
-}
-
-const out = (type: string, channel: Outgoing['channel'], text: string): Outgoing => ({ type, channel, text });
 
 const SLOW_SWEEP_MS = 1000;
 /** uWS topics: `<project>/<channel>`, and `<project>/events/<name>` for filtered event subscriptions. */
@@ -64,6 +56,7 @@ export class LiveGateway implements LiveConsumer {
   private unauthenticated = 0;
   private readonly needsOfGateway: LiveNeeds;
   private readonly protocol: LiveProtocol;
+  private readonly sender: LiveSender;
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: GatewayDeps) {
@@ -71,6 +64,7 @@ export class LiveGateway implements LiveConsumer {
     const { config } = deps;
     this.needsOfGateway = { minutes: config.LIVE_WINDOW_MINUTES, dimensions: false, activity: true, retentionDays: config.LIVE_RETENTION_DAYS };
     this.protocol = liveProtocol({ maxEventFilter: config.LIVE_MAX_EVENT_FILTER });
+    this.sender = new LiveSender({ maxBufferBytes: config.LIVE_MAX_BUFFER_BYTES, softBufferBytes: config.LIVE_SOFT_BUFFER_BYTES, slowCloseSeconds: config.LIVE_SLOW_CLOSE_SECONDS }, deps.metrics);
     this.live = new FeedFollower(
       { db: deps.db, redis: deps.redis, redisUrl: deps.redisUrl, prefix: config.REDIS_KEY_PREFIX, flushMs: config.LIVE_FLUSH_MS, settleTimeoutMs: config.LIVE_SETTLE_TIMEOUT_MS, logger: deps.logger },
       this,
@@ -196,12 +190,12 @@ export class LiveGateway implements LiveConsumer {
     }
     if (this.unauthenticated >= this.deps.config.LIVE_MAX_UNAUTHENTICATED) {
       this.deps.metrics.refused.inc({ code: 'SB_OVERLOADED' });
-      this.closeWith(ws, new SignalboardError('SB_OVERLOADED', `${this.deps.config.LIVE_MAX_UNAUTHENTICATED} connections already wait for their key on this gateway (LIVE_MAX_UNAUTHENTICATED); retry, or give the key in the URL`, { retryAfterSeconds: 1 }));
+      this.sender.closeWith(ws, new SignalboardError('SB_OVERLOADED', `${this.deps.config.LIVE_MAX_UNAUTHENTICATED} connections already wait for their key on this gateway (LIVE_MAX_UNAUTHENTICATED); retry, or give the key in the URL`, { retryAfterSeconds: 1 }));
       return;
     }
     this.unauthenticated++;
     s.authTimer = setTimeout(() => {
-      if (!s.closed && s.session.phase === 'auth') this.closeWith(ws, new SignalboardError('SB_AUTH_MISSING', `send {"type": "auth", "key": "<readKey>"} within ${this.deps.config.LIVE_AUTH_TIMEOUT_SECONDS} s, or the key as ?key=`));
+      if (!s.closed && s.session.phase === 'auth') this.sender.closeWith(ws, new SignalboardError('SB_AUTH_MISSING', `send {"type": "auth", "key": "<readKey>"} within ${this.deps.config.LIVE_AUTH_TIMEOUT_SECONDS} s, or the key as ?key=`));
     }, this.deps.config.LIVE_AUTH_TIMEOUT_SECONDS * 1000);
   }
 
@@ -220,10 +214,10 @@ export class LiveGateway implements LiveConsumer {
     if (set === undefined) this.sockets.set(project.id, (set = new Set()));
     set.add(ws);
     if (count > this.deps.config.LIVE_MAX_CONNECTIONS_PER_KEY) {
-      this.closeWith(ws, new SignalboardError('SB_LIVE_TOO_MANY_CONNECTIONS', `this key already has ${this.deps.config.LIVE_MAX_CONNECTIONS_PER_KEY} live connections on this gateway (LIVE_MAX_CONNECTIONS_PER_KEY)`));
+      this.sender.closeWith(ws, new SignalboardError('SB_LIVE_TOO_MANY_CONNECTIONS', `this key already has ${this.deps.config.LIVE_MAX_CONNECTIONS_PER_KEY} live connections on this gateway (LIVE_MAX_CONNECTIONS_PER_KEY)`));
       return;
     }
-    this.send(ws, out('welcome', 'none', JSON.stringify({ type: 'welcome', protocol: PROTOCOL_VERSION, project: project.id, channels: CHANNELS })));
+    this.sender.send(ws, out('welcome', 'none', JSON.stringify({ type: 'welcome', protocol: PROTOCOL_VERSION, project: project.id, channels: CHANNELS })));
   }
 
   private closed(ws: LiveWs): void {
@@ -262,7 +256,7 @@ export class LiveGateway implements LiveConsumer {
     if (type === 'subscribe') return this.subscribe(ws, body);
     if (type === 'unsubscribe') return this.unsubscribe(ws, body);
     if (type === 'ping') {
-      this.send(ws, out('pong', 'none', JSON.stringify({ type: 'pong', seq: this.positionOf(ws), time: Date.now() })));
+      this.sender.send(ws, out('pong', 'none', JSON.stringify({ type: 'pong', seq: this.positionOf(ws), time: Date.now() })));
       return;
     }
     throw new SignalboardError('SB_LIVE_MESSAGE_INVALID', `unknown message type ${JSON.stringify(type).slice(0, 50)}; expected auth, subscribe, unsubscribe or ping`);
@@ -296,7 +290,7 @@ export class LiveGateway implements LiveConsumer {
       if (s.session.phase === 'idle') this.live.unwatch(from.project.id);
       else if (s.session.phase === 'live') this.joinTopics(ws, s.session);
     }
-    this.send(ws, out('unsubscribed', 'none', JSON.stringify({ type: 'unsubscribed', channels: [...leave] })));
+    this.sender.send(ws, out('unsubscribed', 'none', JSON.stringify({ type: 'unsubscribed', channels: [...leave] })));
   }
 
   /** Answers a subscription: a resume when asked and possible, else snapshots; then live. */
@@ -317,7 +311,7 @@ export class LiveGateway implements LiveConsumer {
       if (channel !== 'alerts') answer.push(out('snapshot', channel, snapshotMessage(channel, state, project.needs, project.activeNow, now, channel === 'events' ? filter : null, reason)));
     }
     answer.push(out('sync', 'sync', syncMessage(state.seq, project.epoch)));
-    if (!this.sendAnswer(ws, answer)) return;
+    if (!this.sender.sendAnswer(ws, answer)) return;
     this.goLive(ws);
     if (channels.has('alerts')) void this.sendAlertsSnapshot(ws, session.project.id, state.seq, s.generation).catch((err: unknown) => this.fail(ws, err));
   }
@@ -369,7 +363,7 @@ export class LiveGateway implements LiveConsumer {
     if (channels.has('alerts')) for (const message of feed.alerts) answer.push(out('alert', 'alerts', message));
     if (channels.has('activeUsers')) answer.push(out('delta', 'activeUsers', activeUsersMessage(state, project.activeNow, Date.now())));
     answer.push(out('sync', 'sync', syncMessage(seq, project.epoch)));
-    if (!this.sendAnswer(ws, answer)) return;
+    if (!this.sender.sendAnswer(ws, answer)) return;
     this.goLive(ws);
   }
 
@@ -377,7 +371,7 @@ export class LiveGateway implements LiveConsumer {
     const s = ws.getUserData();
     const firing = await this.alerts.firingStates(projectId);
     if (s.closed || s.generation !== generation) return;
-    this.send(ws, out('snapshot', 'alerts', JSON.stringify({ type: 'snapshot', seq, channel: 'alerts', firing })));
+    this.sender.send(ws, out('snapshot', 'alerts', JSON.stringify({ type: 'snapshot', seq, channel: 'alerts', firing })));
   }
 
   private goLive(ws: LiveWs): void {
@@ -446,53 +440,12 @@ export class LiveGateway implements LiveConsumer {
     for (const set of this.sockets.values()) {
       for (const ws of set) {
         const { session } = ws.getUserData();
-        if (session.phase === 'lagging' && session.since < limit) this.closeSlow(ws);
+        if (session.phase === 'lagging' && session.since < limit) this.sender.closeSlow(ws);
       }
     }
   }
-  private closeSlow(ws: LiveWs): void {
-    this.deps.metrics.slowConsumers.inc({ action: 'closed' });
-    this.closeWith(ws, new SignalboardError('SB_LIVE_SLOW_CONSUMER', `the client did not read its messages (more than ${this.deps.config.LIVE_SOFT_BUFFER_BYTES} bytes waiting for ${this.deps.config.LIVE_SLOW_CLOSE_SECONDS} s); reconnect with resume`));
-  }
 
-  // ---- sending and errors ---------------------------------------------------------
-
-  private send(ws: LiveWs, message: Outgoing): void {
-    const s = ws.getUserData();
-    if (s.closed || s.closing) return;
-    // Past LIVE_MAX_BUFFER_BYTES the client is closed rather than sent a message it may
-    // never get; uWS's own limit is far higher, so the close frame still fits.
-    if (ws.getBufferedAmount() + message.text.length > this.deps.config.LIVE_MAX_BUFFER_BYTES || ws.send(message.text) === 2) {
-      this.closeSlow(ws);
-      return;
-    }
-    this.countSent(message);
-  }
-
-  /**
-   * Sends one answer (snapshots, a catch-up) whole: the buffer is checked once before it,
-   * so a snapshot larger than LIVE_MAX_BUFFER_BYTES still goes out. False when the socket
-   * was closed as slow instead.
-   */
-  private sendAnswer(ws: LiveWs, messages: readonly Outgoing[]): boolean {
-    const s = ws.getUserData();
-    if (s.closed || s.closing) return false;
-    if (ws.getBufferedAmount() > this.deps.config.LIVE_MAX_BUFFER_BYTES) {
-      this.closeSlow(ws);
-      return false;
-    }
-    ws.cork(() => {
-      for (const message of messages) {
-        ws.send(message.text);
-        this.countSent(message);
-      }
-    });
-    return true;
-  }
-
-  private countSent({ channel, type }: Outgoing): void {
-    this.deps.metrics.messages.inc({ channel, type });
-  }
+  // ---- errors ---------------------------------------------------------------------
 
   private asError(err: unknown): SignalboardError {
     if (err instanceof SignalboardError) return err;
@@ -506,18 +459,9 @@ export class LiveGateway implements LiveConsumer {
     const s = ws.getUserData();
     this.deps.metrics.refused.inc({ code: error.code });
     if (s.session.phase === 'auth' || error.code === 'SB_AUTH_INVALID' || error.code === 'SB_AUTH_WRONG_KEY') {
-      this.closeWith(ws, error);
+      this.sender.closeWith(ws, error);
       return;
     }
-    this.send(ws, out('error', 'none', JSON.stringify({ type: 'error', error: error.toJSON() })));
-  }
-
-  private closeWith(ws: LiveWs, error: SignalboardError): void {
-    const s = ws.getUserData();
-    if (s.closed || s.closing) return;
-    s.closing = true;
-    this.deps.metrics.messages.inc({ channel: 'none', type: 'error' });
-    ws.send(JSON.stringify({ type: 'error', error: error.toJSON() }));
-    ws.end(error.wsCloseCode, error.code);
+    this.sender.send(ws, out('error', 'none', JSON.stringify({ type: 'error', error: error.toJSON() })));
   }
 }

@@ -2,7 +2,7 @@ import { SignalboardError } from '../core/errors.js';
 import { parseJsonBody, route, type Headers } from '../core/http.js';
 import { bodyFormat, decodeBody } from './body-parser.js';
 import { checkOrigin, duplicatesHeader, registerIngestPost, requestOrigin, type IngestTransportDeps } from './http-ingest.js';
-import { readSegmentBody, SEGMENT_MAX_BATCH_BYTES, SEGMENT_TYPES, segmentError, type SegmentType } from './segment-messages.js';
+import { bodyWriteKey, readSegmentBody, SEGMENT_MAX_BATCH_BYTES, SEGMENT_TYPES, segmentError, type SegmentType } from './segment-messages.js';
 
 /**
  * The credentials of a Segment request as the Bearer header our key check reads: the
@@ -53,9 +53,11 @@ export function registerSegmentIngest(deps: IngestTransportDeps): void {
           throw new SignalboardError('SB_BODY_UNSUPPORTED_TYPE', 'Segment calls are JSON; send application/json or text/plain');
         }
         const text = decodeBody(await req.body!, req.headers['content-encoding'], bodyLimit).toString('utf8');
-        const request = readSegmentBody(parseJsonBody(text), route, Date.now(), maxEventsPerRequest);
-        const project = await access.resolve(segmentCredentials(req.headers, request.writeKey), req.query, 'write', req.remoteAddress);
+        const body = parseJsonBody(text);
+        // The key first: a caller without one learns nothing about the body.
+        const project = await access.resolve(segmentCredentials(req.headers, bodyWriteKey(body)), req.query, 'write', req.remoteAddress);
         checkOrigin(project, req.headers.origin);
+        const request = readSegmentBody(body, route, Date.now(), maxEventsPerRequest);
         const { duplicates, accepted, rejected } = await service.ingest(project, request, requestOrigin(req, trustProxy));
         const named = rejected.map((r) => ({ ...r, errors: r.errors.map((e) => segmentError(e, request.types[r.index])) }));
         return { status: 200, body: { success: true, accepted, rejected: named }, headers: duplicatesHeader(duplicates) };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SignalboardError } from '../core/errors.js';
-import { readSegmentBody, segmentError, segmentEvent, type SegmentType } from './segment-messages.js';
+import { bodyWriteKey, readSegmentBody, segmentError, segmentEvent, type SegmentType } from './segment-messages.js';
 import { segmentCredentials } from './segment-ingest.js';
 
 const RECEIVED = Date.parse('2026-12-02T12:00:00.000Z');
@@ -57,13 +57,21 @@ describe('Segment messages as events', () => {
     expect(segmentEvent(message, type, undefined, RECEIVED)).toEqual({ error });
   });
 
+  it.each([
+    ['a string', { writeKey: 'sbw_x', batch: [] }, 'sbw_x'],
+    ['a number', { writeKey: 5 }, undefined],
+    ['an array body', [{ writeKey: 'sbw_x' }], undefined],
+    ['no body', null, undefined],
+  ])('takes writeKey from the body when it is %s', (_, body, key) => {
+    expect(bodyWriteKey(body)).toBe(key);
+  });
+
   it('reads a batch message by message: a bad one keeps its index, the others are read', () => {
     const request = readSegmentBody({ writeKey: 'sbw_x', sentAt: T, batch: [
       { type: 'track', event: 'a', userId: 'u', timestamp: T },
       { type: 'bogus', userId: 'u' },
       { type: 'identify', userId: 'u', timestamp: T },
     ] }, 'batch', RECEIVED, 10);
-    expect(request.writeKey).toBe('sbw_x');
     expect(request.types).toEqual(['track', undefined, 'identify']);
     expect(request.items).toEqual([{ event: 'a', userId: 'u', timestamp: Date.parse(T) }, undefined, { event: '$identify', userId: 'u', timestamp: Date.parse(T) }]);
     expect([...request.unreadable]).toEqual([[1, '"type" must be one of track, identify, page, screen, group, alias']]);

@@ -36,8 +36,6 @@ const FIELD_OF: Record<SegmentType, Record<string, string>> = {
 export interface SegmentRequest extends ParsedEvents {
   /** Each item's Segment type (undefined where it had none), to name fields in its errors. */
   types: (SegmentType | undefined)[];
-  /** `writeKey` from the body, for clients that do not send it as the Basic user. */
-  writeKey: string | undefined;
 }
 
 type Message = Record<string, unknown>;
@@ -116,6 +114,11 @@ export function segmentEvent(message: unknown, type: SegmentType | undefined, ba
   };
 }
 
+/** `writeKey` from a body, for clients that do not send it as the Basic user. */
+export function bodyWriteKey(body: unknown): string | undefined {
+  return isObject(body) && typeof body.writeKey === 'string' ? body.writeKey : undefined;
+}
+
 function typeOf(value: unknown): SegmentType | undefined {
   return SEGMENT_TYPES.find((t) => t === value);
 }
@@ -128,7 +131,6 @@ function typeOf(value: unknown): SegmentType | undefined {
  */
 export function readSegmentBody(body: unknown, route: SegmentType | 'batch', receivedAt: number, maxEvents: number): SegmentRequest {
   if (!isObject(body)) throw new SignalboardError('SB_BODY_UNREADABLE', route === 'batch' ? 'the body must be {"batch": [...]}' : `the body must be one ${route} message, a JSON object`);
-  const writeKey = typeof body.writeKey === 'string' ? body.writeKey : undefined;
   let messages: unknown[];
   if (route === 'batch') {
     if (!Array.isArray(body.batch)) throw new SignalboardError('SB_BODY_UNREADABLE', '"batch" must be an array of messages');
@@ -153,7 +155,7 @@ export function readSegmentBody(body: unknown, route: SegmentType | 'batch', rec
       items.push(read.event);
     }
   });
-  return { items, unreadable, types, writeKey };
+  return { items, unreadable, types };
 }
 
 /** A validator error about one of our fields, said with the Segment field the client sent. */

@@ -4,7 +4,8 @@ import tseslint from 'typescript-eslint';
 /**
  * The layers (docs/architecture.md#layers), lowest first: model/ (the data the roles
  * agree on), core/ (the platform), live/ (the live feed and figures), then the roles,
- * each importing only the layers below it and its own folder. bin/ starts the roles;
+ * each importing only the layers below it and its own folder; dashboard/ and sdk/ are
+ * browser and client code (below). bin/ starts the roles;
  * scripts/ and test/ may use anything. Tests beside the code may reach further (a
  * whole-stack test starts the stack), so the rule is for the code itself.
  */
@@ -35,4 +36,7 @@ export default tseslint.config(
   layerRule('core', above('live', ...ROLES), 'imports only model/ and core/'),
   layerRule('live', above(...ROLES), 'imports only model/, core/ and live/'),
   ...ROLES.map((role) => layerRule(role, above(...ROLES.filter((r) => r !== role)), 'is a role: it imports only model/, core/, live/ and its own folder')),
+  // Browser and client code: the dashboard shares the pure time buckets with the server; the SDKs ship alone.
+  layerRule('dashboard', above('core', 'live', 'sdk', ...ROLES), 'runs in the browser: it imports only model/ and dashboard/'),
+  layerRule('sdk', above('model', 'core', 'live', 'dashboard', ...ROLES), 'ships to other people\'s pages and servers: it imports only sdk/'),
 );

@@ -12,6 +12,35 @@ const retryAfter = { 'Retry-After': { schema: { type: 'integer' }, description: 
 
 type Operation = { security?: unknown[]; responses: Record<string, unknown> };
 
+/**
+ * Segment's HTTP tracking API (docs/api.md#segment-compatible-ingest): /v1/batch and
+ * one route per call type; analytics.js's one-letter paths (/v1/b, /v1/t, ...) are the same routes.
+ */
+function segmentPaths() {
+  const calls = { batch: 'A batch of Segment calls ({"batch": [...]}, 500 KB at most)', track: 'One track call', identify: 'One identify call', page: 'One page call', screen: 'One screen call', group: 'One group call', alias: 'One alias call' };
+  return Object.fromEntries(
+    Object.entries(calls).map(([call, summary]) => [
+      `/v1/${call}`,
+      {
+        post: {
+          summary: `Segment-compatible ingest: ${summary}; messageId is the eventId`,
+          security: [{ segmentWriteKey: [] }, { writeKey: [] }],
+          requestBody: { content: { 'application/json': { schema: { type: 'object', description: "Segment's message format; writeKey may be in the body" } } } },
+          responses: {
+            200: { description: '{"success": true, "accepted", "rejected": [{"index", "errors"}]}' },
+            400: errorResponse('Body unreadable, or not a Segment call'),
+            403: errorResponse('Origin not allowed for this project'),
+            413: errorResponse('An event over 32 KB or a batch over 500 KB'),
+            415: errorResponse('Not JSON'),
+            429: { ...errorResponse('Rate limited'), headers: retryAfter },
+            503: { ...errorResponse('Aggregators behind or storage down'), headers: retryAfter },
+          },
+        },
+      },
+    ]),
+  );
+}
+
 /** The OpenAPI 3.1 description of the routes this build serves with these settings, at GET /docs. */
 export function openApiDocument(config: Pick<Config, 'INGEST_MAX_EVENT_NAME_LENGTH'>) {
   const doc = documentOf(config);
@@ -27,13 +56,14 @@ const documentOf = (config: Pick<Config, 'INGEST_MAX_EVENT_NAME_LENGTH'>) => ({
   info: {
     title: 'Signalboard',
     version: '0.1.0',
-    description: 'Self-hosted real-time product analytics. Error codes: see components.schemas.Error and docs/api.md.',
+    description: 'Self-hosted real-time product analytics. Error codes: see components.schemas.Error and docs/api.md. Besides these routes the api role serves the dashboard at / (docs/dashboard.md) and the browser SDK at /sdk/signalboard.min.js and /sdk/signalboard.esm.js (docs/sdk.md).',
   },
   components: {
     securitySchemes: {
       writeKey: { type: 'http', scheme: 'bearer', description: "A project's write key (sbw_...); also accepted as ?key=" },
       readKey: { type: 'http', scheme: 'bearer', description: "A project's read key (sbr_...); also accepted as ?key=" },
       adminKey: { type: 'http', scheme: 'bearer', description: "A project's admin key (sba_...): its settings, such as alert rules" },
+      segmentWriteKey: { type: 'http', scheme: 'basic', description: 'The write key as the Basic user, no password: what Segment\'s SDKs send' },
       adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN; with ?project=<id> it stands in for any project key' },
     },
     schemas: {
@@ -123,6 +153,23 @@ const documentOf = (config: Pick<Config, 'INGEST_MAX_EVENT_NAME_LENGTH'>) => ({
         },
       },
     },
+    '/v1/project': {
+      get: {
+        summary: "The key's project: its id and name",
+        security: [{ readKey: [] }, { adminToken: [] }],
+        parameters: [{ name: 'project', in: 'query', schema: { type: 'string' }, description: 'Project id, with the admin token' }],
+        responses: {
+          200: {
+            description: 'The project',
+            content: { 'application/json': { schema: { type: 'object', additionalProperties: false, required: ['id', 'name'], properties: { id: { type: 'string' }, name: { type: 'string' } } } } },
+          },
+          400: errorResponse('?project= missing with the admin token'),
+          401: errorResponse('Missing, unknown or wrong-kind key'),
+          403: errorResponse('?project= names another project than the key'),
+          404: errorResponse('?project= names no project'),
+        },
+      },
+    },
     '/v1/events': {
       post: {
         summary: 'Send events',
@@ -156,6 +203,14 @@ const documentOf = (config: Pick<Config, 'INGEST_MAX_EVENT_NAME_LENGTH'>) => ({
           429: { ...errorResponse('Rate limited'), headers: retryAfter },
           503: { ...errorResponse('Aggregators behind or storage down'), headers: retryAfter },
         },
+      },
+    },
+    ...segmentPaths(),
+    '/v1/projects/{writeKey}/settings': {
+      get: {
+        summary: "What Segment's SDKs fetch from their CDN host at start: pointed here (cdnHost), they send to this server",
+        parameters: [{ name: 'writeKey', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { 200: { description: '{"integrations": {"Segment.io": {"apiKey", "apiHost"}}, ...}' }, 401: errorResponse('Unknown write key') },
       },
     },
     '/v1/metrics/active-users': {

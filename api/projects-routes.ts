@@ -13,8 +13,17 @@ const createProjectBody = z.object({
   allowedOrigins: z.array(origin).min(1).max(100).default(['*']),
 }).strict();
 
-/** POST /v1/projects (admin token): creates a project and returns its keys, the only time they are shown. */
+/**
+ * POST /v1/projects (admin token): creates a project and returns its keys, the only time
+ * they are shown. GET /v1/project (read key, or the admin token with ?project=): the
+ * key's project, its id and name (what the dashboard shows).
+ */
 export function registerProjectRoutes(app: TemplatedApp, rt: Runtime): void {
+  route(app, rt.logger, 'get', '/v1/project', async (req, reply) => {
+    const project = await rt.access.resolve(req.headers, req.query, 'read', req.remoteAddress);
+    reply.json(200, { id: project.id, name: project.name });
+  });
+
   route(
     app,
     rt.logger,

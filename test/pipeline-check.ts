@@ -97,3 +97,11 @@ export async function expectFiguresMatchRecount(url: string, readKey: string, da
     }
   }
 }
+
+/** How many `event` events the project counted in the three hours around now (hourly buckets summed). */
+export async function recentTotal(url: string, readKey: string, event: string): Promise<number> {
+  const from = new Date(Date.now() - 2 * 3600_000).toISOString();
+  const to = new Date(Date.now() + 3600_000).toISOString();
+  const { points } = await get<{ points: { count: number }[] }>(url, readKey, `/v1/metrics/timeseries?event=${encodeURIComponent(event)}&granularity=hour&from=${from}&to=${to}`);
+  return points.reduce((sum, p) => sum + p.count, 0);
+}

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { deleteKeysWithPrefix } from '../core/redis.js';
+import { buildDashboard } from '../scripts/build-dashboard.js';
 import { startMongoServer, stopChild } from '../scripts/local-services.js';
 import { listeningUrl, runCli, waitForOutput, type CliRun } from './cli-process.js';
 import { generateDataset } from './dataset.js';
@@ -14,10 +15,11 @@ import { expectFiguresMatchRecount, sendAll, waitForDrain } from './pipeline-che
 const DAY = 86_400_000;
 const PARTITIONS = 4;
 
-/** `signalboard all` as a user starts it, logging at info. */
+/** `signalboard all` as `npm start` runs it (the dashboard built), logging at info. */
 function startAll(env: Record<string, string>): CliRun {
-  return runCli(['all'], { LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', ADMIN_TOKEN, STREAM_PARTITIONS: String(PARTITIONS), ...env });
+  return runCli(['all'], { LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', ADMIN_TOKEN, STREAM_PARTITIONS: String(PARTITIONS), DASHBOARD_DIR: dashboardDir, ...env });
 }
+let dashboardDir: string;
 
 /** Log lines at warn (40) or above, as pino writes them. */
 function warnings(output: string): string[] {
@@ -34,6 +36,8 @@ describe('signalboard all: start, stop, start again', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sb-start-stop-'));
+    dashboardDir = join(dir, 'dashboard');
+    await buildDashboard(dashboardDir);
     mongoPort = await freePort();
     mongo = await startMongoServer({ port: mongoPort, dir: join(dir, 'mongo'), log });
   }, 120_000);

@@ -6,7 +6,7 @@ import { AnalyticsStore } from './analytics-store.js';
 import type { PlanSettings } from './batch-plan.js';
 import { DeadLetters } from './dead-letters.js';
 import { DeltaPublisher } from './delta-publisher.js';
-import { recompute, type RecomputeReport, type RecomputeRequest } from './recompute.js';
+import { recompute, type RecomputeOptions, type RecomputeReport, type RecomputeRequest } from './recompute.js';
 import { PartitionStates } from './partition-state.js';
 import type { LoopDeps } from './rollup-loop.js';
 import { StreamCommitter } from './stream-commit.js';
@@ -68,7 +68,7 @@ export function startAggregator(rt: Runtime): RoleHandle {
 }
 
 /** `signalboard recompute`: rebuilds a project's figures for a range of days from its raw events. */
-export async function runRecompute(rt: Runtime, request: RecomputeRequest): Promise<RecomputeReport> {
+export async function runRecompute(rt: Runtime, request: RecomputeRequest, onProgress?: RecomputeOptions['onProgress']): Promise<RecomputeReport> {
   const { config, redis, logger } = rt;
   // Wait for Redis to connect; without an offline queue the first command would fail.
   for (let i = 0; i < 50 && !redisReady(redis); i++) await new Promise((resolve) => setTimeout(resolve, 100));
@@ -76,5 +76,5 @@ export async function runRecompute(rt: Runtime, request: RecomputeRequest): Prom
   await rt.deployment.ensure();
   const metrics = createAggregatorMetrics(rt.metrics);
   const store = new AnalyticsStore(rt.mongo.db, logger);
-  return recompute(loopDeps(rt, metrics, store), rt.mongo.db, { partitions: config.STREAM_PARTITIONS, leaseMs: config.AGGREGATOR_LEASE_MS }, request);
+  return recompute(loopDeps(rt, metrics, store), rt.mongo.db, { partitions: config.STREAM_PARTITIONS, leaseMs: config.AGGREGATOR_LEASE_MS, onProgress }, request);
 }

@@ -89,13 +89,20 @@ describe('signalboard recompute', () => {
     await db.collection(COLLECTIONS.users).deleteMany({ projectId: project.id, distinctId: { $in: ['user-1', 'user-2', 'user-3'] } });
     expect(await figures(db, project.id)).not.toEqual(live);
 
-    const partial = await cli(server, ['recompute', '--project', project.id, '--from', day(from), '--to', day(to)]);
+    const partial = await cli(server, ['recompute', '--project', project.id, '--from', day(from), '--to', day(to)], { LOG_LEVEL: 'info' });
     expect(partial.stderr).toBe('');
     expect(partial.code).toBe(0);
     const report = JSON.parse(partial.stdout.trim().split('\n').pop()!) as { from: string; to: string; events: number; written: Record<string, number> };
     expect(report).toMatchObject({ from: day(from), to: day(to) });
     expect(report.events).toBeGreaterThan(100);
     expect(await figures(db, project.id)).toEqual(live);
+    // Not on a terminal, the progress is logged: each step as it starts and ends.
+    type Progress = { step: string; daysDone: number; daysTotal: number; events: number };
+    const progress = partial.stdout.split('\n').filter((line) => line.includes('"recompute progress"')).map((line) => JSON.parse(line) as Progress);
+    expect([...new Set(progress.map((p) => p.step))]).toEqual(['counting events', 'reading users', 'writing']);
+    expect(progress.filter((p) => p.step === 'counting events').at(-1)).toMatchObject({ daysDone: 10, daysTotal: 10, events: report.events });
+    const users = progress.filter((p) => p.step === 'reading users').at(-1)!;
+    expect(users.daysDone).toBe(users.daysTotal);
 
     // The whole range, while the rest of the events arrive: the workers pause and resume,
     // and what they apply afterwards builds on the rebuilt users and rollups.

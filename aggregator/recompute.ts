@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Db, Document } from 'mongodb';
 import { COLLECTIONS, COUNT_COLLECTION, type UserDoc } from '../model/collections.js';
+import type { StampedEvent } from '../model/event-stream.js';
 import { readRawEvents } from '../model/raw-events.js';
 import { SignalboardError } from '../core/errors.js';
 import { appendToFeed, raiseAppendedBatches } from '../live/feed.js';
@@ -13,6 +14,7 @@ import { activityDoc, countDoc, retentionDoc, type AnalyticsStore, type RebuiltU
 import { activityChanges, addEventCounts, distinctIdOf, emptyCountChanges, GRANULARITIES, horizonsOf, userDocId, type PlanSettings } from './batch-plan.js';
 import { HeldKey } from '../core/held-key.js';
 import { PartitionLeases, type Lease } from './partition-lease.js';
+import type { RecomputeProgress, RecomputeStep } from './recompute-progress.js';
 import { RollupLoop, type LoopDeps } from './rollup-loop.js';
 
 const DAY_MS = GRANULARITY_MS.day;
@@ -37,6 +39,8 @@ export interface RecomputeReport {
 export interface RecomputeOptions {
   partitions: number;
   leaseMs: number;
+  /** Called as the rebuild goes: after each day read, and every 10,000 events. */
+  onProgress?: (progress: RecomputeProgress) => void;
 }
 
 /**
@@ -72,7 +76,7 @@ export async function recompute(loopDeps: LoopDeps, db: Db, options: RecomputeOp
         if ((await loopDeps.states.fence(lease.partition)) !== lease.fence) throw lostPartitions(`partition ${lease.partition} was claimed by a newer lease`);
       }
     };
-    const report = await rebuild(loopDeps.store, db, loopDeps.settings, seqs, request, checkpoint);
+    const report = await rebuild(loopDeps.store, db, loopDeps.settings, seqs, request, checkpoint, options.onProgress ?? (() => undefined));
     return { ...report, ms: Date.now() - started };
   } finally {
     // The figures changed without deltas (also when stopped halfway): live dashboards reload them.
@@ -142,6 +146,20 @@ async function holdAllPartitions(redis: Redis, prefix: string, options: Recomput
   }
 }
 
+/** A project's raw events from `firstDay` to `lastDay`, one day at a time, so the step can say how many days it has read. */
+async function* readByDay(db: Db, projectId: string, firstDay: number, lastDay: number, step: RecomputeStep, report: (p: RecomputeProgress) => void): AsyncGenerator<StampedEvent> {
+  const progress: RecomputeProgress = { step, daysDone: 0, daysTotal: lastDay - firstDay + 1, events: 0, stepStartedAt: Date.now() };
+  report({ ...progress });
+  for (let day = firstDay; day <= lastDay; day++) {
+    for await (const event of readRawEvents(db, { projectId, fromDay: day, toDay: day })) {
+      yield event;
+      if (++progress.events % 10_000 === 0) report({ ...progress });
+    }
+    progress.daysDone++;
+    report({ ...progress });
+  }
+}
+
 async function rebuild(
   store: AnalyticsStore,
   db: Db,
@@ -149,6 +167,7 @@ async function rebuild(
   seqs: ReadonlyMap<number, number>,
   request: RecomputeRequest,
   checkpoint: () => Promise<void>,
+  report: (p: RecomputeProgress) => void,
 ): Promise<Omit<RecomputeReport, 'ms'>> {
   const { projectId, fromDay, toDay } = request;
   const asOf = Date.now();
@@ -161,7 +180,7 @@ async function rebuild(
   // Counts: every event in the range.
   const counts = emptyCountChanges();
   let events = 0;
-  for await (const event of readRawEvents(db, { projectId, fromDay, toDay })) {
+  for await (const event of readByDay(db, projectId, fromDay, toDay, 'counting events', report)) {
     events++;
     addEventCounts(counts, event, settings, asOf);
   }
@@ -177,7 +196,14 @@ async function rebuild(
   const weeksFrom = weekStartDay(weekNumber(fromDay));
   const scanEnd = toDay + horizons.days + 7;
   const users = new Map<string, RebuiltUser>();
-  for await (const event of readRawEvents(db, { projectId, fromDay: 0, toDay: scanEnd })) {
+  // Raw events past their retention are normally swept already: read what is left of them
+  // in one query, then the retained days one by one.
+  const expiredBefore = dayNumber(asOf) - settings.expiryDays.raw + 1;
+  async function* everyEvent() {
+    yield* readRawEvents(db, { projectId, fromDay: 0, toDay: expiredBefore - 1 });
+    yield* readByDay(db, projectId, expiredBefore, scanEnd, 'reading users', report);
+  }
+  for await (const event of everyEvent()) {
     const at = event.timestamp;
     const distinctId = distinctIdOf(event);
     let user = users.get(distinctId);
@@ -191,7 +217,7 @@ async function rebuild(
   }
   // Days whose raw events have expired live on only in the user documents: keep them,
   // or a long-standing user would move to a later cohort.
-  const expiredBefore = dayNumber(asOf) - settings.expiryDays.raw + 1;
+  report({ step: 'writing', daysDone: 0, daysTotal: 0, events, stepStartedAt: Date.now() });
   const all = [...users.values()];
   const stored = new Map<string, UserDoc>();
   for (let i = 0; i < all.length; i += 1000) {

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { runRecompute } from '../aggregator/index.js';
 import type { RecomputeRequest } from '../aggregator/recompute.js';
+import { progressLine, timeLeftMs, type RecomputeProgress } from '../aggregator/recompute-progress.js';
 import { loadConfig, type Config } from '../core/config.js';
 import { SignalboardError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
@@ -42,7 +43,30 @@ function recomputeRequest(args: string[]): RecomputeRequest {
   return request;
 }
 
-/** Runs one recompute and prints its report as JSON. */
+/**
+ * The recompute's progress on stderr: on a terminal a bar redrawn in place (at most ten
+ * times a second); otherwise a log line when a step starts and every 10 s.
+ */
+function progressOutput(logger: Logger): { onProgress: (p: RecomputeProgress) => void; end(): void } {
+  const terminal = process.stderr.isTTY === true;
+  let shownAt = 0;
+  let step: string | undefined;
+  return {
+    onProgress(p) {
+      const now = Date.now();
+      const newStep = p.step !== step;
+      if (!newStep && now - shownAt < (terminal ? 100 : 10_000) && p.daysDone !== p.daysTotal) return;
+      if (terminal) process.stderr.write(`${newStep && step !== undefined ? '\n' : '\r\x1b[2K'}${progressLine(p, now)}`);
+      else logger.info({ step: p.step, daysDone: p.daysDone, daysTotal: p.daysTotal, events: p.events, leftMs: timeLeftMs(p, now) }, 'recompute progress');
+      [shownAt, step] = [now, p.step];
+    },
+    end() {
+      if (terminal && step !== undefined) process.stderr.write('\n');
+    },
+  };
+}
+
+/** Runs one recompute, showing its progress, and prints its report as JSON. */
 async function runRecomputeCommand(args: string[]): Promise<number> {
   const request = recomputeRequest(args);
   const config = loadConfig();
@@ -51,7 +75,8 @@ async function runRecomputeCommand(args: string[]): Promise<number> {
   const runtime = await createRuntime(config, logger, services);
   try {
     if ((await runtime.projects.findById(request.projectId, 30_000)) === undefined) throw new SignalboardError('SB_PROJECT_NOT_FOUND', `no project ${JSON.stringify(request.projectId)}`);
-    const report = await runRecompute(runtime, request);
+    const progress = progressOutput(logger);
+    const report = await runRecompute(runtime, request, progress.onProgress).finally(() => progress.end());
     console.log(JSON.stringify({ projectId: request.projectId, from: formatDay(request.fromDay), to: formatDay(request.toDay), ...report }));
     return 0;
   } finally {

@@ -6,7 +6,7 @@ export function createAggregatorMetrics(registry: Registry) {
   return {
     events: new Counter({
       name: 'signalboard_aggregator_events_total',
-      help: 'Events read from the streams, by outcome: counted, duplicate (eventId seen before), late (dead-lettered)',
+      help: 'Events read from the streams, by result: counted, duplicate (eventId seen before), late (dead-lettered)',
       labelNames: ['result'] as const,
       registers: [registry],
     }),
@@ -55,5 +55,10 @@ export function createAggregatorMetrics(registry: Registry) {
       registers: [registry],
     }),
     expired: new Counter({ name: 'signalboard_expired_documents_total', help: 'Documents deleted by the expiry sweep', registers: [registry] }),
+    lastSweep: new Gauge({
+      name: 'signalboard_expiry_last_sweep_seconds',
+      help: 'When this worker last finished an expiry sweep (Unix seconds; 0 before its first): alert when the newest across workers is hours old',
+      registers: [registry],
+    }),
   };
 }

@@ -263,6 +263,7 @@ export class Aggregator {
     if (mine !== 'OK') return;
     const deleted = await this.store.sweepExpired(this.expiryMode, new Date(now));
     this.metrics.expired.inc(deleted);
+    this.metrics.lastSweep.set(Date.now() / 1000);
     this.logger[deleted > 0 ? 'info' : 'debug']({ deleted, ms: Date.now() - now }, 'expiry sweep');
   }
 }

@@ -12,6 +12,8 @@ const retryAfter = { 'Retry-After': { schema: { type: 'integer' }, description: 
 
 type Operation = { security?: unknown[]; responses: Record<string, unknown> };
 
+const authThrottled = { ...errorResponse('SB_AUTH_THROTTLED: too many invalid keys from this address in a minute (AUTH_FAILURES_PER_MINUTE)'), headers: retryAfter };
+
 /**
  * Segment's HTTP tracking API (docs/api.md#segment-compatible-ingest): /v1/batch and
  * one route per call type; analytics.js's one-letter paths (/v1/b, /v1/t, ...) are the same routes.
@@ -44,9 +46,13 @@ function segmentPaths() {
 /** The OpenAPI 3.1 description of the routes this build serves with these settings, at GET /docs. */
 export function openApiDocument(config: Pick<Config, 'INGEST_MAX_EVENT_NAME_LENGTH'>) {
   const doc = documentOf(config);
-  // Every route that takes a key answers 401 without one.
+  // Every route that takes a key answers 401 without one, and 429 after too many wrong ones from an address.
   for (const operations of Object.values(doc.paths as Record<string, Record<string, Operation>>)) {
-    for (const op of Object.values(operations)) if (op.security !== undefined) op.responses[401] ??= errorResponse('Missing, unknown or wrong-kind key');
+    for (const op of Object.values(operations)) {
+      if (op.security === undefined) continue;
+      op.responses[401] ??= errorResponse('Missing, unknown or wrong-kind key');
+      op.responses[429] ??= authThrottled;
+    }
   }
   return doc;
 }
@@ -210,7 +216,7 @@ const documentOf = (config: Pick<Config, 'INGEST_MAX_EVENT_NAME_LENGTH'>) => ({
       get: {
         summary: "What Segment's SDKs fetch from their CDN host at start: pointed here (cdnHost), they send to this server",
         parameters: [{ name: 'writeKey', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { 200: { description: '{"integrations": {"Segment.io": {"apiKey", "apiHost"}}, ...}' }, 401: errorResponse('Unknown write key') },
+        responses: { 200: { description: '{"integrations": {"Segment.io": {"apiKey", "apiHost"}}, ...}' }, 401: errorResponse('Unknown write key'), 429: authThrottled },
       },
     },
     '/v1/metrics/active-users': {

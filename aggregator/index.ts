@@ -1,3 +1,4 @@
+import { breakdownDimensions } from '../core/config.js';
 import { redisReady } from '../core/redis.js';
 import type { RoleHandle, Runtime } from '../core/runtime.js';
 import { Aggregator } from './aggregator.js';
@@ -13,7 +14,7 @@ import { StreamCommitter } from './stream-commit.js';
 
 export function planSettings(config: Runtime['config']): PlanSettings {
   return {
-    dimensions: config.AGGREGATOR_DIMENSIONS === '' ? [] : config.AGGREGATOR_DIMENSIONS.split(','),
+    dimensions: breakdownDimensions(config),
     horizonDays: config.RETENTION_HORIZON_DAYS,
     expiryDays: {
       raw: config.EXPIRY_RAW_DAYS,

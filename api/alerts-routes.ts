@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { alertRuleInput, type AlertRule, type AlertRuleInput } from '../model/alert-rules.js';
 import { AlertStore, type AlertStateDoc } from '../model/alert-store.js';
 import { SignalboardError } from '../core/errors.js';
+import { breakdownDimensions } from '../core/config.js';
 import { DestinationPolicy } from '../core/webhook-destination.js';
 import { parseJsonBody, route, type RequestInfo } from '../core/http.js';
 import { parseParams, parseQuery } from '../core/params.js';
@@ -57,7 +58,7 @@ function ruleIdOf(req: RequestInfo): string {
 export function registerAlertRoutes(app: TemplatedApp, rt: Runtime): void {
   const store = new AlertStore(rt.mongo.db);
   const { rules, states } = store;
-  const schema = alertRuleInput(rt.config.AGGREGATOR_DIMENSIONS === '' ? [] : rt.config.AGGREGATOR_DIMENSIONS.split(','));
+  const schema = alertRuleInput(breakdownDimensions(rt.config));
   const bodyLimit = { bodyLimit: 64 * 1024 };
   rules.createIndex({ projectId: 1 }, { name: 'projectId' }).catch((err: unknown) => rt.logger.warn({ err }, 'could not create the alert rules index yet'));
 

@@ -28,6 +28,9 @@ describe('metrics routes: parameters and keys', () => {
     ['/v1/metrics/timeseries?event=a&from=yesterday&to=2026-01-02', /^from: must be an ISO-8601/],
     ['/v1/metrics/timeseries?event=a&from=2026-01-01&to=2026-01-02&granularity=second', /^granularity:/],
     ['/v1/metrics/timeseries?event=a&from=2026-01-01&to=2026-03-01&granularity=minute', /more than 10000 minutes; use a coarser granularity/],
+    ['/v1/metrics/timeseries?event=a&from=2026-01-01&to=2026-01-02&breakdown=os', /^breakdown: must be a dimension the aggregator counts: platform, country, appVersion$/],
+    ['/v1/metrics/timeseries?event=a&from=2026-01-01&to=2026-01-02&breakdown=platform&limit=51', /^limit: must be at most 50$/],
+    ['/v1/metrics/timeseries?event=a&from=2026-01-01&to=2026-01-02&breakdown=platform&limit=two', /^limit:/],
     // One date rule and one range rule for every route.
     ['/v1/metrics/timeseries?event=a&from=2026-02-30&to=2026-03-05&granularity=day', /^from: must be an ISO-8601 date or date-time, got "2026-02-30"/],
     ['/v1/metrics/timeseries?event=a&from=2000-01-01&to=2026-12-01&granularity=day', /^to: the range may span at most 400 days/],

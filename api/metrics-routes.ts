@@ -1,12 +1,14 @@
 import type { Db } from 'mongodb';
 import { z } from 'zod';
 import { COLLECTIONS, COUNT_COLLECTION, type ActivityDoc, type CountDoc, type RetentionDoc } from '../model/collections.js';
+import { breakdownDimensions } from '../core/config.js';
 import { route } from '../core/http.js';
 import { parseQuery } from '../core/params.js';
 import { findRollups } from '../model/rollup-deltas.js';
 import type { Runtime } from '../core/runtime.js';
 import { bucketStart, dayNumber, dayToDate, formatDay, GRANULARITY_MS, parseDay, weekNumber, weekStartDay } from '../model/time-buckets.js';
 import type { TemplatedApp } from '../core/uws.js';
+import { breakdownSeries } from './count-breakdown.js';
 
 const MAX_DAYS = 400;
 const MAX_POINTS = 10_000;
@@ -57,14 +59,27 @@ const retentionQuery = (maxHorizonDays: number) =>
     if (v.horizon !== undefined && v.horizon > max) ctx.addIssue({ code: 'custom', path: ['horizon'], message: `must be at most ${max} ${v.period}s (RETENTION_HORIZON_DAYS)` });
   });
 
-const timeseriesQuery = ordered(
-  z.object({ event: z.string().min(1, 'must not be empty').max(200), from: instant, to: instant, granularity: z.enum(['minute', 'hour', 'day']).default('hour') }),
+const MAX_BREAKDOWN_VALUES = 50;
+
+const timeseriesQuery = (dimensions: readonly string[]) =>
+  ordered(
+    z.object({
+      event: z.string().min(1, 'must not be empty').max(200),
+      from: instant,
+      to: instant,
+      granularity: z.enum(['minute', 'hour', 'day']).default('hour'),
+      breakdown: z
+        .string()
+        .refine((d) => dimensions.includes(d), { message: `must be a dimension the aggregator counts: ${dimensions.length > 0 ? dimensions.join(', ') : 'none (AGGREGATOR_DIMENSIONS is empty)'}` })
+        .optional(),
+      limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(MAX_BREAKDOWN_VALUES, `must be at most ${MAX_BREAKDOWN_VALUES}`).default(10),
+    }),
   (v) => {
     // The same range rule as the other routes, and a bound on the points.
     if ((v.to - v.from) / GRANULARITY_MS.day >= MAX_DAYS) return `the range may span at most ${MAX_DAYS} days`;
     return (v.to - v.from) / GRANULARITY_MS[v.granularity] >= MAX_POINTS ? `the range holds more than ${MAX_POINTS} ${v.granularity}s; use a coarser granularity` : undefined;
-  },
-);
+    },
+  );
 
 const WINDOW_FIELD = { day: 'dau', week: 'wau', month: 'mau' } as const;
 
@@ -110,15 +125,20 @@ export function registerMetricsRoutes(app: TemplatedApp, rt: Runtime): void {
     reply.json(200, { period: q.period, cohorts });
   });
 
+  const timeseries = timeseriesQuery(breakdownDimensions(rt.config));
   route(app, rt.logger, 'get', '/v1/metrics/timeseries', async (req, reply) => {
     const project = await rt.access.resolve(req.headers, req.query, 'read', req.remoteAddress);
-    const q = parseQuery(timeseriesQuery, req.query);
+    const q = parseQuery(timeseries, req.query);
     const first = bucketStart(q.from, q.granularity);
     const last = bucketStart(q.to, q.granularity);
     const docs = await findRollups<CountDoc>(db, COUNT_COLLECTION[q.granularity], { projectId: project.id, event: q.event, bucket: { $gte: new Date(first), $lte: new Date(last) } });
     const byBucket = sumBy(docs, (d) => d.bucket.getTime(), (d) => d.count);
-    const points = [];
-    for (let t = first; t <= last; t += GRANULARITY_MS[q.granularity]) points.push({ t: new Date(t).toISOString(), count: byBucket.get(t) ?? 0 });
-    reply.json(200, { points });
+    const buckets: number[] = [];
+    for (let t = first; t <= last; t += GRANULARITY_MS[q.granularity]) buckets.push(t);
+    const times = buckets.map((t) => new Date(t).toISOString());
+    const points = buckets.map((t, i) => ({ t: times[i]!, count: byBucket.get(t) ?? 0 }));
+    if (q.breakdown === undefined) return reply.json(200, { points });
+    const values = breakdownSeries(docs, q.breakdown, buckets, q.limit).map((s) => ({ value: s.value, total: s.total, points: s.counts.map((count, i) => ({ t: times[i]!, count })) }));
+    reply.json(200, { points, breakdown: { dimension: q.breakdown, values } });
   });
 }

@@ -161,13 +161,13 @@ const documentOf = (config: Pick<Config, 'INGEST_MAX_EVENT_NAME_LENGTH'>) => ({
     },
     '/v1/project': {
       get: {
-        summary: "The key's project: its id and name",
+        summary: "The key's project: its id, name and breakdown dimensions",
         security: [{ readKey: [] }, { adminToken: [] }],
         parameters: [{ name: 'project', in: 'query', schema: { type: 'string' }, description: 'Project id, with the admin token' }],
         responses: {
           200: {
             description: 'The project',
-            content: { 'application/json': { schema: { type: 'object', additionalProperties: false, required: ['id', 'name'], properties: { id: { type: 'string' }, name: { type: 'string' } } } } },
+            content: { 'application/json': { schema: { type: 'object', additionalProperties: false, required: ['id', 'name', 'dimensions'], properties: { id: { type: 'string' }, name: { type: 'string' }, dimensions: { type: 'array', items: { type: 'string' }, description: 'What GET /v1/metrics/timeseries can break counts down by' } } } } },
           },
           400: errorResponse('?project= missing with the admin token'),
           401: errorResponse('Missing, unknown or wrong-kind key'),
@@ -253,8 +253,10 @@ const documentOf = (config: Pick<Config, 'INGEST_MAX_EVENT_NAME_LENGTH'>) => ({
           { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date-time' } },
           { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date-time' } },
           { name: 'granularity', in: 'query', schema: { type: 'string', enum: ['minute', 'hour', 'day'], default: 'hour' } },
+          { name: 'breakdown', in: 'query', schema: { type: 'string' }, description: 'A dimension the aggregator counts (AGGREGATOR_DIMENSIONS): the counts per value too' },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 50, default: 10 }, description: 'With breakdown: the values kept; the rest are summed as "(other)"' },
         ],
-        responses: { 200: { description: '{"points": [{"t", "count"}]}' }, 400: errorResponse('Bad parameter'), 401: errorResponse('Bad key') },
+        responses: { 200: { description: '{"points": [{"t", "count"}], "breakdown"?: {"dimension", "values": [{"value", "total", "points"}]}}' }, 400: errorResponse('Bad parameter'), 401: errorResponse('Bad key') },
       },
     },
     '/v1/alerts': {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { breakdownDimensions } from '../core/config.js';
 import { parseJsonBody, route } from '../core/http.js';
 import { parseParams } from '../core/params.js';
 import type { Runtime } from '../core/runtime.js';
@@ -19,9 +20,11 @@ const createProjectBody = z.object({
  * key's project, its id and name (what the dashboard shows).
  */
 export function registerProjectRoutes(app: TemplatedApp, rt: Runtime): void {
+  const dimensions = breakdownDimensions(rt.config);
   route(app, rt.logger, 'get', '/v1/project', async (req, reply) => {
     const project = await rt.access.resolve(req.headers, req.query, 'read', req.remoteAddress);
-    reply.json(200, { id: project.id, name: project.name });
+    // The dimensions the figures can be broken down by (GET /v1/metrics/timeseries?breakdown=).
+    reply.json(200, { id: project.id, name: project.name, dimensions });
   });
 
   route(

@@ -116,3 +116,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return Object.freeze(parsed.data);
 }
+
+/** The breakdown dimensions the aggregator counts (AGGREGATOR_DIMENSIONS), as a list. */
+export function breakdownDimensions(config: Pick<Config, 'AGGREGATOR_DIMENSIONS'>): string[] {
+  return config.AGGREGATOR_DIMENSIONS === '' ? [] : config.AGGREGATOR_DIMENSIONS.split(',');
+}

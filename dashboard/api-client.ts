@@ -1,3 +1,4 @@
+import type { BreakdownValue } from './breakdown-rows.js';
 import type { Granularity } from '../model/time-buckets.js';
 import { isAlert, type Alert, type Cohort } from './live-messages.js';
 import type { RuleView } from './live-model.js';
@@ -46,7 +47,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export class ApiClient {
   constructor(private readonly base: string, private readonly readKey: string, private readonly fetchFn: FetchLike) {}
 
-  project(): Promise<{ id: string; name: string }> {
+  project(): Promise<{ id: string; name: string; dimensions: string[] }> {
     return this.get('v1/project');
   }
 
@@ -59,6 +60,13 @@ export class ApiClient {
     const q = new URLSearchParams({ event, from: iso(from), to: iso(to), granularity });
     const { points } = await this.get<{ points: { t: string; count: number }[] }>(`v1/metrics/timeseries?${q}`);
     return points;
+  }
+
+  /** The event's counts over the buckets from `from` to `to` per value of `dimension`, most events first. */
+  async breakdown(event: string, granularity: Granularity, from: number, to: number, dimension: string): Promise<BreakdownValue[]> {
+    const q = new URLSearchParams({ event, from: iso(from), to: iso(to), granularity, breakdown: dimension });
+    const { breakdown } = await this.get<{ breakdown: { values: BreakdownValue[] } }>(`v1/metrics/timeseries?${q}`);
+    return breakdown.values.map(({ value, total }) => ({ value, total }));
   }
 
   async retention(from: string, to: string, horizon: number): Promise<Cohort[]> {

@@ -1,6 +1,7 @@
 import { dayNumber, formatDay } from '../model/time-buckets.js';
 import { describeRule, thresholdRule, type ThresholdFormValues } from './alert-rule-form.js';
 import { ApiError, type ApiClient } from './api-client.js';
+import { BreakdownPanel } from './breakdown-panel.js';
 import { baseQueries, chartRange, chartSeries, foldPoints, GRANULARITIES, type Granularity } from './chart-series.js';
 import { EventChart, Sparkline } from './charts.js';
 import { byId, el, replaceChildrenIfChanged } from './dom.js';
@@ -13,7 +14,7 @@ import { LiveModel, type Panel } from './live-model.js';
 import { heatmapRows } from './retention-cells.js';
 
 export interface BoardOptions {
-  project: { id: string; name: string };
+  project: { id: string; name: string; dimensions: string[] };
   readKey: string;
   api: ApiClient;
   /** Where /v1/live is (ws:// or wss://). */
@@ -63,6 +64,7 @@ export class Board {
   private readonly scheduler: FrameScheduler;
   private readonly sparkline: Sparkline;
   private readonly chart: EventChart;
+  private readonly breakdown: BreakdownPanel;
   private readonly listeners = new AbortController();
   private readonly loadErrors = new Map<Panel, string>();
   private state: ConnectionState = { kind: 'connecting', attempt: 0 };
@@ -90,6 +92,7 @@ export class Board {
     this.scheduler = new FrameScheduler((callback) => requestAnimationFrame(() => callback()), () => this.render());
     this.sparkline = new Sparkline(byId('eps-spark'));
     this.chart = new EventChart(byId('chart'), () => (window.matchMedia('(max-width: 40rem)').matches ? 220 : 260));
+    this.breakdown = new BreakdownPanel(options.api, options.project.dimensions, (message) => options.onKeyRefused(message), this.listeners.signal, () => this.invalidate('chart'));
     this.connection = new LiveConnection({
       url: options.liveUrl,
       key: options.readKey,
@@ -414,6 +417,7 @@ export class Board {
     const granularity = this.granularity;
     const range = chartRange(granularity, now);
     this.chartEnd = range.end;
+    this.breakdown.update(event, range, now);
     byId('chart-title').textContent = event === null ? 'Events over time' : `${event} per ${granularity}`;
     if (event === null) {
       container.setAttribute('aria-label', 'No event chosen');

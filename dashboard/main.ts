@@ -79,7 +79,7 @@ async function open(key: string): Promise<void> {
   show('loading', 'Checking the key…');
   const api = new ApiClient(base.href, key, (url, init) => fetch(url, init));
   const backoff = new Backoff({ baseMs: 1000, maxMs: 30_000 });
-  let project: { id: string; name: string };
+  let project: { id: string; name: string; dimensions: string[] };
   for (;;) {
     try {
       project = await api.project();

@@ -45,7 +45,9 @@ interface Event {
 }
 
 let sent = 0;
-const event = (name: string, userId: string, timestamp = Date.now()): Event => ({ event: name, userId, eventId: `d${sent++}`, timestamp, properties: { platform: 'web' } });
+const PLATFORMS = ['web', 'ios', 'android'];
+const event = (name: string, userId: string, timestamp = Date.now()): Event => ({ event: name, userId, eventId: `d${sent}`, timestamp, properties: { platform: PLATFORMS[sent++ % PLATFORMS.length]! } });
+const countBy = (events: Event[], key: string) => events.reduce<Record<string, number>>((acc, e) => ({ ...acc, [e.properties![key]!]: (acc[e.properties![key]!] ?? 0) + 1 }), {});
 
 /**
  * Two weeks of a small shop: daily cohorts coming back less and less, and the last hour
@@ -212,8 +214,8 @@ describe('the dashboard', () => {
   });
 
   it('GET /v1/project names the key\'s project', async () => {
-    expect(await api('/v1/project', shop.readKey)).toEqual({ status: 200, body: { id: shop.id, name: 'Acme Shop' } });
-    expect(await api(`/v1/project?project=${shop.id}`, ADMIN_TOKEN)).toEqual({ status: 200, body: { id: shop.id, name: 'Acme Shop' } });
+    expect(await api('/v1/project', shop.readKey)).toEqual({ status: 200, body: { id: shop.id, name: 'Acme Shop', dimensions: ['platform', 'country', 'appVersion'] } });
+    expect(await api(`/v1/project?project=${shop.id}`, ADMIN_TOKEN)).toEqual({ status: 200, body: { id: shop.id, name: 'Acme Shop', dimensions: ['platform', 'country', 'appVersion'] } });
     expect((await api('/v1/project', shop.writeKey)).body).toMatchObject({ error: { code: 'SB_AUTH_WRONG_KEY' } });
     expect((await api('/v1/project?project=nope', ADMIN_TOKEN)).status).toBe(404);
     expect((await fetch(`${server.url}/v1/project`)).status).toBe(401);
@@ -248,7 +250,8 @@ describe('the dashboard', () => {
     expect(new URL(page.url()).hash).toBe('');
     expect(await page.evaluate('localStorage.getItem("signalboard.readKey")')).toBe(fresh.readKey);
 
-    await sendAll(server.url, fresh.writeKey, [...Array.from({ length: 12 }, (_, i) => event('signup', `f${i}`)), ...Array.from({ length: 30 }, (_, i) => event('page_view', `f${i % 12}`))]);
+    const signups = Array.from({ length: 12 }, (_, i) => event('signup', `f${i}`));
+    await sendAll(server.url, fresh.writeKey, [...signups, ...Array.from({ length: 30 }, (_, i) => event('page_view', `f${i % 12}`))]);
     await expect.poll(() => page.locator('#eps-value').getAttribute('data-value').then(Number), WAIT).toBeGreaterThan(0);
     await expect.poll(() => figure(page, '#now-value'), WAIT).toBe(12);
     await expect.poll(() => figure(page, '#dau-value'), WAIT).toBe(12);
@@ -263,13 +266,26 @@ describe('the dashboard', () => {
     await page.locator('#top-events button[data-event="signup"]').focus();
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('#chart').getAttribute('data-total'), WAIT).toBe('12');
-    await sendAll(server.url, fresh.writeKey, [event('signup', 'f99')]);
+    signups.push(event('signup', 'f99'));
+    await sendAll(server.url, fresh.writeKey, signups.slice(-1));
     await expect.poll(() => page.locator('#chart').getAttribute('data-total'), WAIT).toBe('13');
     expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0);
     // Hour and day granularity: the API's buckets before the live feed plus the live minutes.
     await page.locator('input[name="granularity"][value="day"]').check();
     await expect.poll(() => page.locator('#chart').getAttribute('data-granularity'), WAIT).toBe('day');
     await expect.poll(() => page.locator('#chart').getAttribute('data-total'), WAIT).toBe('13');
+
+    // The breakdown splits the charted range by a dimension; the choice is kept.
+    expect(await text(page, '#breakdown-note')).toMatch(/Choose a dimension/);
+    await page.getByLabel('Breakdown', { exact: true }).selectOption('platform');
+    const breakdown = async () => Object.fromEntries(await Promise.all((await page.locator('#breakdown-list li').all()).map(async (li) => [await li.getAttribute('data-value'), Number(await li.getAttribute('data-total'))])));
+    await expect.poll(breakdown, WAIT).toEqual(countBy(signups, 'platform'));
+    expect(await text(page, '#breakdown-note')).toMatch(/signup by platform/);
+    expect(await page.evaluate('localStorage.getItem("signalboard.breakdown")')).toBe('platform');
+    // While the event's counts change it is read again (at most every 5 s).
+    signups.push(event('signup', 'f100'), event('signup', 'f101'));
+    await sendAll(server.url, fresh.writeKey, signups.slice(-2));
+    await expect.poll(breakdown, { timeout: 15_000 }).toEqual(countBy(signups, 'platform'));
   });
 
   it('creates a threshold rule with the admin key through the form, showing the server\'s refusal first, and shows it firing', async () => {

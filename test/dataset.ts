@@ -76,6 +76,8 @@ export interface Recount {
   retentionWeekly: Map<number, number[]>;
   /** "event|bucketStartMs" → count, per granularity. */
   counts: { hour: Map<string, number>; day: Map<string, number>; minute: Map<string, number> };
+  /** "event|platform|dayStartMs" → count. */
+  dayCountsByPlatform: Map<string, number>;
 }
 
 export function recount(sends: readonly TestEvent[], horizonDays: number, horizonWeeks: number, lastDay: number): Recount {
@@ -84,7 +86,10 @@ export function recount(sends: readonly TestEvent[], horizonDays: number, horizo
   const activeDays = new Map<string, Set<number>>();
   const counts = { hour: new Map<string, number>(), day: new Map<string, number>(), minute: new Map<string, number>() };
   const sizes = { minute: 60_000, hour: 3_600_000, day: DAY };
+  const dayCountsByPlatform = new Map<string, number>();
   for (const e of unique.values()) {
+    const byPlatform = `${e.event}|${e.properties.platform}|${Math.floor(e.timestamp / DAY) * DAY}`;
+    dayCountsByPlatform.set(byPlatform, (dayCountsByPlatform.get(byPlatform) ?? 0) + 1);
     const days = activeDays.get(e.userId) ?? new Set<number>();
     days.add(Math.floor(e.timestamp / DAY));
     activeDays.set(e.userId, days);
@@ -116,5 +121,5 @@ export function recount(sends: readonly TestEvent[], horizonDays: number, horizo
     for (const w of weeks) if (w - firstWeek <= horizonWeeks) weekRow[w - firstWeek]! += 1;
     retentionWeekly.set(firstWeek * 7 - 3, weekRow);
   }
-  return { dau, wau, mau, retentionDaily, retentionWeekly, counts };
+  return { dau, wau, mau, retentionDaily, retentionWeekly, counts, dayCountsByPlatform };
 }

@@ -95,6 +95,20 @@ export async function expectFiguresMatchRecount(url: string, readKey: string, da
       for (let t = from; t <= to; t += size) want.push({ t: new Date(t).toISOString(), count: truth.counts[granularity].get(`${name}|${t}`) ?? 0 });
       expect(points, `timeseries ${name} by ${granularity}`).toEqual(want);
     }
+    // Broken down by platform: each platform's day counts, every platform present.
+    const from = firstDay * DAY;
+    const to = (lastDay + 1) * DAY - 1;
+    const { breakdown } = await get<{ breakdown: { dimension: string; values: Array<{ value: string; points: Array<{ t: string; count: number }> }> } }>(
+      url, readKey, `/v1/metrics/timeseries?event=${name}&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}&granularity=day&breakdown=platform`,
+    );
+    const platforms = [...new Set(dataset.sends.filter((e) => e.event === name).map((e) => e.properties.platform))].sort();
+    const got = Object.fromEntries(breakdown.values.map((v) => [v.value, v.points]));
+    const wantByPlatform = Object.fromEntries(platforms.map((platform) => {
+      const want = [];
+      for (let t = from; t <= to; t += DAY) want.push({ t: new Date(t).toISOString(), count: truth.dayCountsByPlatform.get(`${name}|${platform}|${t}`) ?? 0 });
+      return [platform, want];
+    }));
+    expect(got, `timeseries ${name} by day and platform`).toEqual(wantByPlatform);
   }
 }
 

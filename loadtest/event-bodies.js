@@ -34,3 +34,12 @@ export function requestId(randomOrder = false) {
 export function withEventIds(template, previous, retry, randomOrder = false) {
   return previous !== undefined && Math.random() < retry ? previous : template.split('@ID@').join(requestId(randomOrder));
 }
+
+/**
+ * The events a 202 acknowledged for the first time, for the zero-loss accounting (each
+ * event counted once): a retry (`retried`, the previous body sent again) adds only what
+ * the earlier sends of that body had not got acknowledged (`before`).
+ */
+export function newlyAcknowledged(accepted, retried, before) {
+  return retried ? Math.max(0, accepted - before) : accepted;
+}

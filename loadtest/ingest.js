@@ -6,9 +6,12 @@
 // again with the same eventIds, as a client retrying a lost answer does. ID_ORDER=time
 // (default) makes the eventIds time-ordered, like the UUIDv7 the SDKs send; ID_ORDER=random
 // makes them random, like UUIDv4 (a store indexes those far more slowly: docs/benchmarks.md).
+// STAGES ("5000:30s,10000:30s", events/s and how long) ramps the rate stage by stage
+// instead (`npm run bench`'s step load). events_acknowledged counts each event once,
+// retries aside (event-bodies.js newlyAcknowledged), for the zero-loss accounting.
 import http from 'k6/http';
 import { Counter } from 'k6/metrics';
-import { eventBodies, withEventIds } from './event-bodies.js';
+import { eventBodies, newlyAcknowledged, withEventIds } from './event-bodies.js';
 
 const BATCH = Number(__ENV.BATCH || 50);
 const URL = `${__ENV.BASE_URL}/v1/events`;
@@ -20,13 +23,26 @@ const RANDOM_IDS = __ENV.ID_ORDER === 'random';
 if (!['time', 'random', undefined].includes(__ENV.ID_ORDER)) throw new Error(`ID_ORDER=${__ENV.ID_ORDER}: expected time or random`);
 
 const accepted = new Counter('events_accepted');
+const acknowledged = new Counter('events_acknowledged');
 const refused = new Counter('requests_refused');
+
+/** STAGES as k6's ramping-arrival-rate stages (requests/s), each held for its time after a 2 s ramp. */
+function stages(text) {
+  return text.split(',').flatMap((stage) => {
+    const [rate, duration] = stage.split(':');
+    if (!/^\d+$/.test(rate) || !/^\d+[sm]$/.test(duration)) throw new Error(`STAGES: ${JSON.stringify(stage)} is not <events/s>:<duration, e.g. 30s>`);
+    const target = Math.max(1, Math.round(Number(rate) / BATCH));
+    return [{ target, duration: '2s' }, { target, duration }];
+  });
+}
 
 export const options = {
   discardResponseBodies: false,
   summaryTrendStats: ['avg', 'p(50)', 'p(95)', 'p(99)', 'max'],
   scenarios: {
-    ingest: __ENV.RATE
+    ingest: __ENV.STAGES
+      ? { executor: 'ramping-arrival-rate', startRate: 1, timeUnit: '1s', stages: stages(__ENV.STAGES), preAllocatedVUs: 64, maxVUs: 512 }
+      : __ENV.RATE
       ? { executor: 'constant-arrival-rate', rate: Number(__ENV.RATE), timeUnit: '1s', duration: __ENV.DURATION || '60s', preAllocatedVUs: 32, maxVUs: 256 }
       : { executor: 'constant-vus', vus: Number(__ENV.VUS || 32), duration: __ENV.DURATION || '30s' },
   },
@@ -36,17 +52,25 @@ export const options = {
 const bodies = eventBodies(BATCH, EVENT_NAMES, CLIENT_IDS);
 let next = 0;
 let previous;
+/** Of `previous`, the most events any of its sends got acknowledged. */
+let previousAcknowledged = 0;
 
 export default function () {
   let body = bodies[next++ % bodies.length];
+  let retried = false;
   if (CLIENT_IDS) {
     // A retry resends the previous request whole.
     body = withEventIds(body, previous, RETRY, RANDOM_IDS);
+    retried = body === previous;
     previous = body;
   }
   const res = http.post(URL, body, PARAMS);
-  if (res.status === 202) accepted.add(res.json('accepted'));
+  const n = res.status === 202 ? res.json('accepted') : 0;
+  if (res.status === 202) accepted.add(n);
   else refused.add(1, { status: String(res.status) });
+  // Server-made eventIds: a retry stores its events again, as new ones.
+  acknowledged.add(CLIENT_IDS ? newlyAcknowledged(n, retried, previousAcknowledged) : n);
+  previousAcknowledged = retried ? Math.max(n, previousAcknowledged) : n;
 }
 
 export function handleSummary(data) {
@@ -56,9 +80,11 @@ export function handleSummary(data) {
   const result = {
     batch: BATCH,
     vus: Number(__ENV.VUS || 32),
+    droppedIterations: m.dropped_iterations ? m.dropped_iterations.values.count : 0,
     seconds: Number(seconds.toFixed(1)),
     requests: m.http_reqs.values.count,
     eventsAccepted: m.events_accepted ? m.events_accepted.values.count : 0,
+    eventsAcknowledged: m.events_acknowledged ? m.events_acknowledged.values.count : 0,
     eventsPerSecond: Math.round((m.events_accepted ? m.events_accepted.values.count : 0) / seconds),
     requestsRefused: m.requests_refused ? m.requests_refused.values.count : 0,
     latencyMs: { p50: duration['p(50)'], p95: duration['p(95)'], p99: duration['p(99)'], max: duration.max },

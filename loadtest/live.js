@@ -28,7 +28,7 @@ import { SharedArray } from 'k6/data';
 import { Counter, Trend } from 'k6/metrics';
 import { setTimeout, clearTimeout } from 'k6/timers';
 import { WebSocket } from 'k6/websockets';
-import { eventBodies, withEventIds } from './event-bodies.js';
+import { eventBodies, newlyAcknowledged, withEventIds } from './event-bodies.js';
 
 /** Seconds in a k6-style duration ("60s", "2m", "1m30s", "500ms") or a bare number of seconds. */
 function seconds(value) {
@@ -59,7 +59,8 @@ const FROM_FEED = __ENV.SOURCE === 'feed';
 const DASHBOARDS_IN_K6 = __ENV.DASHBOARD_CLIENT !== 'node';
 
 const EVENTS_URL = `${__ENV.BASE_URL}/v1/events`;
-const LIVE_URL = `${__ENV.BASE_URL.replace(/^http/, 'ws')}/v1/live?key=${encodeURIComponent(__ENV.READ_KEY)}`;
+// LIVE_BASE_URL: the realtime gateway's address when it is not BASE_URL (one process per role).
+const LIVE_URL = `${(__ENV.LIVE_BASE_URL || __ENV.BASE_URL).replace(/^http/, 'ws')}/v1/live?key=${encodeURIComponent(__ENV.READ_KEY)}`;
 const PARAMS = { headers: { authorization: `Bearer ${__ENV.WRITE_KEY}`, 'content-type': 'application/json' } };
 const SUBSCRIBE = JSON.stringify({ type: 'subscribe', channels: CHANNELS });
 const PROBE_MARK = '"event":"probe_';
@@ -84,6 +85,8 @@ const unexpectedClose = new Counter('live_unexpected_close');
 const probeDeltas = new Counter('live_probe_deltas');
 const probesSent = new Counter('probes_sent');
 const accepted = new Counter('events_accepted');
+// Each event once, retries aside, probes included: the zero-loss accounting's count.
+const acknowledged = new Counter('events_acknowledged');
 const refused = new Counter('requests_refused');
 
 export const options = {
@@ -137,24 +140,32 @@ function senders() {
 // copies of the bodies would cost gigabytes.
 const bodies = new SharedArray('bodies', () => eventBodies(BATCH, EVENT_NAMES, CLIENT_IDS));
 let previous;
+let previousAcknowledged = 0;
 
 export function bulk() {
   let body = bodies[exec.scenario.iterationInTest % bodies.length];
+  let retried = false;
   if (CLIENT_IDS) {
     body = withEventIds(body, previous, RETRY);
+    retried = body === previous;
     previous = body;
   }
   const res = http.post(EVENTS_URL, body, PARAMS);
-  if (res.status === 202) accepted.add(res.json('accepted'));
+  const n = res.status === 202 ? res.json('accepted') : 0;
+  if (res.status === 202) accepted.add(n);
   else refused.add(1, { status: String(res.status) });
+  acknowledged.add(CLIENT_IDS ? newlyAcknowledged(n, retried, previousAcknowledged) : n);
+  previousAcknowledged = retried ? Math.max(n, previousAcknowledged) : n;
 }
 
 export function probe() {
   const n = exec.scenario.iterationInTest;
   const sent = Date.now();
   const res = http.post(EVENTS_URL, JSON.stringify([{ event: `probe_${sent}_${n}`, userId: `probe-${n % 64}` }]), PARAMS);
-  if (res.status === 202) probesSent.add(1);
-  else refused.add(1, { status: String(res.status) });
+  if (res.status === 202) {
+    probesSent.add(1);
+    acknowledged.add(res.json('accepted'));
+  } else refused.add(1, { status: String(res.status) });
 }
 
 /** One dashboard: connects at its turn in the ramp, stays subscribed, closes at the end. */
@@ -255,6 +266,7 @@ export function handleSummary(data) {
     messagesReceived: count('ws_msgs_received'),
     offeredEventsPerSecond: EVENTS_PER_SECOND,
     eventsAccepted: count('events_accepted'),
+    eventsAcknowledged: count('events_acknowledged'),
     eventsPerSecond: Math.round(count('events_accepted') / DURATION_S),
     requestsRefused: count('requests_refused'),
     droppedIterations: count('dropped_iterations'),

@@ -8,26 +8,10 @@
  * Settings: BATCH (default 50), VUS (32), DURATION (30s), CLIENT_EVENT_IDS (1; 0 for
  * server-made eventIds), XADD_REQUESTS (1,000,000).
  */
-import { spawnSync } from 'node:child_process';
 import { allPartitions, unconsumedEvents } from '../model/event-stream.js';
 import { createRedis } from '../core/redis.js';
-import { cpuTicks, log, pidsListeningOn, rssMegabytes, startBenchStack, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
+import { cpuTicks, log, pidsListeningOn, redisXaddPerSecond, rssMegabytes, startBenchStack, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
 import { findK6 } from './local-services.js';
-
-/** About the size of one stamped event in a stream entry. */
-const XADD_PAYLOAD = 'x'.repeat(350);
-
-/** redis-benchmark's pipelined XADD (50 per round trip, like a flush of ingest) against the stack's Redis: entries/s. */
-function redisXaddPerSecond(redisUrl: string, key: string): number {
-  const { hostname, port } = new URL(redisUrl);
-  const requests = process.env.XADD_REQUESTS ?? '1000000';
-  const run = spawnSync('redis-benchmark', ['-h', hostname, '-p', port || '6379', '-c', '32', '-P', '50', '-n', requests, '-q', 'XADD', key, 'MAXLEN', '~', '100000', '*', 'e', XADD_PAYLOAD], { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`redis-benchmark failed (${run.status}): ${run.stderr}`);
-  // "XADD key MAXLEN ...: 812345.69 requests per second, p50=..."
-  const match = /: ([\d.]+) requests per second/.exec(run.stdout.split('\r').pop() ?? run.stdout);
-  if (match === null) throw new Error(`redis-benchmark: no rate in ${JSON.stringify(run.stdout.slice(-300))}`);
-  return Math.round(Number(match[1]));
-}
 
 async function main(): Promise<void> {
   const batch = process.env.BATCH ?? '50';

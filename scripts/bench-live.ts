@@ -23,7 +23,7 @@ import { appendToFeed, feedChannel, readFeed } from '../live/feed.js';
 import { bucketStart } from '../model/time-buckets.js';
 import { createRedis } from '../core/redis.js';
 import { cpuTicks, log, machineBusyTicks, pidsListeningOn, rssMegabytes, startBenchStack, startJsonChild, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
-import { percentiles } from './bench-stats.js';
+import { metricSum, percentiles } from './bench-stats.js';
 import { findK6 } from './local-services.js';
 
 /** Seconds of load at the start reported apart (DASHBOARD_CLIENT=node), as bench:pipeline does. */
@@ -53,16 +53,6 @@ function checkOpenFiles(needed: number): void {
         'raise it where allowed (`ulimit -Hn 65536` as root, `docker run --ulimit nofile=65536:65536`, LimitNOFILE= in systemd) or lower DASHBOARDS',
     );
   }
-}
-
-/** The counters of a Prometheus text exposition, summed over label sets matching `labels`. */
-function metricSum(text: string, name: string, labels = ''): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ') || !line.includes(labels)) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
 }
 
 const round2 = (n: number) => Number(n.toFixed(2));

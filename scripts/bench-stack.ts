@@ -15,47 +15,77 @@ import { ensureLocalServices, portAnswers, stopChild } from './local-services.js
 
 export const log = (message: string) => console.error(`[bench] ${message}`);
 
+/**
+ * How Signalboard runs: `all` is one process with every role, as `npm start` runs it;
+ * `roles` is one process per role (ingest, aggregator, realtime, alerts, api), each on
+ * a port of its own, as a deployment runs it behind its load balancer.
+ */
+export type StackLayout = 'all' | 'roles';
+export const STACK_LAYOUTS: readonly StackLayout[] = ['roles', 'all'];
+const ROLE_PROCESSES = ['ingest', 'aggregator', 'realtime', 'alerts', 'api'] as const;
+
+export interface BenchProcess {
+  /** The role, or `all`. */
+  name: string;
+  child: ChildProcess;
+  url: string;
+}
+
 export interface BenchStack {
+  layout: StackLayout;
+  /** The api's address (in `all`, every route's). */
   base: string;
+  /** Where events are posted and where dashboards connect (the ingest and realtime processes in `roles`). */
+  ingestUrl: string;
+  liveUrl: string;
   projectId: string;
   writeKey: string;
   readKey: string;
   adminToken: string;
   redisUrl: string;
+  mongoUrl: string;
   prefix: string;
+  /** The first (in `all`, the only) Signalboard process. */
   server: ChildProcess;
+  processes: BenchProcess[];
   stop(): Promise<void>;
 }
 
-export async function startBenchStack(role: string, env: Record<string, string> = {}): Promise<BenchStack> {
+/** Starts Signalboard as `layout` ('all', or 'roles': a process per role) with one project. */
+export async function startBenchStack(layout: StackLayout, env: Record<string, string> = {}): Promise<BenchStack> {
   const services = await ensureLocalServices(process.env, '.data', log);
   log('building');
   if (spawnSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' }).status !== 0) throw new Error('build failed');
   const id = randomBytes(4).toString('hex');
   const adminToken = `bench-admin-${id}-0123456789`;
-  const port = 18000 + Math.floor(Math.random() * 1000);
   const prefix = `bench${id}`;
   const mongoUrl = withDatabase(services.mongoUrl, `sbbench_${id}`);
-  // SERVER_NODE_ARGS: extra node options for the server, e.g. `--cpu-prof --cpu-prof-dir=prof` to see where its time goes.
-  const server = spawn(process.execPath, [...(process.env.SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/bin/signalboard.js', role], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      REDIS_URL: services.redisUrl,
-      MONGODB_URL: mongoUrl,
-      ADMIN_TOKEN: adminToken,
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'sb-bench-')),
-      REDIS_KEY_PREFIX: prefix,
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-      RATE_LIMIT_EVENTS: '0',
-      ...env,
-    },
-    // The server's log goes to stderr: stdout carries the benchmark's JSON report.
-    stdio: ['ignore', 2, 'inherit'],
-  });
+  const firstPort = 18000 + Math.floor(Math.random() * 900);
+  const spawnRole = (name: string, port: number): BenchProcess => {
+    // SERVER_NODE_ARGS: extra node options for the server, e.g. `--cpu-prof --cpu-prof-dir=prof` to see where its time goes.
+    const child = spawn(process.execPath, [...(process.env.SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/bin/signalboard.js', name], {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        REDIS_URL: services.redisUrl,
+        MONGODB_URL: mongoUrl,
+        ADMIN_TOKEN: adminToken,
+        DATA_DIR: mkdtempSync(join(tmpdir(), 'sb-bench-')),
+        REDIS_KEY_PREFIX: prefix,
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+        RATE_LIMIT_EVENTS: '0',
+        ...env,
+      },
+      // The server's log goes to stderr: stdout carries the benchmark's JSON report.
+      stdio: ['ignore', 2, 'inherit'],
+    });
+    return { name, child, url: `http://127.0.0.1:${port}` };
+  };
+  const processes = layout === 'all' ? [spawnRole('all', firstPort)] : ROLE_PROCESSES.map((role, i) => spawnRole(role, firstPort + i));
+  const url = (name: string) => (processes.find((p) => p.name === name) ?? processes[0]!).url;
   const stop = async () => {
-    await stopChild(server);
+    await Promise.all(processes.map((p) => stopChild(p.child)));
     const redis = createRedis(services.redisUrl, 'bench-cleanup', { enableOfflineQueue: true });
     await deleteKeysWithPrefix(redis, prefix);
     redis.disconnect();
@@ -66,14 +96,16 @@ export async function startBenchStack(role: string, env: Record<string, string> 
   };
   try {
     const deadline = Date.now() + 30_000;
-    while (!(await portAnswers(port))) {
-      if (Date.now() > deadline || server.exitCode !== null) throw new Error('Signalboard did not start');
-      await new Promise((r) => setTimeout(r, 100));
+    for (const p of processes) {
+      while (!(await portAnswers(Number(new URL(p.url).port)))) {
+        if (Date.now() > deadline || p.child.exitCode !== null) throw new Error(`Signalboard (${p.name}) did not start`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
-    const base = `http://127.0.0.1:${port}`;
+    const base = url('api');
     const created = await fetch(`${base}/v1/projects`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` }, body: '{"name":"bench"}' });
     const { id: projectId, writeKey, readKey } = (await created.json()) as { id: string; writeKey: string; readKey: string };
-    return { base, projectId, writeKey, readKey, adminToken, redisUrl: services.redisUrl, prefix, server, stop };
+    return { layout, base, ingestUrl: url('ingest'), liveUrl: url('realtime'), projectId, writeKey, readKey, adminToken, redisUrl: services.redisUrl, mongoUrl, prefix, server: processes[0]!.child, processes, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -150,4 +182,19 @@ export function startK6(k6: string, script: string, env: Record<string, string>)
 /** Runs loadtest/<script> with k6 and returns the JSON line its handleSummary prints. */
 export function runK6(k6: string, script: string, env: Record<string, string>): Promise<Record<string, unknown>> {
   return startK6(k6, script, env).done;
+}
+
+/** About the size of one stamped event in a stream entry. */
+const XADD_PAYLOAD = 'x'.repeat(350);
+
+/** redis-benchmark's pipelined XADD (50 per round trip, like a flush of ingest) against the stack's Redis: entries/s. */
+export function redisXaddPerSecond(redisUrl: string, key: string): number {
+  const { hostname, port } = new URL(redisUrl);
+  const requests = process.env.XADD_REQUESTS ?? '1000000';
+  const run = spawnSync('redis-benchmark', ['-h', hostname, '-p', port || '6379', '-c', '32', '-P', '50', '-n', requests, '-q', 'XADD', key, 'MAXLEN', '~', '100000', '*', 'e', XADD_PAYLOAD], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`redis-benchmark failed (${run.status}): ${run.stderr}`);
+  // "XADD key MAXLEN ...: 812345.69 requests per second, p50=..."
+  const match = /: ([\d.]+) requests per second/.exec(run.stdout.split('\r').pop() ?? run.stdout);
+  if (match === null) throw new Error(`redis-benchmark: no rate in ${JSON.stringify(run.stdout.slice(-300))}`);
+  return Math.round(Number(match[1]));
 }

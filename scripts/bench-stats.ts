@@ -7,3 +7,13 @@ export function percentiles(values: readonly number[]): { p50: number | null; p9
   const sorted = [...values].sort((a, b) => a - b);
   return { p50: quantile(sorted, 0.5), p95: quantile(sorted, 0.95), p99: quantile(sorted, 0.99), max: quantile(sorted, 1), count: sorted.length };
 }
+
+/** The counters of a Prometheus text exposition, summed over label sets matching `labels`. */
+export function metricSum(text: string, name: string, labels = ''): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ') || !line.includes(labels)) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}

@@ -330,14 +330,18 @@ export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM
 /** Resolves REDIS_URL / MONGODB_URL, starting local servers for the ones unset and not already running. */
 export async function ensureLocalServices(env: { REDIS_URL?: string; MONGODB_URL?: string }, dataDir: string, log: Log): Promise<LocalServices> {
   const started: ChildProcess[] = [];
-  const stop = async () => {
-    await Promise.all(started.map((child) => stopChild(child)));
-  };
   // A crash of this process must not leave the servers behind: the next run would use them,
   // whatever build and settings they were started with.
-  process.once('exit', () => {
+  const killStarted = () => {
     for (const child of started) if (child.exitCode === null) child.kill();
-  });
+  };
+  process.once('exit', killStarted);
+  // A bench starts and stops the services once per scenario: each stop takes its listener
+  // back, or the process collects one 'exit' listener per run.
+  const stop = async () => {
+    process.off('exit', killStarted);
+    await Promise.all(started.map((child) => stopChild(child)));
+  };
   try {
     let redisUrl = env.REDIS_URL;
     if (redisUrl === undefined) {

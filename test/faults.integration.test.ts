@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { COLLECTIONS, type CountDoc } from '../model/collections.js';
-import type { RawBucketDoc } from '../model/raw-events.js';
+import { readRawEvents, type RawBucketDoc } from '../model/raw-events.js';
+import { dayNumber } from '../model/time-buckets.js';
 import { findRollups } from '../model/rollup-deltas.js';
 import { startMongoServer, startRedisServer, stopChild } from '../scripts/local-services.js';
 import { listeningUrl, runCli, type CliRun } from './cli-process.js';
@@ -29,6 +31,16 @@ import { recentTotal, waitForDrain } from './pipeline-check.js';
 const PARTITIONS = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Runs one of scripts/*.sh as an operator would; rejects with its output when it fails. */
+function runScript(script: string, args: string[], env: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('bash', [`scripts/${script}`, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${script} ${args.join(' ')} failed: ${err.message}\n${stdout}${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
 /**
  * Batches of `batch` events every `everyMs`, each resent (same eventIds) until
  * acknowledged, as the SDKs do; the ingest processes taken in turn, as a load balancer
@@ -37,6 +49,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 class SteadyLoad {
   acknowledged = 0;
   generated = 0;
+  /** When each event was acknowledged, by eventId. */
+  readonly acknowledgedAt = new Map<string, number>();
   /** Non-202 answers by status, and requests that got no answer. */
   readonly refusals = new Map<string, number>();
   lastAcknowledgedAt = 0;
@@ -77,6 +91,8 @@ class SteadyLoad {
           this.lastAcknowledgedAt = Date.now();
           const final = body.rejected.filter((r) => r.retriable !== true);
           if (final.length > 0) throw new Error(`events refused for good: ${JSON.stringify(final)}`);
+          const resend = new Set(body.rejected.map((r) => r.index));
+          left.forEach((e, i) => resend.has(i) || this.acknowledgedAt.set(e.eventId as string, this.lastAcknowledgedAt));
           left = body.rejected.map((r) => left[r.index]!);
           if (left.length === 0) return;
           this.count('202 with retriable rejections');
@@ -183,6 +199,8 @@ describe('faults under steady load, two processes of each role', () => {
   let project: { id: string; writeKey: string; readKey: string; adminKey: string };
   let dashboard: WatchingDashboard;
   const recoveries: Array<{ fault: string; what: string; ms: number }> = [];
+  /** The backup drill: how long the backup took, the processes' start within the restore, and the recovery point (acknowledged events not brought back). */
+  let drill: { backupMs: { mongodb: number; redis: number }; rolesStartMs: number; acknowledged: number; lost: number; acknowledgedAfterBackupFinished: number } | undefined;
   const log = () => undefined;
 
   const start = async (name: string, role: string, port?: number): Promise<Role> => {
@@ -255,6 +273,14 @@ describe('faults under steady load, two processes of each role', () => {
     recoveries.push({ fault, what, ms: Date.now() - since });
   };
 
+  /** Every role twice, a few at a time: each is a TypeScript process compiling at start, on two cores. */
+  const startRoles = async (startOne: (name: string, role: string) => Promise<Role>) => {
+    for (const group of [['ingest', 'aggregator', 'api'], ['realtime', 'alerts']]) {
+      await Promise.all(group.map((role) => startOne(`${role}-a`, role)));
+      await Promise.all(group.map((role) => startOne(`${role}-b`, role)));
+    }
+  };
+
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sb-faults-'));
     [redisPort, mongoPort] = [await freePort(), await freePort()];
@@ -274,11 +300,7 @@ describe('faults under steady load, two processes of each role', () => {
       ALERTS_RULES_REFRESH_MS: '200',
       INGEST_RETRY_AFTER_SECONDS: '1',
     };
-    // Started a few at a time: each is a TypeScript process compiling at start, on two cores.
-    for (const group of [['ingest', 'aggregator', 'api'], ['realtime', 'alerts']]) {
-      await Promise.all(group.map((role) => start(`${role}-a`, role)));
-      await Promise.all(group.map((role) => start(`${role}-b`, role)));
-    }
+    await startRoles((name, role) => start(name, role));
     const res = await fetch(`${url('api-a')}/v1/projects`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: '{"name":"faults"}' });
     project = (await res.json()) as typeof project;
     dashboard = new WatchingDashboard([url('realtime-a'), url('realtime-b')], project.readKey);
@@ -293,8 +315,8 @@ describe('faults under steady load, two processes of each role', () => {
     rmSync(dir, { recursive: true, force: true });
     const results = join(tmpdir(), 'signalboard-test-results');
     mkdirSync(results, { recursive: true });
-    writeFileSync(join(results, 'faults.json'), `${JSON.stringify(recoveries, null, 2)}\n`);
-    console.log(`recovery times (ms):\n${recoveries.map((r) => `  ${r.fault}: ${r.what}: ${r.ms}`).join('\n')}`);
+    writeFileSync(join(results, 'faults.json'), `${JSON.stringify({ recoveries, drill }, null, 2)}\n`);
+    console.log(`recovery times (ms):\n${recoveries.map((r) => `  ${r.fault}: ${r.what}: ${r.ms}`).join('\n')}\nbackup drill: ${JSON.stringify(drill)}`);
   });
 
   it('SIGKILL of an ingest process: clients resend what got no answer to the other one; nothing lost', async () => {
@@ -425,4 +447,78 @@ describe('faults under steady load, two processes of each role', () => {
     await recovered('Redis full', 'room again to ingest acknowledging', freedAt, () => load.lastAcknowledgedAt > freedAt);
     await expectNothingLostOrDoubled(load, 'load_full');
   }, 120_000);
+
+  // Last: it replaces both stores, and loses (as a restore does) what came after the backup.
+  it('backup under load, then both stores lost and restored from it: every event acknowledged before the Redis snapshot is counted, once, and the stack carries on', async () => {
+    const load = steadyLoad('load_backup');
+    await sleep(1500);
+    const backupDir = join(dir, 'backup');
+    const sqliteDir = join(dir, 'mongo');
+    await runScript('backup.sh', [backupDir], { ...env, FERRETDB_SQLITE_DIR: sqliteDir });
+    const taken = JSON.parse(readFileSync(join(backupDir, 'backup.json'), 'utf8')) as { startedAt: number; mongodbAt: number; redisAt: number };
+    // The backup's hold is gone: the aggregators trim again.
+    const redis = testRedis(`redis://127.0.0.1:${redisPort}`);
+    const groups = (await redis.xinfo('GROUPS', `${prefix}:events:{p0}`)) as unknown[][];
+    redis.disconnect();
+    expect(groups.map((g) => g[1])).toEqual(['aggregator']);
+    await sleep(1500);
+    await load.stop();
+
+    // The disaster: every process, both stores and their data gone.
+    await Promise.all([...roles.keys()].filter(alive).map((name) => kill(name)));
+    redisServer.kill('SIGKILL');
+    mongoServer.kill('SIGKILL');
+    await Promise.all([redisServer, mongoServer].map((child) => child.exitCode === null && child.signalCode === null ? new Promise((r) => child.once('exit', r)) : undefined));
+    rmSync(join(dir, 'redis'), { recursive: true, force: true });
+    rmSync(sqliteDir, { recursive: true, force: true });
+
+    const restoreStarted = Date.now();
+    await runScript('restore.sh', [backupDir, 'files'], { ...env, REDIS_DIR: join(dir, 'redis'), FERRETDB_SQLITE_DIR: sqliteDir });
+    redisServer = await startRedisServer({ port: redisPort, dir: join(dir, 'redis'), appendOnly: false });
+    await runScript('restore.sh', [backupDir, 'finish'], env);
+    mongoServer = await startMongoServer({ port: mongoPort, dir: sqliteDir, log });
+    const rolesStarted = Date.now();
+    await startRoles((name) => restart(name));
+    const rolesStartMs = Date.now() - rolesStarted;
+    const probe = steadyLoad('after_restore');
+    await recovered('backup restored', 'restore start to ingest acknowledging', restoreStarted, () => probe.acknowledged > 0, 120_000);
+    await probe.stop();
+
+    const check = testRedis(`redis://127.0.0.1:${redisPort}`);
+    await waitForDrain(check, prefix, PARTITIONS, 120_000);
+    expect(await check.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+    check.disconnect();
+    const mongo = new MongoClient(`mongodb://127.0.0.1:${mongoPort}/faults`);
+    try {
+      const db = mongo.db();
+      const today = dayNumber(Date.now());
+      const stored = new Map<string, number>();
+      const perEvent = new Map<string, number>();
+      for await (const e of readRawEvents(db, { projectId: project.id, fromDay: today - 1, toDay: today + 1 })) {
+        stored.set(e.eventId, (stored.get(e.eventId) ?? 0) + 1);
+        perEvent.set(e.event, (perEvent.get(e.event) ?? 0) + 1);
+      }
+      expect([...stored.values()].filter((n) => n > 1)).toEqual([]);
+      // Every event acknowledged before the Redis snapshot began is back; what is lost came after it.
+      const lost = [...load.acknowledgedAt].filter(([id]) => !stored.has(id));
+      expect(lost.filter(([, at]) => at < taken.mongodbAt)).toEqual([]);
+      expect(load.acknowledged).toBe(load.generated);
+      drill = { backupMs: { mongodb: taken.mongodbAt - taken.startedAt, redis: taken.redisAt - taken.mongodbAt }, rolesStartMs, acknowledged: load.acknowledged, lost: lost.length, acknowledgedAfterBackupFinished: [...load.acknowledgedAt.values()].filter((at) => at >= taken.redisAt).length };
+      // Every earlier fault's events are all there, and every figure equals the raw events.
+      for (const earlier of loads.filter((l) => l !== load && l !== probe)) expect([...earlier.acknowledgedAt.keys()].filter((id) => !stored.has(id))).toEqual([]);
+      expect(perEvent.get('after_restore')).toBe(probe.generated);
+      for (const [event, count] of perEvent) {
+        const days = await findRollups<CountDoc>(db, COLLECTIONS.countsDay, { projectId: project.id, event });
+        expect({ event, rolledUp: days.reduce((a, d) => a + d.count, 0) }).toEqual({ event, rolledUp: count });
+      }
+      expect(await recentTotal(url('api-a'), project.readKey, 'load_backup')).toBe(perEvent.get('load_backup'));
+      recoveries.push({ fault: 'backup restored', what: 'restore start to every restored event counted', ms: Date.now() - restoreStarted });
+      // The dashboard that stayed open through it all shows the restored figures.
+      await waitFor(() => dashboard.total('load_backup') === perEvent.get('load_backup'), 'the open dashboard to show the restored figure', 20_000).catch(() => {
+        expect(dashboard.total('load_backup')).toBe(perEvent.get('load_backup'));
+      });
+    } finally {
+      await mongo.close();
+    }
+  }, 300_000);
 });

@@ -21,6 +21,8 @@ describe('loadConfig', () => {
     ['PORT', '0x1F90'],
     ['PORT', '80.5'],
     ['REDIS_URL', 'http://localhost:6379'],
+    ['REDIS_URL', 'redis-cluster://a:7000,b'],
+    ['REDIS_URL', 'redis-cluster://'],
     ['MONGODB_URL', 'localhost:27017'],
     ['LOG_LEVEL', 'loud'],
     ['INGEST_MAX_BODY_BYTES', '-1'],

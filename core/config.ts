@@ -1,11 +1,23 @@
 import { z } from 'zod';
 import { DestinationPolicy } from './webhook-destination.js';
 import { ConfigError } from './errors.js';
+import { clusterAddress } from './redis.js';
 
 // Digits only: z.coerce.number would read " " as 0 and "0x1F90" as 8080.
 const int = (min: number, max: number) =>
   z.string().trim().regex(/^-?\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const serverUrl = z.url({ protocol: /^rediss?$/ });
+/** A server's `redis://` or `rediss://` URL, or a cluster's `redis-cluster://host:port,host:port`. */
+function redisUrl(value: string, ctx: z.RefinementCtx): void {
+  try {
+    if (clusterAddress(value) !== undefined || serverUrl.safeParse(value).success) return;
+    ctx.addIssue({ code: 'custom', message: 'must be a redis:// or rediss:// URL, or redis-cluster://host:port,host:port for a Redis Cluster' });
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+}
 
 /** Every setting, read from the environment. docs/operations.md lists them with their meaning. */
 const envSchema = z.object({
@@ -13,7 +25,7 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   DATA_DIR: z.string().min(1).default('./.data'),
   DASHBOARD_DIR: z.string().min(1).optional(),
-  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  REDIS_URL: z.string().superRefine(redisUrl).optional(),
   MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

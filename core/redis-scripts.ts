@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis, Result } from 'ioredis';
+import type { Cluster, Redis, Result } from 'ioredis';
 
 /**
  * Every Lua script Signalboard runs on Redis, one file each in core/redis-scripts/
@@ -15,6 +15,7 @@ export const REDIS_SCRIPTS = {
   sbLeaseAcquire: { file: 'lease-acquire', keys: 2 },
   sbLeaseRaiseFence: { file: 'lease-raise-fence', keys: 1 },
   sbStreamCommit: { file: 'stream-commit', keys: 2 },
+  sbStreamEnsureGroup: { file: 'stream-ensure-group', keys: 1 },
   sbFeedAppend: { file: 'feed-append', keys: 5 },
   sbFeedRaiseBatches: { file: 'feed-raise-batches', keys: 1 },
   sbFeedPosition: { file: 'feed-position', keys: 4 },
@@ -32,6 +33,7 @@ declare module 'ioredis' {
     sbLeaseAcquire(lease: string, fence: string, worker: string, ms: number): Result<number, Context>;
     sbLeaseRaiseFence(fence: string, atLeast: number): Result<number, Context>;
     sbStreamCommit(stream: string, counts: string, group: string, id: string, consumed: number): Result<number, Context>;
+    sbStreamEnsureGroup(stream: string, group: string): Result<number, Context>;
     sbFeedAppend(seq: string, stream: string, batches: string, activeNow: string, epoch: string, ...args: Arg[]): Result<number, Context>;
     sbFeedRaiseBatches(batches: string, ...partitionBatchPairs: string[]): Result<number, Context>;
     sbFeedPosition(seq: string, stream: string, batches: string, epoch: string): Result<[string, string[], string], Context>;
@@ -50,6 +52,6 @@ export function scriptSource(file: string): string {
 const SOURCES = Object.entries(REDIS_SCRIPTS).map(([name, { file, keys }]) => ({ name, keys, lua: scriptSource(file) }));
 
 /** Defines every script on a new client (createRedis does it). */
-export function defineScripts(redis: Redis): void {
+export function defineScripts(redis: Redis | Cluster): void {
   for (const { name, keys, lua } of SOURCES) redis.defineCommand(name, { numberOfKeys: keys, lua });
 }

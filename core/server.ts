@@ -1,6 +1,7 @@
 import { SignalboardError } from './errors.js';
 import { route } from './http.js';
 import { metricsText } from './metrics.js';
+import { pingEvery } from './redis.js';
 import type { Runtime } from './runtime.js';
 import { uWS, type TemplatedApp, type us_listen_socket } from './uws.js';
 
@@ -17,7 +18,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 /** Which storage answers right now: the /readyz check. */
 export async function probeStorage(rt: Runtime): Promise<{ redis: string; mongodb: string }> {
   const probe = (p: Promise<unknown>) => withTimeout(p, PROBE_TIMEOUT_MS).then(() => 'ok', (err: Error) => `down: ${err.message}`);
-  const [redis, mongodb] = await Promise.all([probe(rt.redis.ping()), probe(rt.mongo.db.command({ ping: 1 }))]);
+  const [redis, mongodb] = await Promise.all([probe(pingEvery(rt.redis)), probe(rt.mongo.db.command({ ping: 1 }))]);
   return { redis, mongodb };
 }
 

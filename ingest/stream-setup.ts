@@ -3,11 +3,5 @@ import type { Redis } from '../core/redis.js';
 
 /** Creates each partition stream with the aggregator's consumer group at its start; existing ones are kept. */
 export async function ensureStreams(redis: Redis, prefix: string, partitions: number): Promise<void> {
-  await Promise.all(
-    Array.from({ length: partitions }, (_, p) =>
-      redis.xgroup('CREATE', streamKey(prefix, p), AGGREGATOR_GROUP, '0', 'MKSTREAM').catch((err: Error) => {
-        if (!err.message.startsWith('BUSYGROUP')) throw err;
-      }),
-    ),
-  );
+  await Promise.all(Array.from({ length: partitions }, (_, p) => redis.sbStreamEnsureGroup(streamKey(prefix, p), AGGREGATOR_GROUP)));
 }

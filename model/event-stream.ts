@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /**
  * The contract between ingest (writer) and the aggregator (reader) for the
@@ -74,14 +74,11 @@ export function decodeEntry(fields: readonly string[]): StampedEvent[] {
 }
 
 /** Events appended to each partition and not yet committed by the aggregator (`added - consumed`). */
-export async function unconsumedEvents(redis: Redis, prefix: string, partitions: readonly number[]): Promise<number[]> {
-  const pipeline = redis.pipeline();
-  for (const p of partitions) pipeline.hmget(countsKey(prefix, p), 'added', 'consumed');
-  return ((await pipeline.exec()) ?? []).map(([err, value]) => {
-    if (err !== null) throw err;
-    const [added, consumed] = value as [string | null, string | null];
-    return Math.max(0, Number(added ?? 0) - Number(consumed ?? 0));
-  });
+export async function unconsumedEvents(redis: Redis | Cluster, prefix: string, partitions: readonly number[]): Promise<number[]> {
+  // One command per partition, not one pipeline: a cluster holds the partitions on
+  // several nodes and refuses a pipeline that spans them (auto-pipelining batches them per node).
+  const counts = await Promise.all(partitions.map((p) => redis.hmget(countsKey(prefix, p), 'added', 'consumed')));
+  return counts.map(([added, consumed]) => Math.max(0, Number(added ?? 0) - Number(consumed ?? 0)));
 }
 
 export function allPartitions(partitions: number): number[] {

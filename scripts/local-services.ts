@@ -57,16 +57,22 @@ export interface RedisServerOptions {
   dir: string;
   /** AOF with fsync on every write: an acknowledged event survives a crash of Redis itself. */
   appendOnly?: boolean;
+  /**
+   * A Redis Cluster node (its identity in `nodes.conf` in `dir`). Without replicas here,
+   * so the others keep serving their slots while one is down (no full coverage needed).
+   */
+  clusterNode?: boolean;
 }
 
 /** Starts redis-server in the foreground as our child. */
-export async function startRedisServer({ port, dir, appendOnly = true }: RedisServerOptions): Promise<ChildProcess> {
+export async function startRedisServer({ port, dir, appendOnly = true, clusterNode = false }: RedisServerOptions): Promise<ChildProcess> {
   const binary = onPath('redis-server');
   if (binary === undefined) throw new Error('redis-server is not on PATH: install Redis 7 (apt-get install redis-server) or set REDIS_URL');
   mkdirSync(dir, { recursive: true });
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
   if (appendOnly) args.push('--appendonly', 'yes', '--appendfsync', 'always');
   else args.push('--appendonly', 'no');
+  if (clusterNode) args.push('--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--cluster-require-full-coverage', 'no');
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForPort(port, 'redis-server', child);
   return child;

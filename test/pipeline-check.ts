@@ -1,6 +1,8 @@
 import type { Db } from 'mongodb';
 import { expect } from 'vitest';
-import { COLLECTIONS } from '../model/collections.js';
+import { COLLECTIONS, type CountDoc } from '../model/collections.js';
+import type { RawBucketDoc } from '../model/raw-events.js';
+import { findRollups } from '../model/rollup-deltas.js';
 import { allPartitions, unconsumedEvents } from '../model/event-stream.js';
 import type { Redis } from '../core/redis.js';
 import { recount, type Dataset } from './dataset.js';
@@ -118,4 +120,12 @@ export async function recentTotal(url: string, readKey: string, event: string): 
   const to = new Date(Date.now() + 3600_000).toISOString();
   const { points } = await get<{ points: { count: number }[] }>(url, readKey, `/v1/metrics/timeseries?event=${encodeURIComponent(event)}&granularity=hour&from=${from}&to=${to}`);
   return points.reduce((sum, p) => sum + p.count, 0);
+}
+
+/** All raw events stored for a project, and the day rollups' total of one of its events. */
+export async function storedAndRolledUp(db: Db, projectId: string, event: string): Promise<{ stored: number; rolledUp: number }> {
+  let stored = 0;
+  for await (const doc of db.collection<RawBucketDoc>(COLLECTIONS.rawEvents).find({ projectId }, { projection: { events: 0 } })) stored += doc.n;
+  const days = await findRollups<CountDoc>(db, COLLECTIONS.countsDay, { projectId, event });
+  return { stored, rolledUp: days.reduce((a, d) => a + d.count, 0) };
 }

@@ -23,6 +23,9 @@ export function segmentCredentials(headers: Readonly<Headers>, bodyWriteKey: str
 /** analytics.js (Segment's browser SDK) posts single calls to these one-letter paths, and batches to `/b`. */
 const SHORT_PATH: Record<SegmentType | 'batch', string> = { batch: 'b', track: 't', identify: 'i', page: 'p', screen: 's', group: 'g', alias: 'a' };
 
+/** Every path of Segment's tracking API, each call's full and short path (analytics.js sends to the short ones). */
+export const SEGMENT_ROUTES = (['batch', ...SEGMENT_TYPES] as const).flatMap((route) => [route, SHORT_PATH[route]].map((path) => ({ route, path: `/v1/${path}` })));
+
 /**
  * Segment's HTTP tracking API: POST /v1/batch and /v1/{track,identify,page,screen,
  * group,alias}, answered 200 `{"success": true, "accepted", "rejected"}` (Segment's
@@ -46,22 +49,20 @@ export function registerSegmentIngest(deps: IngestTransportDeps): void {
     }
   });
   const bodyLimit = Math.min(deps.maxBodyBytes, SEGMENT_MAX_BATCH_BYTES);
-  for (const route of ['batch', ...SEGMENT_TYPES] as const) {
-    for (const path of [route, SHORT_PATH[route]]) {
-      registerIngestPost(deps, `/v1/${path}`, 'segment', bodyLimit, async (req) => {
-        if (bodyFormat(req.headers['content-type']) !== 'json') {
-          throw new SignalboardError('SB_BODY_UNSUPPORTED_TYPE', 'Segment calls are JSON; send application/json or text/plain');
-        }
-        const text = decodeBody(await req.body!, req.headers['content-encoding'], bodyLimit).toString('utf8');
-        const body = parseJsonBody(text);
-        // The key first: a caller without one learns nothing about the body.
-        const project = await access.resolve(segmentCredentials(req.headers, bodyWriteKey(body)), req.query, 'write', req.remoteAddress);
-        checkOrigin(project, req.headers.origin);
-        const request = readSegmentBody(body, route, Date.now(), maxEventsPerRequest);
-        const { duplicates, accepted, rejected } = await service.ingest(project, request, requestOrigin(req, trustProxy));
-        const named = rejected.map((r) => ({ ...r, errors: r.errors.map((e) => segmentError(e, request.types[r.index])) }));
-        return { status: 200, body: { success: true, accepted, rejected: named }, headers: duplicatesHeader(duplicates) };
-      });
-    }
+  for (const { route, path } of SEGMENT_ROUTES) {
+    registerIngestPost(deps, path, 'segment', bodyLimit, async (req) => {
+      if (bodyFormat(req.headers['content-type']) !== 'json') {
+        throw new SignalboardError('SB_BODY_UNSUPPORTED_TYPE', 'Segment calls are JSON; send application/json or text/plain');
+      }
+      const text = decodeBody(await req.body!, req.headers['content-encoding'], bodyLimit).toString('utf8');
+      const body = parseJsonBody(text);
+      // The key first: a caller without one learns nothing about the body.
+      const project = await access.resolve(segmentCredentials(req.headers, bodyWriteKey(body)), req.query, 'write', req.remoteAddress);
+      checkOrigin(project, req.headers.origin);
+      const request = readSegmentBody(body, route, Date.now(), maxEventsPerRequest);
+      const { duplicates, accepted, rejected } = await service.ingest(project, request, requestOrigin(req, trustProxy));
+      const named = rejected.map((r) => ({ ...r, errors: r.errors.map((e) => segmentError(e, request.types[r.index])) }));
+      return { status: 200, body: { success: true, accepted, rejected: named }, headers: duplicatesHeader(duplicates) };
+    });
   }
 }

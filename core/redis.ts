@@ -50,17 +50,18 @@ export function createRedis(url: string, name: string, options: RedisOptions = {
     lazyConnect: false,
     ...rest,
   };
+  const queueing = { enableOfflineQueue, ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }) };
+  const reconnectDelay = (attempt: number) => Math.min(100 * attempt, 2000);
   const cluster = clusterAddress(url);
   const redis =
     cluster === undefined
-      ? new RedisServer(url, { retryStrategy: (attempt) => Math.min(100 * attempt, 2000), ...connection, enableOfflineQueue, ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }) })
+      ? new RedisServer(url, { retryStrategy: reconnectDelay, ...connection, ...queueing })
       : new Cluster(cluster.nodes, {
           redisOptions: { ...connection, ...(cluster.username === undefined ? {} : { username: cluster.username }), ...(cluster.password === undefined ? {} : { password: cluster.password }) },
-          enableOfflineQueue,
-          ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
+          ...queueing,
           // Reads go to masters: a replica may not hold an acknowledged append yet.
           scaleReads: 'master',
-          clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 2000),
+          clusterRetryStrategy: reconnectDelay,
           // A slot moving (MOVED, ASK) or a failover under way (CLUSTERDOWN, TRYAGAIN) is
           // retried: the command did not run. A command whose node died unanswered is not.
           retryDelayOnFailover: 200,
@@ -102,15 +103,20 @@ export async function pingEvery(redis: Redis): Promise<void> {
   );
 }
 
+/** The keys of one server under `<prefix>:`, a SCAN page at a time (a cluster client cannot scan: scan each master). */
+export async function* scanKeys(server: RedisServer, prefix: string): AsyncGenerator<string[]> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await server.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    yield keys;
+    cursor = next;
+  } while (cursor !== '0');
+}
+
 /** Deletes every key under `<prefix>:` (tests and benchmarks clean up with it), on every master of a cluster. */
 export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
   for (const server of servers(redis)) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await server.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      // One DEL per key: keys of several slots in one command are refused by a cluster.
-      await Promise.all(keys.map((key) => redis.del(key)));
-      cursor = next;
-    } while (cursor !== '0');
+    // One DEL per key: keys of several slots in one command are refused by a cluster.
+    for await (const keys of scanKeys(server, prefix)) await Promise.all(keys.map((key) => redis.del(key)));
   }
 }

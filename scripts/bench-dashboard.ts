@@ -8,6 +8,7 @@
  */
 import { parseServerMessage } from '../dashboard/live-messages.js';
 import { LiveModel } from '../dashboard/live-model.js';
+import { percentiles } from './bench-stats.js';
 
 const SECONDS = Number(process.env.SECONDS ?? 60);
 const NAMES = Number(process.env.NAMES ?? 200);
@@ -29,9 +30,10 @@ fold({ type: 'sync', seq, epoch: '1' });
 
 // The frames as text, as they come off the socket; built before the clock starts.
 const flushes: string[][] = [];
+const minuteOf = (flush: number) => t0 + Math.floor(flush / FLUSHES_PER_SECOND / 60) * M;
 for (let f = 0; f < SECONDS * FLUSHES_PER_SECOND; f++) {
   seq++;
-  const bucket = iso(t0 + Math.floor(f / FLUSHES_PER_SECOND / 60) * M);
+  const bucket = iso(minuteOf(f));
   flushes.push([...names.map((event) => JSON.stringify({ type: 'delta', seq, channel: 'events', event, bucket, increment: perDelta })), JSON.stringify({ type: 'sync', seq, epoch: '1' })]);
 }
 
@@ -43,17 +45,16 @@ for (const [f, frameTexts] of flushes.entries()) {
   for (const text of frameTexts) model.receive(parseServerMessage(text)!);
   // Three frames per 50 ms flush at 60 frames/s: the first finds the changes, the others none.
   for (let i = 0; i < 3; i++, frames++) model.takeChanges();
-  if (f % FLUSHES_PER_SECOND === 0) model.prune(t0 + Math.floor(f / FLUSHES_PER_SECOND / 60) * M);
+  if (f % FLUSHES_PER_SECOND === 0) model.prune(minuteOf(f));
   perFlush.push(performance.now() - t);
 }
 const total = performance.now() - started;
-perFlush.sort((a, b) => a - b);
+const flush = percentiles(perFlush);
 const expected = SECONDS * EVENTS_PER_SECOND;
 const folded = [...model.totals.values()].reduce((a, b) => a + b, 0);
 if (folded !== expected) throw new Error(`the model holds ${folded} events, ${expected} were sent`);
-const q = (p: number) => perFlush[Math.min(perFlush.length - 1, Math.floor(p * perFlush.length))]!.toFixed(3);
 console.log(
   `${SECONDS} s of ${EVENTS_PER_SECOND.toLocaleString('en')} events/s (${NAMES} names, ${flushes.length} flushes, ${frames} frames): ` +
     `${(total / SECONDS).toFixed(2)} ms of main thread per second of traffic (${((total / SECONDS / 1000) * 100).toFixed(2)} %); ` +
-    `per flush p50 ${q(0.5)} / p99 ${q(0.99)} / max ${perFlush[perFlush.length - 1]!.toFixed(3)} ms; all ${expected.toLocaleString('en')} events in the totals`,
+    `per flush p50 ${flush.p50!.toFixed(3)} / p99 ${flush.p99!.toFixed(3)} / max ${flush.max!.toFixed(3)} ms; all ${expected.toLocaleString('en')} events in the totals`,
 );

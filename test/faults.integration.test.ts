@@ -4,12 +4,14 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLLECTIONS, type CountDoc } from '../model/collections.js';
 import { readRawEvents } from '../model/raw-events.js';
 import { dayNumber } from '../model/time-buckets.js';
 import { findRollups } from '../model/rollup-deltas.js';
+import { metricSum } from '../scripts/bench-stats.js';
 import { startMongoServer, startRedisServer, stopChild } from '../scripts/local-services.js';
 import { listeningUrl, runCli, type CliRun } from './cli-process.js';
 import { freePort } from './free-port.js';
@@ -28,7 +30,6 @@ import { recentTotal, storedAndRolledUp, waitForDrain } from './pipeline-check.j
  * stayed open (reconnecting and resuming) adds up.
  */
 const PARTITIONS = 4;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs one of scripts/*.sh as an operator would; rejects with its output when it fails. */
 function runScript(script: string, args: string[], env: Record<string, string>): Promise<string> {
@@ -86,8 +87,7 @@ describe('faults under steady load, two processes of each role', () => {
     return { status: res.status, body: (await res.json()) as { down?: string[] } };
   };
   const metric = async (name: string, metricName: string, labels = '') => {
-    const text = await (await fetch(`${url(name)}/metrics`)).text();
-    return text.split('\n').filter((l) => l.startsWith(metricName) && l.includes(labels)).reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    return metricSum(await (await fetch(`${url(name)}/metrics`)).text(), metricName, labels);
   };
 
   /** Stops the load and checks that every acknowledged event is stored, rolled up, shown by the API and by the dashboard, once. */

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { waitFor } from './helpers.js';
 import type { LiveMessage } from './live-client.js';
 
 /** Clients that keep going through faults: a load that resends until acknowledged, and a dashboard that reconnects and resumes. */
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Batches of `batch` events every `everyMs`, each resent (same eventIds) until

@@ -3,10 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { withDatabase } from '../core/mongo.js';
-import { createRedis, type Redis } from '../core/redis.js';
+import type { Redis as RedisServer } from 'ioredis';
+import { createRedis, scanKeys, type Redis } from '../core/redis.js';
 import { buildDashboard } from '../scripts/build-dashboard.js';
 import { startRedisServer, stopChild } from '../scripts/local-services.js';
 import { listeningUrl, runCli, type CliRun } from './cli-process.js';
@@ -24,7 +26,6 @@ import { recentTotal, storedAndRolledUp, waitForDrain } from './pipeline-check.j
  */
 const PARTITIONS = 8;
 const run = promisify(execFile);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('Redis Cluster: three masters on this machine', () => {
   let dir: string;
@@ -50,12 +51,7 @@ describe('Redis Cluster: three masters on this machine', () => {
     Promise.all(
       direct.map(async (r) => {
         const keys: string[] = [];
-        let cursor = '0';
-        do {
-          const [next, found] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-          keys.push(...found);
-          cursor = next;
-        } while (cursor !== '0');
+        for await (const page of scanKeys(r as RedisServer, prefix)) keys.push(...page);
         return keys;
       }),
     );

@@ -6,7 +6,7 @@ export function createAggregatorMetrics(registry: Registry) {
   return {
     events: new Counter({
       name: 'signalboard_aggregator_events_total',
-      help: 'Events read from the streams, by result: counted, duplicate (eventId seen before), late (dead-lettered)',
+      help: 'Events read from the streams, by result: counted, duplicate (eventId seen before), late and unstorable (both dead-lettered)',
       labelNames: ['result'] as const,
       registers: [registry],
     }),
@@ -42,6 +42,11 @@ export function createAggregatorMetrics(registry: Registry) {
       registers: [registry],
     }),
     partitionsOwned: new Gauge({ name: 'signalboard_aggregator_partitions_owned', help: 'Partitions this worker holds a lease on', registers: [registry] }),
+    partitionsStalled: new Gauge({
+      name: 'signalboard_aggregator_partitions_stalled',
+      help: 'Partitions whose batch the store refuses for what it holds: set aside (retried every minute) while the others go on',
+      registers: [registry],
+    }),
     deadLetters: new Counter({
       name: 'signalboard_aggregator_dead_letters_total',
       help: 'Events or entries written to the dead-letter stream, by reason',

@@ -2,9 +2,9 @@ import type { AnyBulkWriteOperation, Collection, Db, Document } from 'mongodb';
 import { COLLECTIONS, COUNT_COLLECTION, type RollupDeltaDoc, type UserDoc, type Watermarks } from '../model/collections.js';
 import type { StampedEvent } from '../model/event-stream.js';
 import type { Logger } from '../core/logger.js';
-import { createExpiryIndexes, createIndexesOneByOne, insertSkippingDuplicates, UPDATES_PER_COMMAND, updatesAreAtomic, type ExpiryMode } from '../core/store-compat.js';
+import { createExpiryIndexes, createIndexesOneByOne, insertSkippingDuplicates, isUnwritableDocumentError, UPDATES_PER_COMMAND, updatesAreAtomic, type ExpiryMode } from '../core/store-compat.js';
 import { batchMark, bucketDocs, decodeEvents, eventIdKey, needsDeduplication, type EventIdDoc, type RawBucketDoc } from '../model/raw-events.js';
-import { decodeDelta, encodeRollupChanges, rollupDeltaId, type RollupChange } from '../model/rollup-deltas.js';
+import { decodeDeltas, rollupDeltaDocs, type RollupChange } from '../model/rollup-deltas.js';
 import { GRANULARITY_MS } from '../model/time-buckets.js';
 import type { ActivityChange, BatchPlan, CountChange, RetentionChange, UserChange } from './batch-plan.js';
 import type { RecentEventIds } from './recent-event-ids.js';
@@ -44,9 +44,9 @@ export interface BatchEvents {
 /**
  * A fold of the rollup deltas read at its start. Each step writes the next documents
  * whole (every delta's change to each, one guarded update or insert), so a fold can be
- * spread over write cycles; `finish` deletes the deltas once no document is left.
- * Stopping halfway is safe: the next fold reads the deltas again and the watermarks
- * skip what was written.
+ * spread over write cycles, and deletes the deltas all of whose documents are written.
+ * Stopping halfway is safe: the next fold reads the deltas left again and the
+ * watermarks skip what was written.
  */
 export interface RollupFold {
   /** Deltas being folded. */
@@ -54,7 +54,19 @@ export interface RollupFold {
   /** Documents still to write. */
   left(): number;
   step(maxDocs: number): Promise<void>;
-  finish(): Promise<void>;
+}
+
+/**
+ * A rollup document the server refused for what it holds (the changes that were to be
+ * added to it), or a delta that cannot be read (`collection` rollup_deltas, its text in
+ * `changes`); and why.
+ */
+export interface UnwritableRollup {
+  collection: string;
+  id: string;
+  error: string;
+  pieces: ReadonlyArray<{ part: number; seq: number; change: RollupChange }>;
+  changes?: string;
 }
 
 /** One partition's batch of a write cycle, planned. */
@@ -69,6 +81,13 @@ interface Piece<C> {
   part: number;
   seq: number;
   change: C;
+}
+
+/** A rollup document a fold writes: every delta's change to it, and the deltas they came from. */
+interface FoldDoc {
+  name: string;
+  pieces: Piece<RollupChange>[];
+  deltas: Set<string>;
 }
 
 /** How one kind of change is written: as an update of the existing document, or as the whole document when it is new. */
@@ -227,21 +246,40 @@ export class AnalyticsStore {
    * Starts folding the rollup deltas of each partition up to its batch in `upTo`
    * (committed batches only: an uncommitted one may still be replayed) into the rollup
    * documents; undefined when there are none. The fold writes a few documents per step
-   * (see RollupFold) and deletes the deltas at the end.
+   * and deletes each delta once all its documents are written (see RollupFold).
+   *
+   * A document the server refuses for what it holds (a delta written before its values
+   * were made storable) would fail every fold from then on and keep every later delta
+   * unfolded: it is handed to `unwritable` (which keeps it as a dead letter) and counted
+   * as written, and the fold goes on; so is a delta that cannot be read, which is then
+   * deleted. A recompute of their days rebuilds them from the raw events.
    */
-  async startFold(upTo: ReadonlyMap<number, number>): Promise<RollupFold | undefined> {
+  async startFold(upTo: ReadonlyMap<number, number>, unwritable: (doc: UnwritableRollup) => Promise<void>): Promise<RollupFold | undefined> {
     if (upTo.size === 0) return undefined;
     const collection = this.collection<RollupDeltaDoc>(COLLECTIONS.rollupDeltas);
-    const deltas = (await collection.find({ part: { $in: [...upTo.keys()] } }).toArray()).filter((d) => d.seq <= upTo.get(d.part)!);
+    const found = (await collection.find({ part: { $in: [...upTo.keys()] } }).toArray()).filter((d) => d.seq <= upTo.get(d.part)!);
+    const undecodable: Array<{ delta: RollupDeltaDoc; err: Error }> = [];
+    const deltas = decodeDeltas(found, (delta, err) => undecodable.push({ delta, err }));
+    for (const { delta, err } of undecodable) {
+      await unwritable({ collection: COLLECTIONS.rollupDeltas, id: delta._id, error: err.message, pieces: [], changes: delta.changes });
+      await collection.deleteOne({ _id: delta._id });
+    }
     if (deltas.length === 0) return undefined;
-    // Per document: every delta's change to it, written together.
-    const docs = new Map<string, { name: string; pieces: Piece<RollupChange>[] }>();
-    for (const { part, seq, changes: byCollection } of deltas.map(decodeDelta)) {
+    // Per document: every delta's change to it, written together, and the deltas it is written for.
+    const docs = new Map<string, FoldDoc>();
+    // Per delta: its documents not written yet.
+    const unwritten = new Map<string, number>();
+    for (const { doc: delta, part, seq, changes: byCollection } of deltas) {
+      unwritten.set(delta._id, 0);
       for (const [name, changes] of Object.entries(byCollection)) {
         for (const change of changes) {
           const key = `${name}|${change._id}`;
-          const doc = docs.get(key) ?? { name, pieces: [] };
+          const doc = docs.get(key) ?? { name, pieces: [], deltas: new Set<string>() };
           doc.pieces.push({ part, seq, change });
+          if (!doc.deltas.has(delta._id)) {
+            doc.deltas.add(delta._id);
+            unwritten.set(delta._id, unwritten.get(delta._id)! + 1);
+          }
           docs.set(key, doc);
         }
       }
@@ -253,21 +291,43 @@ export class AnalyticsStore {
       left: () => queue.length - next,
       step: async (maxDocs) => {
         const slice = queue.slice(next, next + maxDocs);
-        const byCollection = new Map<string, Piece<RollupChange>[]>();
-        for (const { name, pieces } of slice) {
-          const list = byCollection.get(name) ?? [];
-          list.push(...pieces);
-          byCollection.set(name, list);
-        }
-        // Every collection's watermarks are read at once (reads run side by side, writes one at a time).
-        const writes = [...byCollection].map(([name, pieces]) => this.guardedWrite(name, ROLLUP_WRITES, pieces));
-        for (const write of writes) await write();
+        await this.writeFoldDocs(slice).catch(async (err: unknown) => {
+          if (!isUnwritableDocumentError(err)) throw err;
+          // Which one: each alone (a document written already is skipped by its watermarks).
+          for (const doc of slice) {
+            await this.writeFoldDocs([doc]).catch(async (alone: unknown) => {
+              if (!isUnwritableDocumentError(alone)) throw alone;
+              await unwritable({ collection: doc.name, id: doc.pieces[0]!.change._id, error: (alone as Error).message, pieces: doc.pieces });
+            });
+          }
+        });
         next += slice.length;
-      },
-      finish: async () => {
-        await collection.deleteMany({ _id: { $in: deltas.map((d) => d._id) } });
+        const folded: string[] = [];
+        for (const [id, n] of unwritten) if (n === 0) folded.push(id);
+        for (const doc of slice) {
+          for (const id of doc.deltas) {
+            const n = unwritten.get(id)! - 1;
+            unwritten.set(id, n);
+            if (n === 0) folded.push(id);
+          }
+        }
+        for (const id of folded) unwritten.delete(id);
+        if (folded.length > 0) await collection.deleteMany({ _id: { $in: folded } });
       },
     };
+  }
+
+  /** A fold's documents, one guarded write per collection. */
+  private async writeFoldDocs(docs: readonly FoldDoc[]): Promise<void> {
+    const byCollection = new Map<string, Piece<RollupChange>[]>();
+    for (const { name, pieces } of docs) {
+      const list = byCollection.get(name) ?? [];
+      list.push(...pieces);
+      byCollection.set(name, list);
+    }
+    // Every collection's watermarks are read at once (reads run side by side, writes one at a time).
+    const writes = [...byCollection].map(([name, pieces]) => this.guardedWrite(name, ROLLUP_WRITES, pieces));
+    for (const write of writes) await write();
   }
 
   /** For a recompute: replaces what `filter` selects with `docs`. Not atomic: a recompute that stops halfway is run again. */
@@ -461,7 +521,7 @@ function addCounters(a: Readonly<Document>, b: Readonly<Document>): Document {
   return sum;
 }
 
-/** One partition batch's rollup changes as delta documents, one per project. */
+/** One partition batch's rollup changes as delta documents, one per project (or several, when large). */
 function rollupDeltas({ part, seq, plan }: PlannedBatch): RollupDeltaDoc[] {
   const byProject = new Map<string, Record<string, RollupChange[]>>();
   const add = (name: string, projectId: string, change: RollupChange) => {
@@ -473,6 +533,6 @@ function rollupDeltas({ part, seq, plan }: PlannedBatch): RollupDeltaDoc[] {
   for (const a of plan.activity) add(COLLECTIONS.activity, a.projectId, { _id: a.id, ...activityDoc(a) });
   for (const r of plan.retentionDaily) add(COLLECTIONS.retentionDaily, r.projectId, { _id: r.id, ...retentionDoc(r) });
   for (const r of plan.retentionWeekly) add(COLLECTIONS.retentionWeekly, r.projectId, { _id: r.id, ...retentionDoc(r) });
-  return [...byProject].map(([projectId, changes]) => ({ _id: rollupDeltaId(projectId, part, seq), projectId, part, seq, changes: encodeRollupChanges(changes) }));
+  return [...byProject].flatMap(([projectId, changes]) => rollupDeltaDocs(projectId, part, seq, changes));
 }
 

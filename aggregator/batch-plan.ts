@@ -15,7 +15,7 @@
  */
 import type { StampedEvent } from '../model/event-stream.js';
 import type { UserDoc } from '../model/collections.js';
-import { escapeKey } from '../model/field-names.js';
+import { breakdownValue } from '../model/breakdown-values.js';
 import { bucketStart, dayNumber, dayToDate, GRANULARITY_MS, weekStartDay, type Granularity } from '../model/time-buckets.js';
 import { addUserDelta, emptyDeltas, MAU_DAYS, type ActivityDeltas, type Horizons } from './activity-math.js';
 
@@ -28,7 +28,6 @@ export interface PlanSettings {
 
 export const GRANULARITIES: readonly Granularity[] = ['minute', 'hour', 'day'];
 const DAY_MS = GRANULARITY_MS.day;
-const MAX_DIMENSION_VALUE_LENGTH = 100;
 /**
  * A user's document is rewritten only for a new active day, an earlier first event,
  * or a lastSeen this much later than the stored one: a returning user's events within
@@ -102,14 +101,6 @@ export function distinctIdOf(event: StampedEvent): string {
   return (event.userId ?? event.anonymousId)!;
 }
 
-function dimensionValue(event: CountedEvent, dimension: string): string {
-  const value = event.context[dimension] ?? event.properties?.[dimension];
-  if (value === undefined || value === null) return '(none)';
-  if (typeof value === 'object') return '(object)';
-  const text = String(value).slice(0, MAX_DIMENSION_VALUE_LENGTH);
-  return text === '' ? '(empty)' : escapeKey(text);
-}
-
 function daysBefore(doc: UserDoc | undefined, seq: number): Set<number> {
   const days = new Set<number>();
   if (doc === undefined) return days;
@@ -129,7 +120,7 @@ export function emptyCountChanges(): CountChanges {
 }
 
 /** What counting needs of an event: the live stream's events and stored raw events both have it. */
-export type CountedEvent = Pick<StampedEvent, 'projectId' | 'event' | 'timestamp' | 'context' | 'properties'>;
+export type CountedEvent = Pick<StampedEvent, 'projectId' | 'event' | 'timestamp' | 'context' | 'properties' | 'overflow'>;
 
 /** Adds one event to its minute, hour and day documents, skipping those already past their expiry at `asOf`. */
 export function addEventCounts(counts: CountChanges, event: CountedEvent, settings: PlanSettings, asOf: number): void {
@@ -146,7 +137,7 @@ export function addEventCounts(counts: CountChanges, event: CountedEvent, settin
       counts[granularity].set(id, change);
     }
     change.count++;
-    keys ??= settings.dimensions.map((dimension) => `${dimension}.${dimensionValue(event, dimension)}`);
+    keys ??= settings.dimensions.map((dimension) => `${dimension}.${breakdownValue(event, dimension)}`);
     for (const key of keys) change.by.set(key, (change.by.get(key) ?? 0) + 1);
   }
 }

@@ -42,6 +42,7 @@ function loopDeps(rt: Runtime, metrics: AggregatorMetrics, store: AnalyticsStore
     settings: planSettings(config),
     batchEntries: config.AGGREGATOR_BATCH_ENTRIES,
     batchEvents: config.AGGREGATOR_BATCH_EVENTS,
+    batchBytes: config.AGGREGATOR_BATCH_BYTES,
     foldMs: config.AGGREGATOR_FOLD_MS,
     pollMs: config.AGGREGATOR_POLL_MS,
     userCacheEntries: config.AGGREGATOR_USER_CACHE_ENTRIES,

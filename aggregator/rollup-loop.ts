@@ -1,16 +1,19 @@
-import { decodeEntry, entryEventCount, streamKey, unconsumedEvents, type StampedEvent } from '../model/event-stream.js';
+import { decodeEntry, entryEventChars, entryEventCount, streamKey, unconsumedEvents, type StampedEvent } from '../model/event-stream.js';
 import { failpoint } from '../core/failpoints.js';
 import { eventIdKey } from '../model/raw-events.js';
 import type { UserDoc } from '../model/collections.js';
 import type { Logger } from '../core/logger.js';
 import type { Redis } from '../core/redis.js';
 import { GRANULARITY_MS } from '../model/time-buckets.js';
+import { unstorableEvent } from '../model/store-text.js';
 import type { AggregatorMetrics } from './aggregator-metrics.js';
-import type { AnalyticsStore, PlannedBatch, RollupFold } from './analytics-store.js';
+import { BSON } from 'mongodb';
+import type { AnalyticsStore, PlannedBatch, RollupFold, UnwritableRollup } from './analytics-store.js';
 import { planBatch, userDocId, distinctIdOf, type PlanSettings } from './batch-plan.js';
 import type { DeadLetters } from './dead-letters.js';
 import type { DeltaPublisher } from './delta-publisher.js';
 import type { Lease } from './partition-lease.js';
+import { isUnwritableDocumentError } from '../core/store-compat.js';
 import { LeaseLostError, type InflightBatch, type PartitionState, type PartitionStates } from './partition-state.js';
 import type { StreamCommitter } from './stream-commit.js';
 import { RecentEventIds } from './recent-event-ids.js';
@@ -31,6 +34,8 @@ export interface LoopDeps {
   batchEntries: number;
   /** Events per partition and cycle at most (AGGREGATOR_BATCH_EVENTS). */
   batchEvents: number;
+  /** Their JSON per partition and cycle at most, in characters (AGGREGATOR_BATCH_BYTES). */
+  batchBytes: number;
   pollMs: number;
   /** How often the rollup deltas are folded into the rollups (AGGREGATOR_FOLD_MS). */
   foldMs: number;
@@ -43,23 +48,30 @@ export interface LoopDeps {
 export type Entry = [id: string, fields: string[]];
 
 const MAX_BACKOFF_MS = 5000;
+/** A partition whose batch the store refused for what it holds is tried again after this long. */
+const STALLED_RETRY_MS = 60_000;
 /** Rollup documents a fold writes after each cycle (each one update, about 2-5 ms on FerretDB under load). */
 const FOLD_DOCS_PER_CYCLE = 12;
+/** After a cycle that found nothing to do no batch waits: a fold (e.g. of a burst of many names) goes faster. */
+const FOLD_DOCS_IDLE = 200;
 /** A cached user is read again after this long (see UserCache). */
 const USER_CACHE_MAX_AGE_MS = 10 * 60_000;
 
 /**
- * The leading entries a batch takes: whole entries up to `maxEvents` events, and at least
- * one (an entry is never split: a batch is a range of entry ids). Returns them with their
- * event count.
+ * The leading entries a batch takes: whole entries up to `maxEvents` events and
+ * `maxChars` characters of JSON, and at least one (an entry is never split: a batch is a
+ * range of entry ids). Returns them with their event count.
  */
-export function takeEntries<E extends Entry>(entries: readonly E[], maxEvents: number): { entries: E[]; events: number } {
+export function takeEntries<E extends Entry>(entries: readonly E[], maxEvents: number, maxChars = Infinity): { entries: E[]; events: number } {
   let events = 0;
+  let chars = 0;
   let taken = 0;
   for (const [, fields] of entries) {
     const n = entryEventCount(fields);
-    if (taken > 0 && events + n > maxEvents) break;
+    const size = entryEventChars(fields);
+    if (taken > 0 && (events + n > maxEvents || chars + size > maxChars)) break;
     events += n;
+    chars += size;
     taken++;
   }
   return { entries: entries.slice(0, taken), events };
@@ -120,6 +132,8 @@ export class RollupLoop {
   /** The fold under way: a few documents are written after each cycle. */
   private fold: { round: RollupFold; started: number } | undefined;
   private lastFold = Date.now();
+  /** Partitions whose batch the store refused for what it holds, and when each is tried again. */
+  private readonly stalled = new Map<number, number>();
 
   /**
    * @param mayWrite false while this worker must not write (on a server without atomic
@@ -143,6 +157,7 @@ export class RollupLoop {
   /** Stops working a partition; resolves once no cycle writes to it any more (its lease may then go). */
   release(partition: number): Promise<void> {
     this.held.delete(partition);
+    this.stalled.delete(partition);
     return this.current?.partitions.has(partition) === true ? this.current.done : Promise.resolve();
   }
 
@@ -178,10 +193,21 @@ export class RollupLoop {
     return new Map(partitions.map((p) => [p.partition, p.state!.seq]));
   }
 
+  /**
+   * Write cycles until stopped. A cycle the store refuses for what it holds (the same
+   * cycle would fail the same way forever) is tried again one partition at a time, and a
+   * partition that fails alone is set aside (logged once, metered, retried every
+   * STALLED_RETRY_MS) so that the others go on; other failures are retried with backoff.
+   */
   private async run(): Promise<void> {
     let backoff = 100;
+    /** After a refused cycle: its partitions, to be tried one at a time. */
+    let alone: number[] = [];
     while (!this.stopping) {
-      const partitions = [...this.held.values()];
+      const now = Date.now();
+      const ready = [...this.held.values()].filter((p) => (this.stalled.get(p.partition) ?? 0) <= now);
+      const partitions = alone.length === 0 ? ready : ready.filter((p) => p.partition === alone[0]);
+      alone = alone.slice(1);
       if (partitions.length === 0) {
         await sleep(this.deps.pollMs);
         continue;
@@ -191,8 +217,15 @@ export class RollupLoop {
       try {
         const batches = await step;
         backoff = 100;
+        for (const { partition } of partitions) this.stalled.delete(partition);
+        this.deps.metrics.partitionsStalled.set(this.stalled.size);
         if (batches === 0) await sleep(this.deps.pollMs);
       } catch (err) {
+        if (isUnwritableDocumentError(err)) {
+          if (partitions.length > 1) alone = partitions.map((p) => p.partition);
+          else this.stall(partitions[0]!.partition, err as Error);
+          continue;
+        }
         this.deps.logger.warn({ err: (err as Error).message, partitions: this.partitions(), retryInMs: backoff }, 'write cycle failed; retrying');
         await sleep(backoff);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
@@ -202,10 +235,18 @@ export class RollupLoop {
     }
   }
 
+  private stall(partition: number, err: Error): void {
+    if (!this.stalled.has(partition)) {
+      this.deps.logger.error({ partition, err: err.message, retryInMs: STALLED_RETRY_MS }, 'the store refuses this partition\'s batch for what it holds; set aside while the other partitions go on (docs/operations.md#stalled-partition)');
+    }
+    this.stalled.set(partition, Date.now() + STALLED_RETRY_MS);
+    this.deps.metrics.partitionsStalled.set(this.stalled.size);
+  }
+
   /** A write cycle, then the next documents of the fold; returns the batches committed. */
   private async step(partitions: readonly HeldPartition[]): Promise<number> {
     const batches = await this.cycle(partitions, true);
-    await this.foldStep(partitions, FOLD_DOCS_PER_CYCLE, this.deps.foldMs).catch((err: unknown) => {
+    await this.foldStep(partitions, batches === 0 ? FOLD_DOCS_IDLE : FOLD_DOCS_PER_CYCLE, this.deps.foldMs).catch((err: unknown) => {
       this.fold = undefined;
       this.deps.logger.warn({ err: (err as Error).message }, 'folding rollup deltas failed; the next fold takes them again');
     });
@@ -225,7 +266,7 @@ export class RollupLoop {
       if (Date.now() - this.lastFold < everyMs) return;
       this.lastFold = Date.now();
       const upTo = new Map(partitions.filter((p) => p.state !== undefined && this.held.get(p.partition) === p).map((p) => [p.partition, p.state!.seq]));
-      const round = await deps.store.startFold(upTo);
+      const round = await deps.store.startFold(upTo, (doc) => this.deadLetterRollup(doc));
       if (round === undefined) return;
       this.fold = { round, started: Date.now() };
     }
@@ -233,11 +274,17 @@ export class RollupLoop {
     await round.step(maxDocs);
     failpoint('mid-fold');
     if (round.left() > 0) return;
-    await round.finish();
     this.fold = undefined;
     deps.metrics.foldDuration.observe((Date.now() - started) / 1000);
     deps.metrics.deltasFolded.inc(round.deltas);
     deps.logger.debug({ deltas: round.deltas, ms: Date.now() - started }, 'rollup deltas folded');
+  }
+
+  /** Keeps a rollup document the server refused (with the changes it missed) as a dead letter, and says so once. */
+  private async deadLetterRollup(doc: UnwritableRollup): Promise<void> {
+    const { part, seq } = doc.pieces[0] ?? { part: -1, seq: 0 };
+    this.deps.logger.error({ collection: doc.collection, id: doc.id, err: doc.error }, 'a rollup document was refused for what it holds; its changes are dead-lettered (recompute its days once fixed)');
+    await this.deps.deadLetters.add('unwritable rollup document', part, `${part}:${seq}`, BSON.EJSON.stringify(doc, { relaxed: true }));
   }
 
   /** A partition a newer lease holder took: no longer worked here. */
@@ -321,7 +368,7 @@ export class RollupLoop {
   private async readAfter(held: HeldPartition, from: string, seq: number): Promise<CycleBatch | undefined> {
     const read = (await this.deps.redis.xrange(held.stream, `(${from}`, '+', 'COUNT', this.deps.batchEntries)) as Entry[];
     if (read.length === 0) return undefined;
-    const { entries, events } = takeEntries(read, this.deps.batchEvents);
+    const { entries, events } = takeEntries(read, this.deps.batchEvents, this.deps.batchBytes);
     return { held, batch: { seq: seq + 1, from, to: entries[entries.length - 1]![0], events }, entries };
   }
 
@@ -392,7 +439,11 @@ export class RollupLoop {
     return { counted: fresh, timings: { insertMs: t1 - t0, planMs: t2 - t1, applyMs: t3 - t2, publishMs: Date.now() - t3 } };
   }
 
-  /** A batch's events: undecodable entries and events past the raw retention go to the dead letters, repeats within the batch are dropped. */
+  /**
+   * A batch's events: undecodable entries, events past the raw retention and events the
+   * store cannot hold go to the dead letters (decided from the entries alone, so a
+   * replay decides the same), repeats within the batch are dropped.
+   */
   private async decode({ held, batch, entries }: CycleBatch): Promise<StampedEvent[]> {
     const { deps } = this;
     // Lateness is judged against when the batch was written, not now, so a replay decides the same.
@@ -417,6 +468,12 @@ export class RollupLoop {
         if (event.timestamp < oldest) {
           deps.metrics.events.inc({ result: 'late' });
           await deps.deadLetters.add('older than the raw-event retention (EXPIRY_RAW_DAYS)', held.partition, id, JSON.stringify(event));
+          continue;
+        }
+        const unstorable = unstorableEvent(event);
+        if (unstorable !== undefined) {
+          deps.metrics.events.inc({ result: 'unstorable' });
+          await deps.deadLetters.add(`unstorable: ${unstorable}`, held.partition, id, JSON.stringify(event));
           continue;
         }
         events.push(event);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { escapeKey } from '../model/field-names.js';
-import { breakdownSeries, OTHER_VALUE } from './count-breakdown.js';
+import { OTHER_VALUE } from '../model/breakdown-values.js';
+import { breakdownSeries } from './count-breakdown.js';
 
 const T0 = Date.UTC(2026, 11, 1);
 const H = 3_600_000;
@@ -24,6 +25,12 @@ describe('breakdownSeries', () => {
       [OTHER_VALUE, 9, [9, 0]],
     ]);
     for (const [i, bucketTotal] of [[0, 15], [1, 7]] as const) expect(series.reduce((sum, s) => sum + s.counts[i]!, 0)).toBe(bucketTotal);
+  });
+
+  it('shows the events ingest counted as (other) in the one (other) row, last, whether or not the limit cut any', () => {
+    const docs = [doc(0, { a: 5, [OTHER_VALUE]: 20, b: 1 }), doc(1, { c: 2 })];
+    expect(breakdownSeries(docs, 'platform', [T0, T0 + H], 10).map((s) => [s.value, s.total])).toEqual([['a', 5], ['c', 2], ['b', 1], [OTHER_VALUE, 20]]);
+    expect(breakdownSeries(docs, 'platform', [T0, T0 + H], 1).map((s) => [s.value, s.total, s.counts])).toEqual([['a', 5, [5, 0]], [OTHER_VALUE, 23, [21, 2]]]);
   });
 
   it('orders equal totals by value, and leaves out values that sum to nothing', () => {

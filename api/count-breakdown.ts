@@ -1,8 +1,6 @@
 import type { CountDoc } from '../model/collections.js';
+import { OTHER_VALUE } from '../model/breakdown-values.js';
 import { unescapeKey } from '../model/field-names.js';
-
-/** Values of a dimension outside the top `limit`, summed, so a bucket's values always add up to its count. */
-export const OTHER_VALUE = '(other)';
 
 export interface BreakdownSeries {
   value: string;
@@ -15,7 +13,8 @@ export interface BreakdownSeries {
 /**
  * The counts of one event per value of `dimension`, per bucket: from its count documents
  * and their changes not folded yet (each adds to its bucket), the `limit` values with the
- * most events first (ties by value), the rest as "(other)". Every event has exactly one
+ * most events first (ties by value), the rest, and the events ingest counted as
+ * "(other)", as one "(other)" row, last. Every event has exactly one
  * value per dimension ("(none)" when it had none), so each bucket's counts add up to the
  * bucket's count. Pure.
  */
@@ -36,12 +35,14 @@ export function breakdownSeries(docs: ReadonlyArray<Pick<CountDoc, 'bucket' | 'b
     .map(([value, counts]) => ({ value, total: counts.reduce((a, b) => a + b, 0), counts }))
     .filter((s) => s.total !== 0)
     .sort((a, b) => b.total - a.total || (a.value < b.value ? -1 : 1));
-  if (all.length <= limit) return all;
-  const rest = all.slice(limit);
+  // Events counted as "(other)" at ingest (too many distinct values that day) join the rows past the limit, last.
+  const named = all.filter((s) => s.value !== OTHER_VALUE);
+  const rest = [...named.slice(limit), ...all.filter((s) => s.value === OTHER_VALUE)];
+  if (rest.length === 0) return named;
   const other = { value: OTHER_VALUE, total: 0, counts: new Array<number>(buckets.length).fill(0) };
   for (const s of rest) {
     other.total += s.total;
     s.counts.forEach((n, i) => (other.counts[i]! += n));
   }
-  return [...all.slice(0, limit), other];
+  return [...named.slice(0, limit), other];
 }

@@ -94,7 +94,7 @@ const documentOf = (config: Pick<Config, 'INGEST_MAX_EVENT_NAME_LENGTH'>) => ({
         additionalProperties: false,
         description: 'One of userId and anonymousId is required.',
         properties: {
-          event: { type: 'string', minLength: 1, maxLength: config.INGEST_MAX_EVENT_NAME_LENGTH, description: 'At most INGEST_MAX_EVENT_NAME_LENGTH characters' },
+          event: { type: 'string', minLength: 1, maxLength: config.INGEST_MAX_EVENT_NAME_LENGTH, description: 'At most INGEST_MAX_EVENT_NAME_LENGTH bytes of UTF-8 (maxLength bounds the characters), valid Unicode, no control characters' },
           userId: { type: 'string' },
           anonymousId: { type: 'string' },
           timestamp: { oneOf: [{ type: 'string', format: 'date-time' }, { type: 'integer', description: 'epoch ms' }] },

@@ -1,4 +1,4 @@
-import { MongoBulkWriteError, MongoServerError, type Collection, type Db, type Document, type IndexDescription, type OptionalUnlessRequiredId } from 'mongodb';
+import { BSON, MongoBulkWriteError, MongoInvalidArgumentError, MongoServerError, type Collection, type Db, type Document, type IndexDescription, type OptionalUnlessRequiredId } from 'mongodb';
 
 /**
  * What MongoDB-compatible servers do differently, handled in one place
@@ -32,6 +32,30 @@ export async function updatesAreAtomic(db: Db): Promise<boolean> {
  */
 export async function createIndexesOneByOne<T extends Document>(collection: Collection<T>, indexes: readonly IndexDescription[]): Promise<void> {
   for (const { key, ...options } of indexes) await collection.createIndex(key, options);
+}
+
+/**
+ * Server codes for a document the server will never take, however often it is sent:
+ * BadValue, TypeMismatch, FailedToParse, DollarPrefixedFieldName, EmptyFieldName,
+ * DottedFieldName, DocumentValidationFailure, BSONObjectTooLarge, KeyTooLong, and an
+ * update whose result would pass 16 MiB (17419).
+ */
+const UNWRITABLE_DOCUMENT_CODES: ReadonlySet<number> = new Set([2, 14, 9, 52, 56, 57, 121, 10334, 17280, 17419]);
+
+/**
+ * Whether a write failed because of what it holds (the same write fails the same way
+ * every time) rather than because the server or the network failed (worth retrying): a
+ * document the driver cannot encode (a NUL in a field name) or that is too large, or one
+ * the server refuses for its content. Only for errors of store calls.
+ */
+export function isUnwritableDocumentError(err: unknown): boolean {
+  // A command past the driver's 17 MiB serialization buffer throws a RangeError (ERR_OUT_OF_RANGE) while it is encoded.
+  if (err instanceof BSON.BSONError || err instanceof MongoInvalidArgumentError || err instanceof RangeError) return true;
+  if (err instanceof MongoBulkWriteError) {
+    const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+    return errors.length > 0 && errors.every((e) => e !== undefined && UNWRITABLE_DOCUMENT_CODES.has(e.code));
+  }
+  return err instanceof MongoServerError && typeof err.code === 'number' && UNWRITABLE_DOCUMENT_CODES.has(err.code);
 }
 
 /** A refused duplicate `_id` or unique key (FerretDB 1.24 sets the code but no codeName). */

@@ -35,7 +35,14 @@ describe('event validation: what clients send that must be refused, with the rea
     ['an array', [1], /an event must be a JSON object/],
     ['no event name', { userId: 'u' }, /event: required/],
     ['an empty event name', { event: '', userId: 'u' }, /event: must not be empty/],
-    ['an event name too long', { event: 'x'.repeat(201), userId: 'u' }, /event: must be at most 200 characters/],
+    ['an event name too long', { event: 'x'.repeat(201), userId: 'u' }, /event: must be at most 200 bytes in UTF-8 \(got 201; INGEST_MAX_EVENT_NAME_LENGTH\)/],
+    ['an event name short in characters but long in UTF-8 bytes (a burst of CJK names)', { event: '名'.repeat(67), userId: 'u' }, /event: must be at most 200 bytes in UTF-8 \(got 201/],
+    ['an unpaired surrogate in the name (the stored id would not be the one written)', { event: 'a\ud800', userId: 'u' }, /event: is not valid Unicode/],
+    ['an unpaired low surrogate in a userId', { event: 'e', userId: '\udc00u' }, /userId: is not valid Unicode/],
+    ['an unpaired surrogate in an anonymousId', { event: 'e', anonymousId: 'x\ud83d' }, /anonymousId: is not valid Unicode/],
+    ['a NUL in a userId', { event: 'e', userId: 'a\u0000b' }, /userId: must not contain control characters/],
+    ['a control character in an anonymousId', { event: 'e', anonymousId: 'a\nb' }, /anonymousId: must not contain control characters/],
+    ['a userId over 255 bytes in UTF-8', { event: 'e', userId: 'é'.repeat(128) }, /userId: must be at most 255 bytes in UTF-8 \(got 256\)/],
     ['a numeric event name', { event: 42, userId: 'u' }, /event: must be string/],
     ['a control character in the name', { event: 'a\u0007b', userId: 'u' }, /event: must not contain control characters/],
     ['no user at all', { event: 'e' }, /one of userId and anonymousId is required/],
@@ -114,6 +121,8 @@ describe('event validation: what is accepted and how it is stamped', () => {
 
   it('accepts unicode event names and property keys', () => {
     expect(accept({ event: '購入完了 🎉', userId: 'ユーザー', properties: { 'clé': 'été' } })).toMatchObject({ event: '購入完了 🎉', properties: { 'clé': 'été' } });
+    // Paired surrogates (an emoji) are valid Unicode; 200 bytes is the limit, not 200 characters; NUL in values is kept (the aggregator maps it where a value becomes a name).
+    expect(accept({ event: '🎉'.repeat(50), userId: '😀', properties: { note: 'a\u0000b' } })).toMatchObject({ event: '🎉'.repeat(50), properties: { note: 'a\u0000b' } });
   });
 
   it('escapes $-prefixed and dotted keys at every depth so none reaches MongoDB as an operator or path', () => {

@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Ajv, type ErrorObject } from 'ajv';
 import type { StampedEvent } from '../model/event-stream.js';
 import { escapeKey } from '../model/field-names.js';
+import { unstorableText } from '../model/store-text.js';
 import { truncateIp } from './ip-address.js';
 
 export interface EventLimits {
+  /** In UTF-8 bytes. */
   maxEventNameLength: number;
   maxEventBytes: number;
   maxProperties: number;
@@ -24,24 +26,28 @@ export interface RequestMeta {
 }
 
 export type ValidationResult =
-  | { ok: true; json: string; distinctId: string; /** As the client sent it (undefined: the server made one). */ clientEventId?: string }
+  | { ok: true; event: StampedEvent; json: string; distinctId: string; /** As the client sent it (undefined: the server made one). */ clientEventId?: string }
   | { ok: false; errors: string[] };
 
 const FIELDS = ['event', 'userId', 'anonymousId', 'timestamp', 'eventId', 'properties', 'context'];
 const MAX_ERRORS_PER_EVENT = 10;
 const MAX_KEY_LENGTH = 256;
+const MAX_ID_BYTES = 255;
 const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/i;
 // Epoch milliseconds before 1973-03-03 are almost surely epoch seconds sent by mistake.
 const SMALLEST_EPOCH_MS = 1e11;
 
-function schemaFor(limits: EventLimits) {
-  const id = { type: 'string', minLength: 1, maxLength: 255 };
+const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001F\\u007F]*$';
+
+function schemaFor() {
+  // Byte lengths and well-formed Unicode are checked after the shape (textProblem).
+  const id = { type: 'string', minLength: 1, pattern: NO_CONTROL_CHARACTERS };
   return {
     type: 'object',
     additionalProperties: false,
     required: ['event'],
     properties: {
-      event: { type: 'string', minLength: 1, maxLength: limits.maxEventNameLength, pattern: '^[^\\u0000-\\u001F\\u007F]*$' },
+      event: { type: 'string', minLength: 1, pattern: NO_CONTROL_CHARACTERS },
       userId: id,
       anonymousId: id,
       timestamp: { type: ['string', 'number'] },
@@ -66,10 +72,20 @@ function describe(error: ErrorObject): string {
     case 'maxLength':
       return `${field}: must be at most ${(error.params as { limit: number }).limit} characters`;
     case 'pattern':
-      return field === 'event' ? 'event: must not contain control characters' : `${field}: must be printable ASCII without spaces`;
+      return field === 'eventId' ? `${field}: must be printable ASCII without spaces` : `${field}: must not contain control characters`;
     default:
       return `${field}: ${error.message ?? 'invalid'}`;
   }
+}
+
+/** A name or id that is too long in UTF-8, or that the store would not keep as sent (model/store-text.ts). */
+function textProblem(field: string, value: string | undefined, maxBytes: number, setting?: string): string | undefined {
+  if (value === undefined) return undefined;
+  const unstorable = unstorableText(value);
+  if (unstorable !== undefined) return `${field}: ${unstorable}`;
+  const bytes = value.length * 3 <= maxBytes ? value.length : Buffer.byteLength(value);
+  if (bytes > maxBytes) return `${field}: must be at most ${maxBytes} bytes in UTF-8 (got ${bytes}${setting === undefined ? '' : `; ${setting}`})`;
+  return undefined;
 }
 
 function keyProblem(key: string): string | undefined {
@@ -198,13 +214,20 @@ interface RawEvent {
 /** Compiles the event schema once; the returned function validates and stamps one event. */
 export function createEventValidator(limits: EventLimits): (raw: unknown, meta: RequestMeta) => ValidationResult {
   const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
-  const validateShape = ajv.compile<RawEvent>(schemaFor(limits));
+  const validateShape = ajv.compile<RawEvent>(schemaFor());
 
   return (raw, meta) => {
     if (!validateShape(raw)) {
       return { ok: false, errors: (validateShape.errors ?? []).slice(0, MAX_ERRORS_PER_EVENT).map(describe) };
     }
     const errors: string[] = [];
+    for (const problem of [
+      textProblem('event', raw.event, limits.maxEventNameLength, 'INGEST_MAX_EVENT_NAME_LENGTH'),
+      textProblem('userId', raw.userId, MAX_ID_BYTES),
+      textProblem('anonymousId', raw.anonymousId, MAX_ID_BYTES),
+    ]) {
+      if (problem !== undefined) errors.push(problem);
+    }
     const distinctId = raw.userId ?? raw.anonymousId;
     if (distinctId === undefined) errors.push('one of userId and anonymousId is required');
     const timestamp = raw.timestamp === undefined ? meta.receivedAt : parseTimestamp(raw.timestamp, meta, limits, errors);
@@ -233,6 +256,6 @@ export function createEventValidator(limits: EventLimits): (raw: unknown, meta: 
     if (bytes > limits.maxEventBytes) {
       return { ok: false, errors: [`the event is ${bytes} bytes stored; the limit is ${limits.maxEventBytes} (INGEST_MAX_EVENT_BYTES)`] };
     }
-    return { ok: true, json, distinctId, ...(raw.eventId === undefined ? {} : { clientEventId: raw.eventId }) };
+    return { ok: true, event: stamped, json, distinctId, ...(raw.eventId === undefined ? {} : { clientEventId: raw.eventId }) };
   };
 }

@@ -1,5 +1,7 @@
 import type { RoleHandle, Runtime } from '../core/runtime.js';
 import type { TemplatedApp } from '../core/uws.js';
+import { breakdownDimensions } from '../core/config.js';
+import { DistinctLimits } from './distinct-limits.js';
 import { createEventValidator } from './event-validator.js';
 import { registerHttpIngest } from './http-ingest.js';
 import { registerSegmentIngest } from './segment-ingest.js';
@@ -31,9 +33,15 @@ export function startIngest(rt: Runtime, app: TemplatedApp): RoleHandle {
       maxFutureSeconds: config.INGEST_MAX_FUTURE_SECONDS,
       ipStorage: config.INGEST_IP_STORAGE,
     }),
-    writer: new EventStreamWriter(redis, { prefix, flushMs: config.INGEST_FLUSH_MS, flushEvents: config.INGEST_FLUSH_EVENTS }, metrics),
+    writer: new EventStreamWriter(redis, { prefix, flushMs: config.INGEST_FLUSH_MS, flushEvents: config.INGEST_FLUSH_EVENTS, flushBytes: config.INGEST_FLUSH_BYTES }, metrics),
     lag,
     rateLimiter: new RateLimiter(redis, { prefix, limit: config.RATE_LIMIT_EVENTS, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS }),
+    distinct: new DistinctLimits(redis, {
+      prefix,
+      namesPerHour: config.INGEST_MAX_EVENT_NAMES_PER_HOUR,
+      valuesPerDay: config.INGEST_MAX_DIMENSION_VALUES_PER_DAY,
+      dimensions: breakdownDimensions(config),
+    }),
     metrics,
     logger,
     partitions,

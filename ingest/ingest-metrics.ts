@@ -10,6 +10,12 @@ export function createIngestMetrics(registry: Registry) {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    distinct: new Counter({
+      name: 'signalboard_ingest_distinct_limited_total',
+      help: 'Events a project\'s distinct-value limits acted on: name_refused (a new event name past INGEST_MAX_EVENT_NAMES_PER_HOUR), value_other (a new breakdown value past INGEST_MAX_DIMENSION_VALUES_PER_DAY, counted as "(other)")',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     refusals: new Counter({
       name: 'signalboard_ingest_refused_requests_total',
       help: 'Requests or WebSocket batches refused as a whole, by error code',

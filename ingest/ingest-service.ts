@@ -1,5 +1,5 @@
 import { SignalboardError, StorageUnavailableError } from '../core/errors.js';
-import { partitionFor } from '../model/event-stream.js';
+import { partitionFor, type StampedEvent } from '../model/event-stream.js';
 import type { DeploymentBinding } from '../core/deployment.js';
 import type { Project } from '../core/project-store.js';
 import { redisReady, type Redis } from '../core/redis.js';
@@ -8,6 +8,7 @@ import { peerIpFor, type EventLimits, type RequestMeta, type ValidationResult } 
 import type { IngestMetrics } from './ingest-metrics.js';
 import type { Logger } from '../core/logger.js';
 import type { LagMonitor } from './lag-monitor.js';
+import type { DistinctLimits } from './distinct-limits.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { EventStreamWriter, PartitionedEvent } from './stream-writer.js';
 
@@ -38,6 +39,7 @@ export interface IngestDeps {
   writer: EventStreamWriter;
   lag: LagMonitor;
   rateLimiter: RateLimiter;
+  distinct: DistinctLimits;
   metrics: IngestMetrics;
   logger: Logger;
   partitions: number;
@@ -81,22 +83,22 @@ export class IngestService {
       userAgent: request.userAgent,
       peerIp: peerIpFor(request.remoteAddress, deps.ipStorage),
     };
-    const valid: Array<PartitionedEvent & { index: number }> = [];
+    let valid: Array<PartitionedEvent & { index: number; event: StampedEvent; clientEventId?: string }> = [];
     const rejected: Rejection[] = [];
+    parsed.items.forEach((item, index) => {
+      const result = this.validateOne(item, index, parsed, meta);
+      if (!result.ok) rejected.push({ index, errors: result.errors });
+      else valid.push({ index, partition: partitionFor(project.id, result.distinctId, deps.partitions), json: result.json, event: result.event, clientEventId: result.clientEventId });
+    });
+    if (valid.length > 0) valid = await this.withinDistinctLimits(project.id, valid, rejected, meta.receivedAt);
     // Accepted all the same (deduplication drops the repeats), but reported.
     const eventIds = new Set<string>();
     let duplicates = 0;
-    parsed.items.forEach((item, index) => {
-      const result = this.validateOne(item, index, parsed, meta);
-      if (!result.ok) {
-        rejected.push({ index, errors: result.errors });
-        return;
-      }
-      valid.push({ index, partition: partitionFor(project.id, result.distinctId, deps.partitions), json: result.json });
-      if (result.clientEventId === undefined) return;
-      if (eventIds.has(result.clientEventId)) duplicates++;
-      else eventIds.add(result.clientEventId);
-    });
+    for (const { clientEventId } of valid) {
+      if (clientEventId === undefined) continue;
+      if (eventIds.has(clientEventId)) duplicates++;
+      else eventIds.add(clientEventId);
+    }
 
     let accepted = valid.length;
     if (valid.length > 0) {
@@ -107,13 +109,41 @@ export class IngestService {
         if (lost.length === valid.length) throw new StorageUnavailableError('Redis did not take the events; nothing was accepted', deps.retryAfterSeconds);
         // Other partitions did store theirs: report exactly which events to resend.
         for (const { index } of lost) rejected.push({ index, errors: ['not stored: Redis did not answer for this event\'s partition; resend it with the same eventId'], retriable: true });
-        rejected.sort((a, b) => a.index - b.index);
         accepted -= lost.length;
       }
     }
+    rejected.sort((a, b) => a.index - b.index);
     deps.metrics.events.inc({ result: 'accepted' }, accepted);
     deps.metrics.events.inc({ result: 'rejected' }, rejected.length);
     return duplicates === 0 ? { accepted, rejected } : { accepted, rejected, duplicates };
+  }
+
+  /**
+   * The project's distinct-name and distinct-value limits (distinct-limits.ts): an event
+   * with a name past the hour's limit is refused; a breakdown value past the day's limit
+   * is recorded on the event as counted under "(other)". Returns the events kept.
+   */
+  private async withinDistinctLimits<E extends { index: number; event: StampedEvent; json: string }>(projectId: string, events: E[], rejected: Rejection[], now: number): Promise<E[]> {
+    const { deps } = this;
+    const verdicts = await this.guardRedis(() => deps.distinct.check(projectId, events.map((e) => e.event), now));
+    if (verdicts.every((v) => !v.nameRefused && v.overflow.length === 0)) return events;
+    const kept: E[] = [];
+    events.forEach((e, i) => {
+      const { nameRefused, overflow } = verdicts[i]!;
+      if (nameRefused) {
+        deps.metrics.distinct.inc({ kind: 'name_refused' });
+        const limit = deps.distinct.namesPerHour;
+        rejected.push({ index: e.index, errors: [`event: the project already sent ${limit} distinct event names this hour, and this name is not one of them (INGEST_MAX_EVENT_NAMES_PER_HOUR); known names are still accepted, new ones again from the next hour`] });
+        return;
+      }
+      if (overflow.length > 0) {
+        deps.metrics.distinct.inc({ kind: 'value_other' }, overflow.length);
+        e.event.overflow = overflow;
+        e.json = JSON.stringify(e.event);
+      }
+      kept.push(e);
+    });
+    return kept;
   }
 
   /** One event's validation; a failure of the validator itself rejects that event alone. */
@@ -164,9 +194,9 @@ export class IngestService {
     }
   }
 
-  private async guardRedis(op: () => Promise<void>): Promise<void> {
+  private async guardRedis<T>(op: () => Promise<T>): Promise<T> {
     try {
-      await op();
+      return await op();
     } catch (err) {
       if (err instanceof SignalboardError) throw err;
       throw new StorageUnavailableError('Redis did not answer; nothing was accepted', this.deps.retryAfterSeconds, err);

@@ -16,17 +16,21 @@ export interface WriterOptions {
   prefix: string;
   flushMs: number;
   flushEvents: number;
+  /** Pending JSON (in characters, a lower bound of its bytes) that flushes at once: bounds a stream entry (INGEST_FLUSH_BYTES). */
+  flushBytes: number;
 }
 
 /**
  * Batches events from concurrent requests and appends them to the partition streams:
- * one entry per partition per flush, flushed after flushMs or at flushEvents.
+ * one entry per partition per flush, flushed after flushMs or at flushEvents or flushBytes
+ * (so an entry holds at most about flushBytes plus one request's events).
  * A write resolves, never rejects, once Redis has answered for every partition it
  * touched, with the partitions whose append failed (empty: all stored).
  */
 export class EventStreamWriter {
   private pending = new Map<number, string[]>();
   private pendingCount = 0;
+  private pendingChars = 0;
   private waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
   constructor(private readonly redis: Redis, private readonly options: WriterOptions, private readonly metrics: IngestMetrics) {}
@@ -41,10 +45,11 @@ export class EventStreamWriter {
       }
       if (!partitions.includes(partition)) partitions.push(partition);
       list.push(json);
+      this.pendingChars += json.length;
     }
     this.pendingCount += events.length;
     const done = new Promise<ReadonlySet<number>>((resolve) => this.waiters.push({ partitions, resolve }));
-    if (this.pendingCount >= this.options.flushEvents) this.flush();
+    if (this.pendingCount >= this.options.flushEvents || this.pendingChars >= this.options.flushBytes) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.options.flushMs);
     return done;
   }
@@ -64,6 +69,7 @@ export class EventStreamWriter {
     this.pending = new Map();
     this.waiters = [];
     this.pendingCount = 0;
+    this.pendingChars = 0;
 
     const stopTimer = this.metrics.flushDuration.startTimer();
     const failed = new Set<number>();

@@ -30,6 +30,12 @@ export interface StampedEvent {
   context: Record<string, unknown>;
   /** Set when ingest made the eventId (the client sent none): no retry can repeat it. */
   generated?: true;
+  /**
+   * Breakdown dimensions whose value was new to the project when it already had
+   * INGEST_MAX_DIMENSION_VALUES_PER_DAY of them that day: counted as "(other)"
+   * (model/breakdown-values.ts). Decided at ingest, so every count of the raw event agrees.
+   */
+  overflow?: string[];
 }
 
 export function streamKey(prefix: string, partition: number): string {
@@ -62,6 +68,11 @@ function entryField(fields: readonly string[], name: string): string | undefined
 /** The event count an entry's header declares (fields as XRANGE returns them: [name, value, ...]). */
 export function entryEventCount(fields: readonly string[]): number {
   return Number(entryField(fields, 'n') ?? 0);
+}
+
+/** The length of an entry's events as JSON (characters: a lower bound of their bytes). */
+export function entryEventChars(fields: readonly string[]): number {
+  return entryField(fields, 'd')?.length ?? 0;
 }
 
 /** Decodes one stream entry's fields (as XRANGE returns them: a flat [name, value, ...] list). */

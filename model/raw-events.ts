@@ -10,7 +10,8 @@ import { dayNumber, dayToDate, GRANULARITY_MS } from './time-buckets.js';
  * reads them through this module.
  *
  * `raw_events`: one bucket document per project, UTC day, partition, batch and chunk of
- * at most RAW_BUCKET_EVENTS events; the events as deflated JSON in one binary field.
+ * at most RAW_BUCKET_EVENTS events and RAW_BUCKET_CHARS of JSON; the events as deflated
+ * JSON in one binary field.
  * FerretDB converts every field of every document it stores, so one field for a
  * thousand events is what makes storing them cheap (measured: `npm run bench:store`).
  * Its `_id` names the batch, so a replayed batch writes the same documents again and
@@ -23,6 +24,12 @@ import { dayNumber, dayToDate, GRANULARITY_MS } from './time-buckets.js';
  * none.
  */
 export const RAW_BUCKET_EVENTS = 1000;
+/**
+ * A chunk's JSON in UTF-16 units: at most 12 MiB of UTF-8, so even incompressible events
+ * (deflate adds 5 bytes per 64 KiB) stay under MongoDB's 16 MiB document limit; 1,000
+ * events of 32 KiB would pass it.
+ */
+export const RAW_BUCKET_CHARS = 4 * 1024 * 1024;
 
 export interface RawBucketDoc {
   _id: string;
@@ -57,9 +64,10 @@ export function needsDeduplication(event: StampedEvent): boolean {
   return event.generated !== true;
 }
 
-export function encodeEvents(events: readonly StampedEvent[]): Binary {
+/** Events already serialized, one JSON text each. */
+function encodeJsonEvents(jsons: readonly string[]): Binary {
   // Level 1: most of the size win at a fraction of the CPU (measured in bench:store).
-  return new Binary(deflateRawSync(Buffer.from(JSON.stringify(events)), { level: 1 }));
+  return new Binary(deflateRawSync(Buffer.from(`[${jsons.join(',')}]`), { level: 1 }));
 }
 
 export function decodeEvents(doc: Pick<RawBucketDoc, 'events'>): StampedEvent[] {
@@ -81,20 +89,31 @@ export function bucketDocs(events: readonly StampedEvent[], part: number, seq: n
   }
   const docs: RawBucketDoc[] = [];
   for (const { projectId, day, events: dayEvents } of groups.values()) {
-    for (let i = 0, chunk = 0; i < dayEvents.length; i += RAW_BUCKET_EVENTS, chunk++) {
-      const slice = dayEvents.slice(i, i + RAW_BUCKET_EVENTS);
+    const first = docs.length;
+    let chunk: string[] = [];
+    let chars = 0;
+    const close = () => {
       docs.push({
-        _id: `${projectId}|${day}|p${part}|${seq}|${chunk}`,
+        _id: `${projectId}|${day}|p${part}|${seq}|${docs.length - first}`,
         projectId,
         day: dayToDate(day),
         part,
         seq,
-        n: slice.length,
-        events: encodeEvents(slice),
+        n: chunk.length,
+        events: encodeJsonEvents(chunk),
         // Every event is kept at least expiryDays after its day ends.
         expireAt: new Date((day + 1 + expiryDays) * GRANULARITY_MS.day),
       });
+      chunk = [];
+      chars = 0;
+    };
+    for (const event of dayEvents) {
+      const json = JSON.stringify(event);
+      if (chunk.length === RAW_BUCKET_EVENTS || (chunk.length > 0 && chars + json.length > RAW_BUCKET_CHARS)) close();
+      chunk.push(json);
+      chars += json.length + 1;
     }
+    if (chunk.length > 0) close();
   }
   return docs;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RollupDeltaDoc } from './collections.js';
-import { decodeDelta, encodeRollupChanges, matchesFilter, rollupDeltaId, withDeltas, type RollupChange } from './rollup-deltas.js';
+import { BSON } from 'mongodb';
+import { decodeDelta, DELTA_MAX_CHARS, encodeRollupChanges, matchesFilter, rollupDeltaDocs, rollupDeltaId, withDeltas, type RollupChange } from './rollup-deltas.js';
 
 const minute = (t: number) => new Date(Date.UTC(2026, 11, 2, 10, t));
 const countChange = (event: string, t: number, count: number): RollupChange => ({ _id: `p|${minute(t).getTime()}|${event}`, projectId: 'p', event, bucket: minute(t), count, by: { platform: { web: count } }, expireAt: minute(t + 60) });
@@ -32,6 +33,28 @@ describe('withDeltas', () => {
     expect(withDeltas<RollupChange>('counts_minute', [], deltas, { projectId: 'p', event: 'login', bucket: { $gte: minute(0), $lte: minute(10) } }).map((d) => d.event)).toEqual(['login']);
     expect(withDeltas<RollupChange>('counts_minute', [], deltas, { projectId: 'p', event: { $in: ['signup'] } }).map((d) => d.bucket)).toEqual([minute(30)]);
     expect(withDeltas<RollupChange>('counts_hour', [], deltas, { projectId: 'p' })).toEqual([]);
+  });
+});
+
+describe('rollupDeltaDocs', () => {
+  it('keeps one document with the plain id when the changes are small', () => {
+    const docs = rollupDeltaDocs('p', 3, 9, { counts_minute: [countChange('signup', 1, 2)] });
+    expect(docs.map((d) => [d._id, d.part, d.seq])).toEqual([['p|3|9', 3, 9]]);
+  });
+
+  it('splits many distinct names into documents MongoDB can store, each change whole in one, the same way every time', () => {
+    // 15,000 distinct 600-byte event names (what a burst of hostile events makes of one batch): over 16 MiB as one document.
+    const changes = { counts_minute: Array.from({ length: 15_000 }, (_, i) => countChange(`${i}-${'名'.repeat(200)}`, i % 60, 1)) };
+    expect(Buffer.byteLength(encodeRollupChanges(changes))).toBeGreaterThan(16 * 1024 * 1024);
+    const docs = rollupDeltaDocs('p', 0, 5, changes);
+    expect(docs.length).toBeGreaterThan(1);
+    expect(docs.map((d) => d._id)).toEqual(docs.map((_, i) => (i === 0 ? 'p|0|5' : `p|0|5|${i}`)));
+    for (const doc of docs) {
+      expect(doc.changes.length).toBeLessThanOrEqual(DELTA_MAX_CHARS);
+      expect(BSON.calculateObjectSize(doc)).toBeLessThan(16 * 1024 * 1024);
+    }
+    expect(docs.flatMap((d) => decodeDelta(d).changes.counts_minute!).map((c) => c._id)).toEqual(changes.counts_minute.map((c) => c._id));
+    expect(rollupDeltaDocs('p', 0, 5, changes)).toEqual(docs);
   });
 });
 

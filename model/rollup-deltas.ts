@@ -28,6 +28,35 @@ export function encodeRollupChanges(byCollection: Readonly<Record<string, readon
   return BSON.EJSON.stringify(byCollection, { relaxed: true });
 }
 
+/** A delta document's changes as EJSON text, in UTF-16 units: at most 12 MiB of UTF-8, under MongoDB's 16 MiB per document. */
+export const DELTA_MAX_CHARS = 4 * 1024 * 1024;
+
+/**
+ * One project's rollup changes of one partition batch as delta documents: one, or
+ * several of at most DELTA_MAX_CHARS each when many distinct names and values make it
+ * large (the first keeps the plain id, the next ones `…|1`, `…|2`). Each changed document
+ * sits in one of them whole, and the same changes give the same documents, so a replay
+ * is still a duplicate.
+ */
+export function rollupDeltaDocs(projectId: string, part: number, seq: number, byCollection: Readonly<Record<string, readonly RollupChange[]>>): RollupDeltaDoc[] {
+  const texts: string[] = [];
+  const split = (changes: ReadonlyArray<readonly [string, RollupChange]>) => {
+    const grouped: Record<string, RollupChange[]> = {};
+    for (const [name, change] of changes) (grouped[name] ??= []).push(change);
+    const text = encodeRollupChanges(grouped);
+    if (text.length <= DELTA_MAX_CHARS || changes.length === 1) {
+      texts.push(text);
+      return;
+    }
+    const half = Math.ceil(changes.length / 2);
+    split(changes.slice(0, half));
+    split(changes.slice(half));
+  };
+  split(Object.entries(byCollection).flatMap(([name, changes]) => changes.map((c) => [name, c] as const)));
+  const id = rollupDeltaId(projectId, part, seq);
+  return texts.map((changes, i) => ({ _id: i === 0 ? id : `${id}|${i}`, projectId, part, seq, changes }));
+}
+
 /** A delta as readers use it: its batch, and its changes by collection. */
 export interface DecodedDelta {
   part: number;
@@ -36,13 +65,38 @@ export interface DecodedDelta {
   changes: Record<string, RollupChange[]>;
 }
 
+/** A NUL as JSON.stringify writes it (`\u0000`), not preceded by an escaped backslash. */
+const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
+
+/**
+ * Throws on a delta that is not EJSON. A NUL becomes U+FFFD: deltas written before
+ * breakdown values were made storable (model/store-text.ts) hold it in field names,
+ * which EJSON refuses (and the fold, reading them, stopped for everyone); mapped as
+ * breakdownFieldName maps it now, they fold into the names today's deltas use.
+ */
 export function decodeDelta(delta: RollupDeltaDoc): DecodedDelta {
-  return { part: delta.part, seq: delta.seq, changes: BSON.EJSON.parse(delta.changes, { relaxed: true }) as Record<string, RollupChange[]> };
+  const text = delta.changes.includes('\\u0000') ? delta.changes.replace(NUL_ESCAPE, '$1\\ufffd') : delta.changes;
+  return { part: delta.part, seq: delta.seq, changes: BSON.EJSON.parse(text, { relaxed: true }) as Record<string, RollupChange[]> };
+}
+
+/**
+ * Decodes deltas, leaving out any that cannot be read (handed to `undecodable`): one
+ * damaged document must not stop every reader, nor every fold.
+ */
+export function decodeDeltas<D extends RollupDeltaDoc>(deltas: readonly D[], undecodable: (delta: D, err: Error) => void = () => undefined): Array<DecodedDelta & { doc: D }> {
+  return deltas.flatMap((doc) => {
+    try {
+      return [{ ...decodeDelta(doc), doc }];
+    } catch (err) {
+      undecodable(doc, err as Error);
+      return [];
+    }
+  });
 }
 
 /** A project's deltas not folded yet, decoded: read before the documents they are added to. */
 export async function readDeltas(db: Db, projectId: string): Promise<DecodedDelta[]> {
-  return (await db.collection<RollupDeltaDoc>(COLLECTIONS.rollupDeltas).find({ projectId }).toArray()).map(decodeDelta);
+  return decodeDeltas(await db.collection<RollupDeltaDoc>(COLLECTIONS.rollupDeltas).find({ projectId }).toArray());
 }
 
 /**

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSignalboard, type RunningSignalboard } from '../bin/start.js';
 import { createLogger } from '../core/logger.js';
+import { ALERT_COLLECTIONS } from '../model/alert-rules.js';
 import { bucketStart } from '../model/time-buckets.js';
 import { deleteKeysWithPrefix } from '../core/redis.js';
 import { startTestServer, TestClock, waitFor, type TestServer } from '../test/helpers.js';
@@ -134,6 +135,37 @@ describe('alerts', () => {
     expect(deliveries[0]).toMatchObject({ status: 'delivered', attempts: [expect.objectContaining({ status: 500 }), expect.objectContaining({ status: 200 })] });
     expect(deliveries[0]!.secret).toBeUndefined();
     expect(await history(id)).toEqual(['firing']);
+  });
+
+  it('stops a deleted rule\'s queued deliveries: no attempt follows the delete', async () => {
+    // An endpoint that always fails, so the delivery keeps being retried until stopped.
+    let attempts = 0;
+    const failing = createServer((req, res) => {
+      attempts++;
+      req.resume();
+      res.writeHead(500).end();
+    });
+    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = failing.address() as { port: number };
+      const id = (await api('POST', '/v1/alerts', project.adminKey, {
+        name: 'to delete', metric: { type: 'count', event: 'doomed' }, condition: { kind: 'threshold', op: '>', value: 0, window: '5m' }, webhook: { url: `http://127.0.0.1:${port}/hook` },
+      })).body.id as string;
+      await new Promise((r) => setTimeout(r, 500));
+      await send('doomed', 1);
+      await waitFor(() => attempts >= 2, 'the delivery retried');
+      expect((await api('DELETE', `/v1/alerts/${id}`, project.adminKey)).status).toBe(204);
+      const deliveries = server.running.runtime.mongo.db.collection(ALERT_COLLECTIONS.deliveries);
+      await waitFor(async () => (await deliveries.findOne({ ruleId: id }))?.status === 'cancelled', 'the delivery cancelled');
+      // An attempt under way at the delete may still end; none starts after it.
+      await new Promise((r) => setTimeout(r, 300));
+      const after = attempts;
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(attempts).toBe(after);
+      expect(await deliveries.findOne({ ruleId: id })).toMatchObject({ status: 'cancelled' });
+    } finally {
+      failing.close();
+    }
   });
 
   it('counts only the events whose dimension matches a filtered rule', async () => {

@@ -20,7 +20,7 @@ const historyQuery = z.object({
 });
 
 const deliveriesQuery = z.object({
-  status: z.enum(['pending', 'delivered', 'dead']).optional(),
+  status: z.enum(['pending', 'delivered', 'dead', 'cancelled']).optional(),
   limit: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(1).max(MAX_HISTORY)).default(100),
 });
 
@@ -134,6 +134,8 @@ export function registerAlertRoutes(app: TemplatedApp, rt: Runtime): void {
     await rules.replaceOne({ _id: existing._id, projectId: project.id }, rule);
     // A disabled rule is not evaluated: it must not stay "firing" on dashboards.
     if (!rule.enabled) await states.deleteOne({ _id: rule._id });
+    // Nor keep sending what it queued, and never to a URL it no longer names.
+    if (!rule.enabled || rule.webhook?.url !== existing.webhook?.url) await store.cancelPending(project.id, rule._id);
     const secretIsNew = webhookSecret !== undefined && existing.webhookSecret === undefined;
     reply.json(200, { ...ruleView(rule, await stateOf(rule._id), true), ...(secretIsNew ? { webhookSecret } : {}) });
   }, bodyLimit);
@@ -143,6 +145,7 @@ export function registerAlertRoutes(app: TemplatedApp, rt: Runtime): void {
     const rule = await findRule(project.id, ruleIdOf(req));
     await rules.deleteOne({ _id: rule._id, projectId: project.id });
     await states.deleteOne({ _id: rule._id });
+    await store.cancelPending(project.id, rule._id);
     rt.logger.info({ projectId: project.id, rule: rule._id }, 'alert rule deleted');
     reply.send(204, '');
   });

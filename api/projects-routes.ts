@@ -33,7 +33,7 @@ export function registerProjectRoutes(app: TemplatedApp, rt: Runtime): void {
     'post',
     '/v1/projects',
     async (req, reply) => {
-      rt.access.requireAdmin(req.headers);
+      rt.access.requireAdmin(req.headers, req.remoteAddress);
       const body = parseParams(createProjectBody, parseJsonBody(await req.body!));
       const project = await rt.projects.create(body.name, body.allowedOrigins);
       rt.logger.info({ projectId: project.id, name: project.name }, 'project created');

@@ -43,4 +43,9 @@ describe('loadConfig', () => {
     expect(message).toMatch(/ADMIN_TOKEN: must be at least 16 characters \(got \(hidden\)\)/);
     expect(message).not.toContain('short-secret');
   });
+
+  it.each(['change-me-to-a-long-random-token', 'CHANGEME-please-0123456789', 'your-admin-token-goes-here', 'example-admin-token-1234'])('refuses the placeholder admin token %j at start', (token) => {
+    expect(() => loadConfig({ ADMIN_TOKEN: token })).toThrow(/ADMIN_TOKEN: is a placeholder from an example; generate a token/);
+    expect(loadConfig({ ADMIN_TOKEN: 'f3a9c1e07b5d42a8b6e9d0c1' }).ADMIN_TOKEN).toBe('f3a9c1e07b5d42a8b6e9d0c1');
+  });
 });

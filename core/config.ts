@@ -19,6 +19,8 @@ function redisUrl(value: string, ctx: z.RefinementCtx): void {
   }
 }
 
+const PLACEHOLDER_TOKEN = /change.?me|placeholder|your.?(admin.?)?token|example|xxxxxxxx/i;
+
 /** Every setting, read from the environment. docs/operations.md lists them with their meaning. */
 const envSchema = z.object({
   PORT: int(0, 65535).default(8080),
@@ -27,7 +29,12 @@ const envSchema = z.object({
   DASHBOARD_DIR: z.string().min(1).optional(),
   REDIS_URL: z.string().superRefine(redisUrl).optional(),
   MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
-  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  ADMIN_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    // A token copied from an example manifest is known to everyone who read it.
+    .refine((token) => !PLACEHOLDER_TOKEN.test(token), 'is a placeholder from an example; generate a token (e.g. openssl rand -hex 32)')
+    .optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -').default('sb'),
   STREAM_PARTITIONS: int(1, 1024).default(16),
@@ -85,8 +92,10 @@ const envSchema = z.object({
   LIVE_SOFT_BUFFER_BYTES: int(1024, 64 * 1024 * 1024).default(256 * 1024),
   LIVE_MAX_BUFFER_BYTES: int(4096, 256 * 1024 * 1024).default(4 * 1024 * 1024),
   LIVE_SLOW_CLOSE_SECONDS: int(1, 3600).default(30),
-  LIVE_AUTH_TIMEOUT_SECONDS: int(1, 300).default(10),
+  LIVE_MAX_CONNECTIONS: int(1, 10_000_000).default(50_000),
+  LIVE_AUTH_TIMEOUT_SECONDS: int(1, 300).default(5),
   LIVE_MAX_UNAUTHENTICATED: int(1, 1_000_000).default(2000),
+  LIVE_MAX_UNAUTHENTICATED_PER_ADDRESS: int(1, 1_000_000).default(20),
   LIVE_SETTLE_TIMEOUT_MS: int(100, 300_000).default(15_000),
   LIVE_RESUME_PAGE_ENTRIES: int(1, 10_000).default(1000),
 

@@ -96,6 +96,23 @@ describe('ProjectAccess', () => {
     expect(await code(access.resolve(bearer('sbw_random6'), noQuery, 'write', PEER))).toBe('SB_AUTH_INVALID');
   });
 
+  it('counts wrong admin tokens against the same budget: the token cannot be guessed faster than keys', async () => {
+    const { access } = countingStore({}, { failuresPerMinute: 2 });
+    const wrong = (peer: string) => {
+      try {
+        access.requireAdmin(bearer('not-the-admin-token'), peer);
+        return 'accepted';
+      } catch (err) {
+        return (err as { code: string }).code;
+      }
+    };
+    expect([wrong(PEER), wrong(PEER), wrong(PEER)]).toEqual(['SB_AUTH_INVALID', 'SB_AUTH_INVALID', 'SB_AUTH_THROTTLED']);
+    // Keys from there are refused unchecked too; the real token still works; another address has its own budget.
+    expect(await code(access.resolve(bearer('sbw_random'), noQuery, 'write', PEER))).toBe('SB_AUTH_THROTTLED');
+    expect(() => access.requireAdmin(bearer(ADMIN), PEER)).not.toThrow();
+    expect(wrong('10.0.0.9')).toBe('SB_AUTH_INVALID');
+  });
+
   it('counts lookups still in flight, so concurrent random keys cannot pass the budget', async () => {
     const { calls, access } = countingStore({ sbw_good: 'write' }, { failuresPerMinute: 3 });
     const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => code(access.resolve(bearer(`sbw_random${i}`), noQuery, 'write', PEER))));

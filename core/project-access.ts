@@ -56,16 +56,32 @@ export class ProjectAccess {
     return token !== undefined && timingSafeEqual(digest(token), this.adminDigest);
   }
 
-  /** The admin token must be given as Bearer; anything else is refused. */
-  requireAdmin(headers: Readonly<Headers>): void {
+  /**
+   * The admin token must be given as Bearer; anything else is refused. A wrong token
+   * counts against the client's AUTH_FAILURES_PER_MINUTE like an invalid key, so the
+   * token cannot be guessed faster than keys can.
+   */
+  requireAdmin(headers: Readonly<Headers>, peer: string): void {
     const token = bearerToken(headers);
     if (token === undefined) throw new SignalboardError('SB_ADMIN_REQUIRED', 'this route needs Authorization: Bearer <ADMIN_TOKEN>');
-    if (!this.isAdminToken(token)) throw new SignalboardError('SB_AUTH_INVALID', 'the admin token is not valid');
+    if (this.isAdminToken(token)) return;
+    this.spendAttempt(this.clientOf(headers, peer), this.now());
+    throw new SignalboardError('SB_AUTH_INVALID', 'the admin token is not valid');
   }
 
   /** The client a request comes from: the peer, or behind a trusted proxy the address it forwards. */
   clientOf(headers: Readonly<Headers>, peer: string): string {
     return clientAddress(headers, peer, this.options.trustProxy);
+  }
+
+  /**
+   * For a key that only the body holds (Segment's `writeKey`), before the body is
+   * inflated and parsed: counts as one attempt against the client's
+   * AUTH_FAILURES_PER_MINUTE, given back once the key proves valid, so a client past it
+   * is refused before any of that work.
+   */
+  beforeBodyKey(headers: Readonly<Headers>, peer: string): { giveBack(): void } | undefined {
+    return this.spendAttempt(this.clientOf(headers, peer), this.now());
   }
 
   /** @param peer the connection's remote address (the client's, unless behind a trusted proxy) */

@@ -21,8 +21,15 @@ describe('DestinationPolicy', () => {
     ['::', 'unspecified'],
     ['224.0.0.1', 'multicast'],
     ['240.0.0.1', 'reserved'],
-  ])('refuses %s (%s)', (address, reason) => {
-    expect(none.refusal('hooks.example', address)).toBe(`hooks.example is ${address.replace('::ffff:', '')}, a ${reason} address (refused unless WEBHOOK_ALLOWED_DESTINATIONS names it)`);
+    ['64:ff9b::7f00:1', 'IPv4-translating (NAT64, 6to4, Teredo, IPv4-compatible)'],
+    ['2002:7f00:1::1', 'IPv4-translating (NAT64, 6to4, Teredo, IPv4-compatible)'],
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'IPv4-translating (NAT64, 6to4, Teredo, IPv4-compatible)'],
+    ['::7f00:1', 'IPv4-translating (NAT64, 6to4, Teredo, IPv4-compatible)'],
+    ['fec0::1', 'site-local'],
+  ])('refuses %s (%s), never saying which address a name resolved to', (address, reason) => {
+    expect(none.refusal('hooks.example', address)).toBe(`hooks.example resolves to a ${reason} address (refused unless WEBHOOK_ALLOWED_DESTINATIONS names it)`);
+    expect(none.refusal('hooks.example', address)).not.toContain(address.replace('::ffff:', ''));
+    expect(none.urlRefusal(`http://${address.includes(':') && !address.startsWith('::ffff') ? `[${address}]` : address.replace('::ffff:', '')}/x`)).toMatch(new RegExp(`is a ${reason.replace(/[()]/g, '\\$&')} address`));
   });
 
   it.each(['8.8.8.8', '172.32.0.1', '100.128.0.1', '2606:4700::1111', '::ffff:1.1.1.1'])('lets %s through', (address) => {
@@ -43,7 +50,7 @@ describe('DestinationPolicy', () => {
   it('refuses a URL with a forbidden address or localhost before it is saved, and leaves names to the delivery', () => {
     expect(none.urlRefusal('http://169.254.169.254/latest')).toBe('169.254.169.254 is a link-local address (refused unless WEBHOOK_ALLOWED_DESTINATIONS names it)');
     expect(none.urlRefusal('http://[::1]:8080/x')).toMatch(/^::1 is a loopback address/);
-    expect(none.urlRefusal('http://localhost:18090/v1/projects')).toMatch(/^localhost is 127\.0\.0\.1, a loopback address/);
+    expect(none.urlRefusal('http://localhost:18090/v1/projects')).toMatch(/^localhost resolves to a loopback address/);
     expect(none.urlRefusal('https://hooks.slack.com/services/x')).toBeUndefined();
   });
 

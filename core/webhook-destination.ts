@@ -19,6 +19,9 @@ const REFUSED: ReadonlyArray<readonly [reason: string, ranges: ReadonlyArray<rea
   ['unspecified', [['0.0.0.0', 8, 'ipv4'], ['::', 128, 'ipv6']]],
   ['multicast', [['224.0.0.0', 4, 'ipv4'], ['ff00::', 8, 'ipv6']]],
   ['reserved', [['240.0.0.0', 4, 'ipv4'], ['192.0.0.0', 24, 'ipv4'], ['198.18.0.0', 15, 'ipv4'], ['192.0.2.0', 24, 'ipv4'], ['198.51.100.0', 24, 'ipv4'], ['203.0.113.0', 24, 'ipv4'], ['2001:db8::', 32, 'ipv6'], ['64:ff9b:1::', 48, 'ipv6']]],
+  // IPv6 forms that carry an IPv4 address (which may be any of the above) or reach a site's own network.
+  ['IPv4-translating (NAT64, 6to4, Teredo, IPv4-compatible)', [['64:ff9b::', 96, 'ipv6'], ['2002::', 16, 'ipv6'], ['2001::', 32, 'ipv6'], ['::', 96, 'ipv6']]],
+  ['site-local', [['fec0::', 10, 'ipv6']]],
 ];
 
 const REFUSED_LISTS = REFUSED.map(([reason, ranges]) => {
@@ -58,13 +61,18 @@ export class DestinationPolicy {
     return new DestinationPolicy(hosts, ranges);
   }
 
-  /** Why a webhook may not connect to `address` (reached for `host`, without IPv6 brackets), or undefined when it may. */
+  /**
+   * Why a webhook may not connect to `address` (reached for `host`, without IPv6
+   * brackets), or undefined when it may. The reason is kept on the delivery, which read
+   * keys list: for a host name it never says which address it resolved to (that would
+   * let anyone with a read key map the internal network through DNS).
+   */
   refusal(host: string, address: string): string | undefined {
     if (this.hosts.has(host.toLowerCase())) return undefined;
     const { address: ip, family } = normalize(address);
     if (this.ranges.check(ip, family)) return undefined;
     for (const [reason, list] of REFUSED_LISTS) {
-      if (list.check(ip, family)) return `${host} is ${ip === host ? 'a' : `${ip}, a`} ${reason} address (refused unless WEBHOOK_ALLOWED_DESTINATIONS names it)`;
+      if (list.check(ip, family)) return `${host} ${ip === host ? 'is' : 'resolves to'} a ${reason} address (refused unless WEBHOOK_ALLOWED_DESTINATIONS names it)`;
     }
     return undefined;
   }

@@ -35,12 +35,14 @@ export function registerSegmentIngest(deps: IngestTransportDeps): void {
   const { app, logger, access, service, maxEventsPerRequest, trustProxy } = deps;
   // Segment's SDKs (analytics.js, the mobile libraries) read their settings from their
   // CDN host at start: pointed here, they learn to send to this server. An unknown key
-  // is a 401, and they fall back to their defaults.
+  // is a 401, and they fall back to their defaults. The answer names the Host it was asked
+  // on, so no cache may keep it for another (no-store); and the path is read as a write key
+  // only (as ?key= is): the admin token is never taken from a URL.
   route(app, logger, 'get', '/v1/projects/:writeKey/settings', async (req, reply) => {
-    const cors = { 'access-control-allow-origin': '*' };
+    const cors = { 'access-control-allow-origin': '*', 'cache-control': 'no-store' };
     try {
       const writeKey = req.path.split('/')[3] ?? '';
-      await access.resolve({ authorization: `Bearer ${writeKey}` }, new URLSearchParams(), 'write', req.remoteAddress);
+      await access.resolve({}, new URLSearchParams({ key: writeKey }), 'write', req.remoteAddress);
       const apiHost = `${req.headers.host ?? 'localhost'}/v1`;
       reply.json(200, { integrations: { 'Segment.io': { apiKey: writeKey, apiHost } }, plan: { track: {}, identify: {}, group: {} }, edgeFunction: {} }, cors);
     } catch (err) {
@@ -54,10 +56,15 @@ export function registerSegmentIngest(deps: IngestTransportDeps): void {
       if (bodyFormat(req.headers['content-type']) !== 'json') {
         throw new SignalboardError('SB_BODY_UNSUPPORTED_TYPE', 'Segment calls are JSON; send application/json or text/plain');
       }
+      // The key first: a caller without one learns nothing about the body, and one with a
+      // bad key in a header costs no inflating and parsing (a 2 KB gzip body can be 500 KB of JSON).
+      const inHeaders = req.headers.authorization !== undefined || req.query.has('key');
+      const headerProject = inHeaders ? await access.resolve(segmentCredentials(req.headers, undefined), req.query, 'write', req.remoteAddress) : undefined;
+      const attempt = inHeaders ? undefined : access.beforeBodyKey(req.headers, req.remoteAddress);
       const text = decodeBody(await req.body!, req.headers['content-encoding'], bodyLimit).toString('utf8');
       const body = parseJsonBody(text);
-      // The key first: a caller without one learns nothing about the body.
-      const project = await access.resolve(segmentCredentials(req.headers, bodyWriteKey(body)), req.query, 'write', req.remoteAddress);
+      const project = headerProject ?? (await access.resolve(segmentCredentials(req.headers, bodyWriteKey(body)), req.query, 'write', req.remoteAddress));
+      attempt?.giveBack();
       checkOrigin(project, req.headers.origin);
       const request = readSegmentBody(body, route, Date.now(), maxEventsPerRequest);
       const { duplicates, accepted, rejected } = await service.ingest(project, request, requestOrigin(req, trustProxy));

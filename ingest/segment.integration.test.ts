@@ -1,4 +1,5 @@
 import { Analytics } from '@segment/analytics-node';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testRedis, startTestServer, type TestServer } from '../test/helpers.js';
 import { flakyProxy } from '../test/flaky-proxy.js';
@@ -74,9 +75,34 @@ describe('Segment-compatible ingest', () => {
     const settings = await fetch(`${server.url}/v1/projects/${project.writeKey}/settings`);
     expect(settings.status).toBe(200);
     expect(await settings.json()).toMatchObject({ integrations: { 'Segment.io': { apiKey: project.writeKey, apiHost: `${new URL(server.url).host}/v1` } } });
+    expect(settings.headers.get('cache-control')).toBe('no-store');
     expect((await fetch(`${server.url}/v1/projects/sbw_unknown/settings`)).status).toBe(401);
+    // The admin token in the path is an unknown key like any other: never an admin credential in a URL.
+    const admin = await fetch(`${server.url}/v1/projects/${server.config.ADMIN_TOKEN}/settings`);
+    expect({ status: admin.status, code: ((await admin.json()) as { error: { code: string } }).error.code }).toEqual({ status: 401, code: 'SB_AUTH_INVALID' });
 
     const tooLarge = await post('/v1/batch', { batch: [{ type: 'track', event: 'x', userId: 'u', properties: { blob: 'x'.repeat(520 * 1024) } }] }, { authorization: basic });
     expect(tooLarge.status).toBe(413);
+  });
+});
+
+describe('Segment-compatible ingest: keys in the body', () => {
+  it('counts a request whose body holds no valid key against AUTH_FAILURES_PER_MINUTE before reading it, and gives the attempt back for a valid one', async () => {
+    const server = await startTestServer({ AUTH_FAILURES_PER_MINUTE: '2' }, ['ingest', 'api']);
+    try {
+      const project = await server.createProject('segment-keys');
+      const track = (body: unknown) => fetch(`${server.url}/v1/t`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(body) });
+      // A valid key in the body, more often than the limit: each gives its attempt back.
+      for (let i = 0; i < 4; i++) expect((await track({ writeKey: project.writeKey, event: 'ok', anonymousId: 'a' })).status).toBe(200);
+      // No key, and a body that costs work: about 1 KB on the wire, 400 KB once inflated.
+      const bomb = gzipSync(JSON.stringify({ event: 'x', anonymousId: 'a', properties: { pad: ' '.repeat(400 * 1024) } }));
+      const keyless = () => fetch(`${server.url}/v1/t`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: bomb });
+      expect([(await keyless()).status, (await keyless()).status]).toEqual([401, 401]);
+      const third = await keyless();
+      expect(third.status).toBe(429);
+      expect(((await third.json()) as { error: { code: string } }).error.code).toBe('SB_AUTH_THROTTLED');
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -47,7 +47,8 @@ export interface FiringDoc {
   expireAt: Date;
 }
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
+/** `cancelled`: its rule was deleted, disabled or given another webhook before it was delivered. */
+export type DeliveryStatus = 'pending' | 'delivered' | 'dead' | 'cancelled';
 
 export interface DeliveryAttempt {
   at: Date;
@@ -109,6 +110,15 @@ export class AlertStore {
   history(projectId: string, q: HistoryQuery): Promise<FiringDoc[]> {
     const at = q.from === undefined && q.to === undefined ? {} : { at: { ...(q.from === undefined ? {} : { $gte: q.from }), ...(q.to === undefined ? {} : { $lte: q.to }) } };
     return this.firings.find({ projectId, ...(q.ruleId === undefined ? {} : { ruleId: q.ruleId }), ...at }).sort({ at: -1 }).limit(q.limit).toArray();
+  }
+
+  /**
+   * Stops a rule's deliveries still waiting for an attempt (the rule was deleted,
+   * disabled or pointed elsewhere): they are never sent. An attempt under way when this
+   * runs is recorded as it ends, but no other follows.
+   */
+  async cancelPending(projectId: string, ruleId: string): Promise<number> {
+    return (await this.deliveries.updateMany({ projectId, ruleId, status: 'pending' }, { $set: { status: 'cancelled' } })).modifiedCount;
   }
 
   /** A project's webhook deliveries (of one rule, when given), newest first, without their signing secret. */

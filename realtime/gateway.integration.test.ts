@@ -61,15 +61,15 @@ describe('/v1/live gateway', () => {
   let project: { id: string; writeKey: string; readKey: string };
   const redis = testRedis();
   const clients: LiveClient[] = [];
-  const live = async (query: string) => {
-    const client = await connectLive(server.url, query);
+  const live = async (query: string, from?: string) => {
+    const client = await connectLive(server.url, query, from);
     clients.push(client);
     return client;
   };
   const drain = () => waitForDrain(redis, server.config.REDIS_KEY_PREFIX, server.config.STREAM_PARTITIONS);
 
   beforeAll(async () => {
-    server = await startTestServer({ LIVE_FLUSH_MS: '20', LIVE_AUTH_TIMEOUT_SECONDS: '1', LIVE_MAX_SUBSCRIBES_PER_MINUTE: '6', LIVE_MAX_CONNECTIONS_PER_KEY: '30', LIVE_RESUME_PAGE_ENTRIES: '2', LIVE_MAX_UNAUTHENTICATED: '3' }, ['ingest', 'aggregator', 'realtime', 'api']);
+    server = await startTestServer({ LIVE_FLUSH_MS: '20', LIVE_AUTH_TIMEOUT_SECONDS: '1', LIVE_MAX_SUBSCRIBES_PER_MINUTE: '6', LIVE_MAX_CONNECTIONS_PER_KEY: '30', LIVE_RESUME_PAGE_ENTRIES: '2', LIVE_MAX_UNAUTHENTICATED: '3', LIVE_MAX_UNAUTHENTICATED_PER_ADDRESS: '2' }, ['ingest', 'aggregator', 'realtime', 'api']);
     project = await server.createProject('live');
   });
 
@@ -322,17 +322,23 @@ describe('/v1/live gateway', () => {
     expect(client.socket.readyState).toBe(client.socket.OPEN);
   });
 
-  it('lets at most LIVE_MAX_UNAUTHENTICATED connections wait for their key, and frees a place on auth', async () => {
-    const waiting = await Promise.all([live(''), live(''), live('')]);
-    const extra = await live('');
+  it('lets at most LIVE_MAX_UNAUTHENTICATED connections wait for their key, at most LIVE_MAX_UNAUTHENTICATED_PER_ADDRESS from one address, and frees a place on auth', async () => {
+    const waiting = await Promise.all([live('', '127.0.0.2'), live('', '127.0.0.2')]);
+    // One address cannot take every place: others still get theirs.
+    const greedy = await live('', '127.0.0.2');
+    expect(await greedy.closed).toBe(4503);
+    expect(greedy.messages).toEqual([{ type: 'error', error: expect.objectContaining({ code: 'SB_OVERLOADED', message: expect.stringContaining('LIVE_MAX_UNAUTHENTICATED_PER_ADDRESS'), retryAfter: 1 }) }]);
+    waiting.push(await live('', '127.0.0.3'));
+    const extra = await live('', '127.0.0.4');
     expect(await extra.closed).toBe(4503);
-    expect(extra.messages).toEqual([{ type: 'error', error: expect.objectContaining({ code: 'SB_OVERLOADED', retryAfter: 1 }) }]);
+    expect(extra.messages).toEqual([{ type: 'error', error: expect.objectContaining({ code: 'SB_OVERLOADED', message: expect.stringContaining('(LIVE_MAX_UNAUTHENTICATED)'), retryAfter: 1 }) }]);
     // A key in the URL needs no place.
     const keyed = await live(`?key=${project.readKey}`);
     await keyed.waitFor((m) => m.some((x) => x.type === 'welcome'), 'the welcome of a connection with its key in the URL');
     waiting[0]!.send({ type: 'auth', key: project.readKey });
     await waiting[0]!.waitFor((m) => m.some((x) => x.type === 'welcome'), 'the welcome');
-    const next = await live('');
+    // Its address's place is free again too.
+    const next = await live('', '127.0.0.2');
     next.send({ type: 'auth', key: project.readKey });
     await next.waitFor((m) => m.some((x) => x.type === 'welcome'), 'the welcome of a connection that took the freed place');
     for (const c of [...waiting, keyed, next]) c.socket.terminate();
@@ -357,14 +363,36 @@ describe('/v1/live gateway', () => {
   });
 });
 
+describe('/v1/live connection cap', () => {
+  it('closes connections past LIVE_MAX_CONNECTIONS with 4503 whatever their key, and takes new ones once some close', async () => {
+    const server = await startTestServer({ LIVE_MAX_CONNECTIONS: '3' }, ['realtime', 'api']);
+    const clients: LiveClient[] = [];
+    try {
+      const project = await server.createProject('capped');
+      for (let i = 0; i < 3; i++) clients.push(await connectLive(server.url, `?key=${project.readKey}`));
+      for (const c of clients) await c.waitFor((m) => m.some((x) => x.type === 'welcome'), 'the welcome');
+      const extra = await connectLive(server.url, `?key=${project.readKey}`);
+      expect(await extra.closed).toBe(4503);
+      expect(extra.messages).toEqual([{ type: 'error', error: expect.objectContaining({ code: 'SB_OVERLOADED', message: expect.stringContaining('LIVE_MAX_CONNECTIONS'), retryAfter: 1 }) }]);
+      await clients[0]!.close();
+      const again = await connectLive(server.url, `?key=${project.readKey}`);
+      clients.push(again);
+      await again.waitFor((m) => m.some((x) => x.type === 'welcome'), 'the welcome of a connection that took a freed place');
+    } finally {
+      for (const c of clients) c.socket.terminate();
+      await server.stop();
+    }
+  });
+});
+
 describe('/v1/live slow consumers', () => {
   const pause = (client: LiveClient) => (client.socket as unknown as { _socket: { pause(): void } })._socket.pause();
   const resume = (client: LiveClient) => (client.socket as unknown as { _socket: { resume(): void } })._socket.resume();
 
   /** A gateway with small buffer limits, and a project whose events snapshot (1,000 event names, some 85 KB) fills them fast. */
   async function slowSetup(settings: Record<string, string>, run: (server: TestServer, project: { writeKey: string; readKey: string }, client: LiveClient) => Promise<void>) {
-    // Resumes read two feed entries at a time, so a catch-up spans pages.
-    const server = await startTestServer({ LIVE_FLUSH_MS: '20', LIVE_SOFT_BUFFER_BYTES: '16384', LIVE_MAX_SUBSCRIBES_PER_MINUTE: '100000', LIVE_RESUME_PAGE_ENTRIES: '2', ...settings }, ['ingest', 'aggregator', 'realtime', 'api']);
+    // Resumes read two feed entries at a time, so a catch-up spans pages; 1,000 names make large snapshots, and more follow.
+    const server = await startTestServer({ LIVE_FLUSH_MS: '20', LIVE_SOFT_BUFFER_BYTES: '16384', LIVE_MAX_SUBSCRIBES_PER_MINUTE: '100000', LIVE_RESUME_PAGE_ENTRIES: '2', INGEST_MAX_EVENT_NAMES_PER_HOUR: '0', ...settings }, ['ingest', 'aggregator', 'realtime', 'api']);
     const redis = testRedis();
     let client: LiveClient | undefined;
     try {

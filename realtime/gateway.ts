@@ -54,6 +54,9 @@ export class LiveGateway implements LiveConsumer {
   private readonly perKey = new Map<string, number>();
   /** Sockets waiting for their first message's key: they are limited, since anyone may open one. */
   private unauthenticated = 0;
+  /** Sockets waiting for their key, per client address: one address cannot take every place. */
+  private readonly waitingByAddress = new Map<string, number>();
+  private open = 0;
   private readonly needsOfGateway: LiveNeeds;
   private readonly protocol: LiveProtocol;
   private readonly sender: LiveSender;
@@ -183,30 +186,53 @@ export class LiveGateway implements LiveConsumer {
 
   private opened(ws: LiveWs): void {
     const s = ws.getUserData();
+    const { config } = this.deps;
     this.deps.metrics.connections.inc();
+    this.open++;
+    if (this.open > config.LIVE_MAX_CONNECTIONS) {
+      this.overloaded(ws, `this gateway already has ${config.LIVE_MAX_CONNECTIONS} live connections (LIVE_MAX_CONNECTIONS); retry, or another gateway`);
+      return;
+    }
     if (s.session.phase === 'auth' && s.session.admitted !== null) {
       this.authenticated(ws, s.session.admitted);
       return;
     }
-    if (this.unauthenticated >= this.deps.config.LIVE_MAX_UNAUTHENTICATED) {
-      this.deps.metrics.refused.inc({ code: 'SB_OVERLOADED' });
-      this.sender.closeWith(ws, new SignalboardError('SB_OVERLOADED', `${this.deps.config.LIVE_MAX_UNAUTHENTICATED} connections already wait for their key on this gateway (LIVE_MAX_UNAUTHENTICATED); retry, or give the key in the URL`, { retryAfterSeconds: 1 }));
+    if (this.unauthenticated >= config.LIVE_MAX_UNAUTHENTICATED) {
+      this.overloaded(ws, `${config.LIVE_MAX_UNAUTHENTICATED} connections already wait for their key on this gateway (LIVE_MAX_UNAUTHENTICATED); retry, or give the key in the URL`);
       return;
     }
+    const waiting = this.waitingByAddress.get(s.client) ?? 0;
+    if (waiting >= config.LIVE_MAX_UNAUTHENTICATED_PER_ADDRESS) {
+      this.overloaded(ws, `${waiting} connections from this address already wait for their key (LIVE_MAX_UNAUTHENTICATED_PER_ADDRESS); send the key first, or give it in the URL`);
+      return;
+    }
+    this.waitingByAddress.set(s.client, waiting + 1);
     this.unauthenticated++;
     s.authTimer = setTimeout(() => {
       if (!s.closed && s.session.phase === 'auth') this.sender.closeWith(ws, new SignalboardError('SB_AUTH_MISSING', `send {"type": "auth", "key": "<readKey>"} within ${this.deps.config.LIVE_AUTH_TIMEOUT_SECONDS} s, or the key as ?key=`));
     }, this.deps.config.LIVE_AUTH_TIMEOUT_SECONDS * 1000);
   }
 
+  private overloaded(ws: LiveWs, message: string): void {
+    this.deps.metrics.refused.inc({ code: 'SB_OVERLOADED' });
+    this.sender.closeWith(ws, new SignalboardError('SB_OVERLOADED', message, { retryAfterSeconds: 1 }));
+  }
+
+  /** A socket that waited for its key stops waiting (authenticated or closed). */
+  private stopWaiting(s: LiveSocket): void {
+    if (s.authTimer === null) return;
+    clearTimeout(s.authTimer);
+    s.authTimer = null;
+    this.unauthenticated--;
+    const waiting = (this.waitingByAddress.get(s.client) ?? 1) - 1;
+    if (waiting === 0) this.waitingByAddress.delete(s.client);
+    else this.waitingByAddress.set(s.client, waiting);
+  }
+
   /** Counts the connection against its key, joins the project and says hello. */
   private authenticated(ws: LiveWs, project: Project): void {
     const s = ws.getUserData();
-    if (s.authTimer !== null) {
-      clearTimeout(s.authTimer);
-      s.authTimer = null;
-      this.unauthenticated--;
-    }
+    this.stopWaiting(s);
     const count = (this.perKey.get(project.id) ?? 0) + 1;
     authenticated(s, project);
     this.perKey.set(project.id, count);
@@ -223,11 +249,9 @@ export class LiveGateway implements LiveConsumer {
   private closed(ws: LiveWs): void {
     const s = ws.getUserData();
     s.closed = true;
-    if (s.authTimer !== null) {
-      clearTimeout(s.authTimer);
-      this.unauthenticated--;
-    }
+    this.stopWaiting(s);
     this.deps.metrics.connections.dec();
+    this.open--;
     const { session } = s;
     if (session.phase === 'auth') return;
     const id = session.project.id;

@@ -30,19 +30,21 @@ const roles = Object.keys(ROLES);
 
 /** Which role serves each route: ingest's own, the gateway's socket, and the api for the rest of the OpenAPI document and the dashboard. */
 const ingestPaths = ['/v1/events', '/v1/ingest', '/v1/projects/sbw_key/settings', ...SEGMENT_ROUTES.map((r) => r.path)];
+/** Served to Prometheus and the orchestrator on each process, never through the public proxy. */
+const internalPaths = ['/metrics', '/readyz'];
 const apiPaths = ['/', '/assets/app.js', ...Object.keys(openApiDocument({ INGEST_MAX_EVENT_NAME_LENGTH: 200 }).paths).map((p) => p.replace(/\{[^}]+\}/g, 'x'))].filter(
-  (p) => !ingestPaths.includes(p) && p !== '/v1/events' && p !== '/v1/projects/x/settings',
+  (p) => !ingestPaths.includes(p) && !internalPaths.includes(p) && p !== '/v1/events' && p !== '/v1/projects/x/settings',
 );
 const owners: Array<[string, string]> = [...ingestPaths.map((p) => [p, 'ingest'] as [string, string]), ['/v1/live', 'realtime'], ...apiPaths.map((p) => [p, 'api'] as [string, string])];
 
-/** nginx's choice: an exact location, else the first regex that matches, else the longest prefix. */
+/** nginx's choice: an exact location, else the first regex that matches, else the longest prefix; undefined for a location that answers 404 itself. */
 function nginxUpstream(conf: string, path: string): string | undefined {
-  const locations = [...conf.matchAll(/location\s+(=|~)?\s*(\S+)\s*\{\s*proxy_pass\s+http:\/\/(\w+)/g)].map(([, kind, where, upstream]) => ({ kind, where: where!, upstream: upstream! }));
-  return (
-    locations.find((l) => l.kind === '=' && l.where === path)?.upstream ??
-    locations.find((l) => l.kind === '~' && new RegExp(l.where).test(path))?.upstream ??
-    locations.filter((l) => l.kind === undefined && path.startsWith(l.where)).sort((a, b) => b.where.length - a.where.length)[0]?.upstream
-  );
+  const locations = [...conf.matchAll(/location\s+(=|~)?\s*(\S+)\s*\{\s*(?:proxy_pass\s+http:\/\/(\w+)|return 404)/g)].map(([, kind, where, upstream]) => ({ kind, where: where!, upstream }));
+  const chosen =
+    locations.find((l) => l.kind === '=' && l.where === path) ??
+    locations.find((l) => l.kind === '~' && new RegExp(l.where).test(path)) ??
+    locations.filter((l) => l.kind === undefined && path.startsWith(l.where)).sort((a, b) => b.where.length - a.where.length)[0];
+  return chosen?.upstream;
 }
 
 /** ingress-nginx with use-regex: regex paths (anchored at the start), else the Prefix. */
@@ -72,11 +74,19 @@ describe('deployment files', () => {
   it('set documented settings, with values the config accepts', () => {
     const documented = new Set([...read('docs/operations.md').matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]));
     const k8sEnv = Object.assign({}, ...k8s.filter((d) => d.kind === 'ConfigMap' || d.kind === 'Secret').map((d) => ({ ...d.data, ...d.stringData }))) as Record<string, string>;
+    // The manifest's token is a placeholder: a deployment that keeps it does not start.
+    expect(() => loadConfig(k8sEnv)).toThrow(/ADMIN_TOKEN: is a placeholder/);
+    k8sEnv.ADMIN_TOKEN = 'a-token-of-sixteen-characters';
     const composeEnv = { ...compose['x-environment'], ADMIN_TOKEN: 'a-token-of-sixteen-characters' };
     for (const env of [k8sEnv, composeEnv]) {
       expect(Object.keys(env).filter((name) => !documented.has(name))).toEqual([]);
       expect(() => loadConfig(env)).not.toThrow();
     }
+  });
+
+  it.each(internalPaths)('nginx and the Ingress keep %s from the public', (path) => {
+    expect(nginxUpstream(read('deploy/nginx.conf'), path)).toBeUndefined();
+    expect(ingressService(path)).toBeUndefined();
   });
 
   it.each(owners)('nginx and the Ingress send %s to the %s role', (path, role) => {

@@ -21,8 +21,9 @@ export interface LiveClient {
   close(): Promise<void>;
 }
 
-export async function connectLive(base: string, query: string): Promise<LiveClient> {
-  const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/v1/live${query}`);
+/** `localAddress`: another loopback address to connect from (127.0.0.2, ...), as another client would. */
+export async function connectLive(base: string, query: string, localAddress?: string): Promise<LiveClient> {
+  const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/v1/live${query}`, localAddress === undefined ? {} : { localAddress });
   const messages: LiveMessage[] = [];
   socket.on('message', (data) => messages.push(JSON.parse(String(data)) as LiveMessage));
   const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));

@@ -59,7 +59,7 @@ function fakeWindow(setup: { protocol?: string; randomUUID?: boolean; doNotTrack
       },
     }),
     history,
-    location: { protocol: setup.protocol ?? 'https:', href: 'https://shop.example/cart?x=1', pathname: '/cart' },
+    location: { protocol: setup.protocol ?? 'https:', href: 'https://shop.example/cart?x=1#access_token=secret', pathname: '/cart' },
     navigator: { doNotTrack: setup.doNotTrack ?? null, sendBeacon: setup.sendBeacon === false ? undefined : () => true },
     localStorage: { getItem: () => null, setItem: () => undefined, removeItem: () => undefined },
     addEventListener: (type: string, run: () => void) => void (listeners[`window:${type}`] ??= []).push(run),
@@ -106,7 +106,7 @@ describe('windowEnv', () => {
     expect(windowEnv().doNotTrack()).toBe(expected);
   });
 
-  it('describes the page from location and document', () => {
+  it('describes the page from location and document, leaving out the fragment (tokens live there)', () => {
     fakeWindow();
     expect(windowEnv().page()).toEqual({ url: 'https://shop.example/cart?x=1', path: '/cart', title: 'Home', referrer: 'https://search.example/' });
   });

@@ -47,7 +47,8 @@ export function windowEnv(): BrowserEnv {
     uuid: () => (crypto.randomUUID ? crypto.randomUUID() : uuidFromBytes(crypto.getRandomValues(new Uint8Array(16)))),
     setTimeout: (run, ms) => window.setTimeout(run, ms),
     clearTimeout: (handle) => window.clearTimeout(handle as number),
-    page: () => ({ url: location.href, path: location.pathname, title: document.title, referrer: document.referrer }),
+    // Without the fragment, as Segment's analytics.js does: OAuth implicit grants and password resets put tokens there.
+    page: () => ({ url: location.href.split('#')[0]!, path: location.pathname, title: document.title, referrer: document.referrer }),
     doNotTrack: () => navigator.doNotTrack === '1',
     onPageHide(callback) {
       window.addEventListener('pagehide', callback);

@@ -511,12 +511,17 @@ function counters(doc: Readonly<Document>, prefix = ''): Record<string, number> 
   return out;
 }
 
-/** `a` with `b`'s counters added (the other fields are the same in both: they name the figure). */
-function addCounters(a: Readonly<Document>, b: Readonly<Document>): Document {
+/**
+ * `a` with `b`'s counters added (the other fields are the same in both: they name the
+ * figure). Own fields only: a breakdown value "constructor" or "toString" is a key like
+ * any other, never the prototype's (the pipeline fuzz run found the sum turning into text).
+ */
+export function addCounters(a: Readonly<Document>, b: Readonly<Document>): Document {
   const sum: Document = { ...a };
   for (const [key, value] of Object.entries(b)) {
-    if (typeof value === 'number') sum[key] = ((sum[key] as number | undefined) ?? 0) + value;
-    else if (value !== null && typeof value === 'object' && !(value instanceof Date)) sum[key] = addCounters((sum[key] as Document | undefined) ?? {}, value as Document);
+    const held: unknown = Object.hasOwn(sum, key) ? sum[key] : undefined;
+    if (typeof value === 'number') sum[key] = ((held as number | undefined) ?? 0) + value;
+    else if (value !== null && typeof value === 'object' && !(value instanceof Date)) sum[key] = addCounters((held as Document | undefined) ?? {}, value as Document);
   }
   return sum;
 }

@@ -18,7 +18,7 @@ export const REDIS_SCRIPTS = {
   sbLeaseRaiseFence: { file: 'lease-raise-fence', keys: 1 },
   sbStreamCommit: { file: 'stream-commit', keys: 2 },
   sbStreamEnsureGroup: { file: 'stream-ensure-group', keys: 1 },
-  sbFeedAppend: { file: 'feed-append', keys: 5 },
+  sbFeedAppend: { file: 'feed-append', keys: 6 },
   sbFeedRaiseBatches: { file: 'feed-raise-batches', keys: 1 },
   sbFeedPosition: { file: 'feed-position', keys: 4 },
   sbFeedHead: { file: 'feed-head', keys: 3 },
@@ -37,7 +37,7 @@ declare module 'ioredis' {
     sbLeaseRaiseFence(fence: string, atLeast: number): Result<number, Context>;
     sbStreamCommit(stream: string, counts: string, group: string, id: string, consumed: number): Result<number, Context>;
     sbStreamEnsureGroup(stream: string, group: string): Result<number, Context>;
-    sbFeedAppend(seq: string, stream: string, batches: string, activeNow: string, epoch: string, ...args: Arg[]): Result<number, Context>;
+    sbFeedAppend(seq: string, stream: string, batches: string, activeNow: string, epoch: string, bytes: string, ...args: Arg[]): Result<number, Context>;
     sbFeedRaiseBatches(batches: string, ...partitionBatchPairs: string[]): Result<number, Context>;
     sbFeedPosition(seq: string, stream: string, batches: string, epoch: string): Result<[string, string[], string], Context>;
     sbFeedHead(seq: string, stream: string, epoch: string): Result<[string, string], Context>;

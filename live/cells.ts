@@ -1,4 +1,4 @@
-import { escapeKey } from '../model/field-names.js';
+import { breakdownFieldName } from '../model/store-text.js';
 import { bucketStart, dayNumber, GRANULARITY_MS, parseDay } from '../model/time-buckets.js';
 import type { DeltaEntry } from './feed.js';
 import type { DocChange } from './live-figures.js';
@@ -26,9 +26,10 @@ export interface LiveNeeds {
 }
 
 export const countKey = (event: string, bucketMs: number) => JSON.stringify(['c', event, bucketMs]);
-/** `dimValue` as rollups and deltas store it: "dimension.value", the value escaped. */
+/** `dimValue` as rollups and deltas store it: "dimension.value", the value as its storable field name. */
 export const storedDimensionKey = (event: string, bucketMs: number, dimValue: string) => JSON.stringify(['c', event, bucketMs, dimValue]);
-export const dimensionKey = (event: string, bucketMs: number, dimension: string, value: string) => storedDimensionKey(event, bucketMs, `${dimension}.${escapeKey(value)}`);
+/** A value as a client names it (an alert rule's filter): mapped as the aggregator maps what it counts. */
+export const dimensionKey = (event: string, bucketMs: number, dimension: string, value: string) => storedDimensionKey(event, bucketMs, `${dimension}.${breakdownFieldName(value)}`);
 export const activityKey = (day: number, field: 'dau' | 'wau' | 'mau') => JSON.stringify(['a', day, field]);
 export const retentionKey = (cohortDay: number, offset: number) => JSON.stringify(['r', cohortDay, offset]);
 

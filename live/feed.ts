@@ -6,8 +6,10 @@ import type { Redis } from '../core/redis.js';
  * tag `{<projectId>}`, so the append script stays legal on Redis Cluster:
  *   <prefix>:feedseq:{P}    the last seq given out (INCR)
  *   <prefix>:feed:{P}       stream of entries, entry ID "<seq>-0", field `d` = the JSON
- *                            entry with its seq; the last LIVE_FEED_KEPT are kept, so
- *                            clients resume from a seq and gateways read by seq
+ *                            entry with its seq; the last LIVE_FEED_KEPT are kept, at
+ *                            most LIVE_FEED_MAX_BYTES of them, so clients resume from a
+ *                            seq and gateways read by seq
+ *   <prefix>:feedbytes:{P}  the bytes of the entries kept
  *   <prefix>:feedbatch:{P}  hash partition → last aggregator batch appended (a replayed
  *                            batch is not appended twice; gateways loading state use it)
  *   <prefix>:activenow:{P}  sorted set distinctId → last activity (ms): "active now"
@@ -75,6 +77,8 @@ type Unnumbered<T> = T extends FeedEntry ? Omit<T, 'seq'> : never;
 
 /** Entries kept per project for resuming clients. */
 export const LIVE_FEED_KEPT = 10_000;
+/** ...and their bytes at most: an entry of many names is large (a 99-entry feed held 983 KB). */
+export const LIVE_FEED_MAX_BYTES = 16 * 1024 * 1024;
 /** "Active users now": distinct users with an event in the last five minutes. */
 export const ACTIVE_NOW_MS = 5 * 60_000;
 
@@ -90,6 +94,7 @@ export function feedKeys(prefix: string, projectId: string) {
     batches: `${prefix}:feedbatch:${tag}`,
     activeNow: `${prefix}:activenow:${tag}`,
     epoch: `${prefix}:feedepoch:${tag}`,
+    bytes: `${prefix}:feedbytes:${tag}`,
   };
 }
 
@@ -104,14 +109,15 @@ export async function appendToFeed(
   entry: Unnumbered<FeedEntry>,
   activity: ReadonlyMap<string, number> = new Map(),
   now = Date.now(),
+  maxBytes = LIVE_FEED_MAX_BYTES,
 ): Promise<number> {
   const keys = feedKeys(prefix, entry.projectId);
   const batch = entry.type === 'delta' ? [String(entry.partition), String(entry.batch)] : ['', '0'];
   const pairs: (string | number)[] = [];
   for (const [distinctId, at] of activity) pairs.push(distinctId, at);
   return redis.sbFeedAppend(
-    keys.seq, keys.stream, keys.batches, keys.activeNow, keys.epoch,
-    feedChannel(prefix), entry.projectId, JSON.stringify(entry), LIVE_FEED_KEPT, ...batch, now, ACTIVE_NOW_MS, ...pairs,
+    keys.seq, keys.stream, keys.batches, keys.activeNow, keys.epoch, keys.bytes,
+    feedChannel(prefix), entry.projectId, JSON.stringify(entry), LIVE_FEED_KEPT, ...batch, now, ACTIVE_NOW_MS, maxBytes, ...pairs,
   );
 }
 

@@ -7,13 +7,17 @@
  * - an unpaired UTF-16 surrogate ("\ud800", valid in JSON) is written as U+FFFD, so the
  *   stored `_id` is not the one the writer asked for: it never finds its own document
  *   again and conflicts with it on every write;
- * - a NUL cannot be in a field name at all (the whole document is refused).
+ * - a NUL cannot be in a field name at all (the whole document is refused);
+ * - FerretDB refuses an update path whose part starts or ends with white space ("contains
+ *   an empty field name"), so a value " web" could be inserted but never incremented.
  * Names and ids with either are refused at ingest; breakdown values are mapped to
  * storable names. Limits count UTF-8 bytes, what the store and the wire hold.
  */
 import { escapeKey } from './field-names.js';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/** White space at either end, as Go's unicode.IsSpace sees it (which FerretDB's path check uses): JavaScript's \s and U+0085. */
+const OUTER_SPACE = /^[\s\u0085]+|[\s\u0085]+$/g;
 
 /** The longest prefix of `text` of at most `maxBytes` UTF-8 bytes that splits no character. */
 export function utf8Prefix(text: string, maxBytes: number): string {
@@ -40,11 +44,12 @@ export const MAX_BREAKDOWN_VALUE_BYTES = 100;
 
 /**
  * A breakdown value as the field name it is counted under: NUL and unpaired surrogates
- * become U+FFFD, cut to MAX_BREAKDOWN_VALUE_BYTES, `$`/`.`/`__proto__` escaped
- * (field-names.ts), empty as "(empty)". Pure: live counting and recompute map alike.
+ * become U+FFFD, white space at either end goes (" web" counts as "web"), cut to
+ * MAX_BREAKDOWN_VALUE_BYTES, `$`/`.`/`__proto__` escaped (field-names.ts), empty as
+ * "(empty)". Pure: live counting, recompute and alert filters map alike.
  */
 export function breakdownFieldName(value: string): string {
-  const text = utf8Prefix(value.replaceAll('\u0000', '\uFFFD').replace(LONE_SURROGATE, '\uFFFD'), MAX_BREAKDOWN_VALUE_BYTES);
+  const text = utf8Prefix(value.replaceAll('\u0000', '\uFFFD').replace(LONE_SURROGATE, '\uFFFD').replace(OUTER_SPACE, ''), MAX_BREAKDOWN_VALUE_BYTES).replace(OUTER_SPACE, '');
   return text === '' ? '(empty)' : escapeKey(text);
 }
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { readDeadLetters } from '../aggregator/dead-letters.js';
 import { runRecompute } from '../aggregator/index.js';
 import type { RecomputeRequest } from '../aggregator/recompute.js';
 import { progressLine, timeLeftMs, type RecomputeProgress } from '../aggregator/recompute-progress.js';
 import { loadConfig, type Config } from '../core/config.js';
 import { SignalboardError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import { createRedis } from '../core/redis.js';
 import { closeRuntime, createRuntime, type StorageUrls } from '../core/runtime.js';
 import { formatDay, parseDay } from '../model/time-buckets.js';
 import { assertNativeUws } from '../core/uws.js';
@@ -14,11 +16,14 @@ import { ROLES, startSignalboard, type RoleName } from './start.js';
 
 const USAGE = `usage: signalboard <role>
        signalboard recompute --project <id> --from <YYYY-MM-DD> --to <YYYY-MM-DD>
+       signalboard dead-letters [--limit <n>]
 
   all         every role in one process (what npm start runs)
 ${Object.keys(ROLES).map((role) => `  ${role.padEnd(11)} only the ${role} role`).join('\n')}
   recompute   rebuild a project's rollups, active users and retention for a range
               of UTC days from its raw events (pauses the aggregator workers meanwhile)
+  dead-letters  what the aggregator could never write, newest first, one JSON line
+              each, and how many per reason (docs/operations.md#dead-letters)
 
 Settings come from the environment; see docs/operations.md.`;
 
@@ -85,15 +90,47 @@ async function runRecomputeCommand(args: string[]): Promise<number> {
   }
 }
 
+/** Prints the newest dead letters as JSON lines, and a count per reason on stderr. */
+async function runDeadLettersCommand(args: string[]): Promise<number> {
+  let limit: number;
+  try {
+    const { values } = parseArgs({ args, options: { limit: { type: 'string', default: '100' } }, strict: true });
+    limit = Number(values.limit);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new UsageError('--limit must be a whole number from 1 to 100000');
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL);
+  const services = await ensureLocalServices(process.env, config.DATA_DIR, (message) => logger.info(message));
+  // Redis alone, waiting for it to connect (the roles' clients refuse commands until then).
+  const redis = createRedis(services.redisUrl, 'dead-letters', { enableOfflineQueue: true });
+  try {
+    const letters = await readDeadLetters(redis, config.REDIS_KEY_PREFIX, limit);
+    for (const letter of letters) console.log(JSON.stringify(letter));
+    const byReason = new Map<string, number>();
+    for (const { reason } of letters) byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
+    console.error(letters.length === 0 ? 'no dead letters' : [...byReason].map(([reason, n]) => `${n} × ${reason}`).join('\n'));
+    return 0;
+  } finally {
+    redis.disconnect();
+    await services.stop();
+  }
+}
+
+/** The commands besides the roles, each given the arguments after its name. */
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { recompute: runRecomputeCommand, 'dead-letters': runDeadLettersCommand };
+
 async function main(argv: string[]): Promise<number> {
   const [mode] = argv;
   if (mode === undefined || mode === '--help' || mode === '-h') {
     console.log(USAGE);
     return mode === undefined ? 2 : 0;
   }
-  if (mode === 'recompute') {
+  const command = Object.hasOwn(COMMANDS, mode) ? COMMANDS[mode] : undefined;
+  if (command !== undefined) {
     try {
-      return await runRecomputeCommand(argv.slice(1));
+      return await command(argv.slice(1));
     } catch (err) {
       if (!(err instanceof UsageError)) throw err;
       console.error(`signalboard: ${err.message}\n\n${USAGE}`);

@@ -43,6 +43,26 @@ describe('signalboard CLI', () => {
     expect(r.output()).toMatch(/unknown role "everything"[\s\S]*usage: signalboard <role>/);
   });
 
+  it('lists the dead letters newest first, one JSON line each, with a count per reason; refuses a bad --limit', async () => {
+    const env = storageEnv();
+    const redis = testRedis();
+    try {
+      for (const [reason, payload] of [['undecodable stream entry', '{"fields":[]}'], ['unwritable rollup document', '{"collection":"counts_day"}'], ['undecodable stream entry', '{"fields":[1]}']]) {
+        await redis.xadd(`${env.REDIS_KEY_PREFIX}:deadletter`, '*', 'reason', reason!, 'partition', '3', 'entry', '1-0', 'payload', payload!);
+      }
+    } finally {
+      redis.disconnect();
+    }
+    const r = run(['dead-letters', '--limit', '2'], { ...env, LOG_LEVEL: 'warn' });
+    expect(await r.exit).toBe(0);
+    const lines = r.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { reason: string; partition: number; payload: string });
+    expect(lines.map((l) => [l.reason, l.partition, l.payload])).toEqual([['undecodable stream entry', 3, '{"fields":[1]}'], ['unwritable rollup document', 3, '{"collection":"counts_day"}']]);
+    expect(r.output()).toContain('1 × undecodable stream entry\n1 × unwritable rollup document');
+    const bad = run(['dead-letters', '--limit', 'lots'], env);
+    expect(await bad.exit).toBe(2);
+    expect(bad.output()).toMatch(/--limit must be a whole number/);
+  });
+
   it("refuses uWebSockets.js's slow fallback unless allowed", async () => {
     const r = run(['all'], { ...storageEnv(), UWS_USE_FALLBACK: '1' });
     expect(await r.exit).toBe(1);

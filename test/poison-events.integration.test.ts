@@ -4,7 +4,7 @@ import { COLLECTIONS, type CountDoc } from '../model/collections.js';
 import { countsKey, partitionFor, streamKey, STREAM_FORMAT_VERSION, unconsumedEvents, type StampedEvent } from '../model/event-stream.js';
 import { readRawEvents } from '../model/raw-events.js';
 import { findRollups } from '../model/rollup-deltas.js';
-import { deadLetterKey } from '../aggregator/dead-letters.js';
+import { readDeadLetters, type DeadLetter } from '../aggregator/dead-letters.js';
 import { metricSum } from '../scripts/bench-stats.js';
 import { startTestServer, testRedis, waitFor, type TestServer } from './helpers.js';
 import { sendAll, waitForDrain, waitForFolded } from './pipeline-check.js';
@@ -48,11 +48,11 @@ async function storedAndCounted(db: Db, projectId: string, event: string): Promi
   return { stored, counted: days.reduce((a, d) => a + d.count, 0) };
 }
 
-async function deadLetters(server: TestServer): Promise<Array<{ reason: string; payload: string }>> {
+/** Every dead letter, as `signalboard dead-letters` lists them. */
+async function deadLetters(server: TestServer): Promise<DeadLetter[]> {
   const redis = testRedis();
   try {
-    const entries = (await redis.xrange(deadLetterKey(server.config.REDIS_KEY_PREFIX), '-', '+')) as Array<[string, string[]]>;
-    return entries.map(([, fields]) => ({ reason: fields[fields.indexOf('reason') + 1]!, payload: fields[fields.indexOf('payload') + 1]! }));
+    return await readDeadLetters(redis, server.config.REDIS_KEY_PREFIX, 1000);
   } finally {
     redis.disconnect();
   }
@@ -105,6 +105,7 @@ describe('poison events: nothing a write key sends stops the pipeline for anyone
     expect(folded).toMatchObject({ count: 1, by: { platform: { 'a\uFFFDb': 1 } } });
     const letters = (await deadLetters(server)).filter((d) => d.reason === 'unwritable rollup document');
     expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ partition: part, entry: `${part}:1`, at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
     expect(BSON.EJSON.parse(letters[0]!.payload, { relaxed: true })).toMatchObject({ collection: COLLECTIONS.countsDay, id: refused._id, pieces: [{ part, seq: 1, change: { count: 1 } }] });
     expect(metricSum(await metrics(server), 'signalboard_aggregator_dead_letters_total', 'reason="unwritable rollup document"')).toBe(1);
   }, 120_000);

@@ -292,6 +292,24 @@ describe('/v1/live gateway', () => {
     expect(after.map((n, i) => n - before[i]!)).toEqual([1, 1, 1, 1, 1]);
   });
 
+  it('builds a project\'s snapshot once for a crowd subscribing at one feed position, and apart for an event filter', async () => {
+    const crowd = await server.createProject('snapshot-crowd');
+    const builds = () => metric(server, 'signalboard_live_snapshot_builds_total', 'channel="events"');
+    const before = await builds();
+    const clients = await Promise.all(Array.from({ length: 12 }, () => live(`?key=${crowd.readKey}`)));
+    for (const c of clients) c.send({ type: 'subscribe', channels: ['events'] });
+    for (const c of clients) await c.waitFor((m) => m.some((x) => x.type === 'sync'), 'the snapshot');
+    const texts = new Set(clients.map((c) => JSON.stringify(c.messages.find((m) => m.type === 'snapshot'))));
+    // One build (two when a minute turned meanwhile), and every subscriber got the same snapshot of it.
+    expect(await builds() - before).toBeLessThanOrEqual(texts.size);
+    expect(texts.size).toBeLessThanOrEqual(2);
+    const filtered = await live(`?key=${crowd.readKey}`);
+    filtered.send({ type: 'subscribe', channels: ['events'], filter: { events: ['x'] } });
+    await filtered.waitFor((m) => m.some((x) => x.type === 'sync'), 'the filtered snapshot');
+    expect(await builds() - before).toBe(texts.size + 1);
+    for (const c of [...clients, filtered]) c.socket.terminate();
+  });
+
   it('takes a subscribe sent right behind its auth, answers pings, and leaves one channel on unsubscribe', async () => {
     // A new project, so its key is checked in MongoDB, not found in the gateway's cache.
     const fresh = await server.createProject('queued');

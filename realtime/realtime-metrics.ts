@@ -32,6 +32,12 @@ export function createRealtimeMetrics(registry: Registry, measureBuffers: () => 
       labelNames: ['channel', 'type'] as const,
       registers: [registry],
     }),
+    snapshotBuilds: new Counter({
+      name: 'signalboard_live_snapshot_builds_total',
+      help: 'Snapshots built, by channel: subscribers of one project at one feed position and minute share one (compare with signalboard_live_messages_sent_total{type="snapshot"})',
+      labelNames: ['channel'] as const,
+      registers: [registry],
+    }),
     coalesced: new Counter({
       name: 'signalboard_live_coalesced_changes_total',
       help: 'Feed changes merged into another message of the same flush instead of sent alone',

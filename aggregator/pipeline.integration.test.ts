@@ -6,6 +6,7 @@ import { startTestServer, testRedis, type TestServer } from '../test/helpers.js'
 import { expectFiguresMatchRecount, sendAll, waitForDrain } from '../test/pipeline-check.js';
 
 const DAY = 86_400_000;
+const isoDay = (d: number) => new Date(d * DAY).toISOString().slice(0, 10);
 
 describe('ingest → aggregator → metrics routes, against a brute-force recount', () => {
   let server: TestServer;
@@ -35,6 +36,13 @@ describe('ingest → aggregator → metrics routes, against a brute-force recoun
     }
     const byId = (a: { eventId: string }, b: { eventId: string }) => (a.eventId < b.eventId ? -1 : 1);
     expect(stored.sort(byId)).toEqual([...new Map(dataset.sends.map((e) => [e.eventId, e])).values()].sort(byId));
+
+    // The event names a report picker lists: every name with its count, most sent first, as the dataset holds them.
+    const counts = new Map<string, number>();
+    for (const e of new Map(dataset.sends.map((s) => [s.eventId, s])).values()) counts.set(e.event, (counts.get(e.event) ?? 0) + 1);
+    const names = (await (await fetch(`${server.url}/v1/events/names?from=${isoDay(dataset.firstDay)}&to=${isoDay(dataset.lastDay)}&limit=2`, { headers: { authorization: `Bearer ${project.readKey}` } })).json()) as { names: number; events: Array<{ name: string; count: number }> };
+    const ranked = [...counts].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1)).map(([name, count]) => ({ name, count }));
+    expect(names).toEqual({ from: isoDay(dataset.firstDay), to: isoDay(dataset.lastDay), names: counts.size, events: ranked.slice(0, 2) });
 
     // Invariant 4: another project's read key sees none of it.
     const other = await server.createProject('other');

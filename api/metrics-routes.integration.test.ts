@@ -17,6 +17,9 @@ describe('metrics routes: parameters and keys', () => {
 
   it.each([
     ['/v1/metrics/active-users?window=year&from=2026-01-01&to=2026-01-02', /^window:/],
+    ['/v1/events/names?from=2026-01-01', /^to:/],
+    ['/v1/events/names?from=2026-01-01&to=2026-01-02&limit=1001', /^limit: must be at most 1000$/],
+    ['/v1/events/names?from=2024-01-01&to=2026-03-01', /^to: the range may span at most 400 days/],
     ['/v1/metrics/active-users?from=2026-01-01', /^to:/],
     ['/v1/metrics/active-users?from=2026-02-30&to=2026-03-01', /^from: must be a date as YYYY-MM-DD/],
     ['/v1/metrics/active-users?from=2026-03-02&to=2026-03-01', /^to: must not be before from/],

@@ -81,6 +81,17 @@ const timeseriesQuery = (dimensions: readonly string[]) =>
     },
   );
 
+const MAX_NAMES = 1000;
+
+const eventNamesQuery = ordered(
+  z.object({
+    from: day,
+    to: day,
+    limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(MAX_NAMES, `must be at most ${MAX_NAMES}`).default(100),
+  }),
+  (v) => (v.to - v.from >= MAX_DAYS ? `the range may span at most ${MAX_DAYS} days` : undefined),
+);
+
 const WINDOW_FIELD = { day: 'dau', week: 'wau', month: 'mau' } as const;
 
 /** A figure is the sum of the documents of its identity (its rollup document and the changes not folded into it yet). */
@@ -123,6 +134,21 @@ export function registerMetricsRoutes(app: TemplatedApp, rt: Runtime): void {
       .sort(([a], [b]) => a - b)
       .map(([cohort, row]) => ({ cohort: formatDay(dayNumber(cohort)), size: row[0]!, retained: row }));
     reply.json(200, { period: q.period, cohorts });
+  });
+
+  // The project's event names with their counts over the range, most sent first: for report pickers.
+  route(app, rt.logger, 'get', '/v1/events/names', async (req, reply) => {
+    const project = await rt.access.resolve(req.headers, req.query, 'read', req.remoteAddress);
+    const q = parseQuery(eventNamesQuery, req.query);
+    const docs = await findRollups<CountDoc>(db, COLLECTIONS.countsDay, { projectId: project.id, bucket: { $gte: dayToDate(q.from), $lte: dayToDate(q.to) } });
+    const counts = new Map<string, number>();
+    for (const d of docs) counts.set(d.event, (counts.get(d.event) ?? 0) + d.count);
+    const events = [...counts]
+      .filter(([, count]) => count > 0)
+      .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0))
+      .slice(0, q.limit)
+      .map(([name, count]) => ({ name, count }));
+    reply.json(200, { from: formatDay(q.from), to: formatDay(q.to), names: counts.size, events });
   });
 
   const timeseries = timeseriesQuery(breakdownDimensions(rt.config));

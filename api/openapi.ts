@@ -259,6 +259,18 @@ const documentOf = (config: Pick<Config, 'INGEST_MAX_EVENT_NAME_LENGTH'>) => ({
         responses: { 200: { description: '{"points": [{"t", "count"}], "breakdown"?: {"dimension", "values": [{"value", "total", "points"}]}}' }, 400: errorResponse('Bad parameter'), 401: errorResponse('Bad key') },
       },
     },
+    '/v1/events/names': {
+      get: {
+        summary: "The project's event names with their counts over a range of UTC days, most sent first (for report pickers)",
+        security: [{ readKey: [] }, { adminToken: [] }],
+        parameters: [
+          { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date' } },
+          { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date' } },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+        ],
+        responses: { 200: { description: '{"from", "to", "names": n, "events": [{"name", "count"}]}' }, 400: errorResponse('Bad parameter'), 401: errorResponse('Bad key') },
+      },
+    },
     '/v1/alerts': {
       get: { summary: 'List alert rules with their state', security: [{ readKey: [] }, { adminToken: [] }], responses: { 200: { description: '{"alerts": [...]}' } } },
       post: {

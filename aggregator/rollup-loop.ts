@@ -6,8 +6,8 @@ import type { Logger } from '../core/logger.js';
 import type { Redis } from '../core/redis.js';
 import { GRANULARITY_MS } from '../model/time-buckets.js';
 import { unstorableEvent } from '../model/store-text.js';
-import type { AggregatorMetrics } from './aggregator-metrics.js';
 import { BSON } from 'mongodb';
+import type { AggregatorMetrics } from './aggregator-metrics.js';
 import type { AnalyticsStore, PlannedBatch, RollupFold, UnwritableRollup } from './analytics-store.js';
 import { planBatch, userDocId, distinctIdOf, type PlanSettings } from './batch-plan.js';
 import type { DeadLetters } from './dead-letters.js';
@@ -158,6 +158,7 @@ export class RollupLoop {
   release(partition: number): Promise<void> {
     this.held.delete(partition);
     this.stalled.delete(partition);
+    this.deps.metrics.partitionsStalled.set(this.stalled.size);
     return this.current?.partitions.has(partition) === true ? this.current.done : Promise.resolve();
   }
 

@@ -44,6 +44,13 @@ describe('ingest → aggregator → metrics routes, against a brute-force recoun
     const ranked = [...counts].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1)).map(([name, count]) => ({ name, count }));
     expect(names).toEqual({ from: isoDay(dataset.firstDay), to: isoDay(dataset.lastDay), names: counts.size, events: ranked.slice(0, 2) });
 
+    // The property keys a picker lists for one event: from the newest events, each key with the types seen.
+    const viewed = (await (await fetch(`${server.url}/v1/properties?event=${ranked[0]!.name}`, { headers: { authorization: `Bearer ${project.readKey}` } })).json()) as { event: string; sampled: number; properties: Array<{ key: string; types: string[]; events: number }> };
+    const recent = [...new Map(dataset.sends.map((s) => [s.eventId, s])).values()].filter((e) => e.event === ranked[0]!.name && e.timestamp >= (dataset.lastDay - 28) * DAY).length; // the last 30 days, today (no events) included
+    expect(viewed.sampled).toBe(Math.min(recent, 10_000));
+    expect(viewed.properties.find((p) => p.key === 'platform')).toEqual({ key: 'platform', types: ['string'], events: viewed.sampled });
+    expect(viewed.properties.map((p) => p.key)).toContain('context.userAgent');
+
     // Invariant 4: another project's read key sees none of it.
     const other = await server.createProject('other');
     const day = (d: number) => new Date(d * DAY).toISOString().slice(0, 10);

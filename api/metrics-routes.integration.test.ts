@@ -18,6 +18,8 @@ describe('metrics routes: parameters and keys', () => {
   it.each([
     ['/v1/metrics/active-users?window=year&from=2026-01-01&to=2026-01-02', /^window:/],
     ['/v1/events/names?from=2026-01-01', /^to:/],
+    ['/v1/properties?event=', /^event: must not be empty/],
+    ['/v1/properties?events=a', /^events: not a parameter of this route \(it takes event\)/],
     ['/v1/events/names?from=2026-01-01&to=2026-01-02&limit=1001', /^limit: must be at most 1000$/],
     ['/v1/events/names?from=2024-01-01&to=2026-03-01', /^to: the range may span at most 400 days/],
     ['/v1/metrics/active-users?from=2026-01-01', /^to:/],

@@ -4,6 +4,7 @@ import { COLLECTIONS, COUNT_COLLECTION, type ActivityDoc, type CountDoc, type Re
 import { breakdownDimensions } from '../core/config.js';
 import { route } from '../core/http.js';
 import { parseQuery } from '../core/params.js';
+import { newestRawEvents } from '../model/raw-events.js';
 import { findRollups } from '../model/rollup-deltas.js';
 import type { Runtime } from '../core/runtime.js';
 import { bucketStart, dayNumber, dayToDate, formatDay, GRANULARITY_MS, parseDay, weekNumber, weekStartDay } from '../model/time-buckets.js';
@@ -82,6 +83,19 @@ const timeseriesQuery = (dimensions: readonly string[]) =>
   );
 
 const MAX_NAMES = 1000;
+/** A properties listing reads at most this many of the newest events, over at most this many days. */
+const PROPERTY_SAMPLE_EVENTS = 10_000;
+const PROPERTY_SAMPLE_DAYS = 30;
+const MAX_PROPERTY_KEYS = 500;
+
+const propertiesQuery = z.object({ event: z.string().min(1, 'must not be empty').max(200).optional() });
+
+/** A JSON value's type as a picker shows it. */
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
 
 const eventNamesQuery = ordered(
   z.object({
@@ -149,6 +163,29 @@ export function registerMetricsRoutes(app: TemplatedApp, rt: Runtime): void {
       .slice(0, q.limit)
       .map(([name, count]) => ({ name, count }));
     reply.json(200, { from: formatDay(q.from), to: formatDay(q.to), names: counts.size, events });
+  });
+
+  // The property keys of the project's newest events (of one name, when asked), with the types seen: for report pickers.
+  route(app, rt.logger, 'get', '/v1/properties', async (req, reply) => {
+    const project = await rt.access.resolve(req.headers, req.query, 'read', req.remoteAddress);
+    const q = parseQuery(propertiesQuery, req.query);
+    const sample = await newestRawEvents(db, project.id, dayNumber(Date.now()), PROPERTY_SAMPLE_DAYS, PROPERTY_SAMPLE_EVENTS, q.event);
+    const keys = new Map<string, { count: number; types: Set<string> }>();
+    const see = (key: string, value: unknown) => {
+      let seen = keys.get(key);
+      if (seen === undefined) keys.set(key, (seen = { count: 0, types: new Set() }));
+      seen.count++;
+      seen.types.add(typeName(value));
+    };
+    for (const e of sample) {
+      for (const [key, value] of Object.entries(e.properties ?? {})) see(key, value);
+      for (const [key, value] of Object.entries(e.context)) see(`context.${key}`, value);
+    }
+    const properties = [...keys]
+      .sort(([a, x], [b, y]) => y.count - x.count || (a < b ? -1 : a > b ? 1 : 0))
+      .slice(0, MAX_PROPERTY_KEYS)
+      .map(([key, { count, types }]) => ({ key, types: [...types].sort(), events: count }));
+    reply.json(200, { ...(q.event === undefined ? {} : { event: q.event }), sampled: sample.length, properties });
   });
 
   const timeseries = timeseriesQuery(breakdownDimensions(rt.config));

@@ -271,6 +271,14 @@ const documentOf = (config: Pick<Config, 'INGEST_MAX_EVENT_NAME_LENGTH'>) => ({
         responses: { 200: { description: '{"from", "to", "names": n, "events": [{"name", "count"}]}' }, 400: errorResponse('Bad parameter'), 401: errorResponse('Bad key') },
       },
     },
+    '/v1/properties': {
+      get: {
+        summary: 'The property keys of the newest events (at most 10,000 over 30 days), of one event when named, with the JSON types seen and how many of them had each (for report pickers)',
+        security: [{ readKey: [] }, { adminToken: [] }],
+        parameters: [{ name: 'event', in: 'query', schema: { type: 'string' } }],
+        responses: { 200: { description: '{"event"?, "sampled": n, "properties": [{"key", "types": [...], "events": n}]}' }, 400: errorResponse('Bad parameter'), 401: errorResponse('Bad key') },
+      },
+    },
     '/v1/alerts': {
       get: { summary: 'List alert rules with their state', security: [{ readKey: [] }, { adminToken: [] }], responses: { 200: { description: '{"alerts": [...]}' } } },
       post: {

@@ -118,6 +118,23 @@ export function bucketDocs(events: readonly StampedEvent[], part: number, seq: n
   return docs;
 }
 
+/**
+ * A sample of a project's newest stored events (of one name, when given): day by day
+ * from `today` back over at most `days` days, until `max` are found. For pickers, never
+ * for figures.
+ */
+export async function newestRawEvents(db: Db, projectId: string, today: number, days: number, max: number, event?: string): Promise<StampedEvent[]> {
+  const found: StampedEvent[] = [];
+  const buckets = db.collection<RawBucketDoc>(COLLECTIONS.rawEvents);
+  for (let day = today; day > today - days && found.length < max; day--) {
+    for await (const bucket of buckets.find({ projectId, day: dayToDate(day) }, { batchSize: 20 })) {
+      for (const e of decodeEvents(bucket)) if (event === undefined || e.event === event) found.push(e);
+      if (found.length >= max) break;
+    }
+  }
+  return found.slice(0, max);
+}
+
 export interface RawEventRange {
   projectId: string;
   /** First and last UTC day numbers, inclusive. */

@@ -64,6 +64,9 @@ export interface RollupFold {
 export interface UnwritableRollup {
   collection: string;
   id: string;
+  /** The (first) batch whose change it holds. */
+  part: number;
+  seq: number;
   error: string;
   pieces: ReadonlyArray<{ part: number; seq: number; change: RollupChange }>;
   changes?: string;
@@ -261,7 +264,7 @@ export class AnalyticsStore {
     const undecodable: Array<{ delta: RollupDeltaDoc; err: Error }> = [];
     const deltas = decodeDeltas(found, (delta, err) => undecodable.push({ delta, err }));
     for (const { delta, err } of undecodable) {
-      await unwritable({ collection: COLLECTIONS.rollupDeltas, id: delta._id, error: err.message, pieces: [], changes: delta.changes });
+      await unwritable({ collection: COLLECTIONS.rollupDeltas, id: delta._id, part: delta.part, seq: delta.seq, error: err.message, pieces: [], changes: delta.changes });
       await collection.deleteOne({ _id: delta._id });
     }
     if (deltas.length === 0) return undefined;
@@ -297,7 +300,8 @@ export class AnalyticsStore {
           for (const doc of slice) {
             await this.writeFoldDocs([doc]).catch(async (alone: unknown) => {
               if (!isUnwritableDocumentError(alone)) throw alone;
-              await unwritable({ collection: doc.name, id: doc.pieces[0]!.change._id, error: (alone as Error).message, pieces: doc.pieces });
+              const { part, seq, change } = doc.pieces[0]!;
+              await unwritable({ collection: doc.name, id: change._id, part, seq, error: (alone as Error).message, pieces: doc.pieces });
             });
           }
         });

@@ -283,7 +283,7 @@ export class RollupLoop {
 
   /** Keeps a rollup document the server refused (with the changes it missed) as a dead letter, and says so once. */
   private async deadLetterRollup(doc: UnwritableRollup): Promise<void> {
-    const { part, seq } = doc.pieces[0] ?? { part: -1, seq: 0 };
+    const { part, seq } = doc;
     this.deps.logger.error({ collection: doc.collection, id: doc.id, err: doc.error }, 'a rollup document was refused for what it holds; its changes are dead-lettered (recompute its days once fixed)');
     await this.deps.deadLetters.add('unwritable rollup document', part, `${part}:${seq}`, BSON.EJSON.stringify(doc, { relaxed: true }));
   }

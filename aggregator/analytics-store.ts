@@ -5,7 +5,9 @@ import type { Logger } from '../core/logger.js';
 import { createExpiryIndexes, createIndexesOneByOne, insertSkippingDuplicates, isUnwritableDocumentError, UPDATES_PER_COMMAND, updatesAreAtomic, type ExpiryMode } from '../core/store-compat.js';
 import { batchMark, bucketDocs, decodeEvents, eventIdKey, needsDeduplication, type EventIdDoc, type RawBucketDoc } from '../model/raw-events.js';
 import { decodeDeltas, rollupDeltaDocs, type RollupChange } from '../model/rollup-deltas.js';
+import { earlier, linksOf, personLinkId, type IdentityLink, type PersonLinkDoc } from '../model/persons.js';
 import { GRANULARITY_MS } from '../model/time-buckets.js';
+import type { LruMap } from './lru-map.js';
 import type { ActivityChange, BatchPlan, CountChange, RetentionChange, UserChange } from './batch-plan.js';
 import type { RecentEventIds } from './recent-event-ids.js';
 import { GRANULARITIES, userDocId, userIds } from './batch-plan.js';
@@ -146,6 +148,7 @@ export class AnalyticsStore {
     ]);
     for (const name of [countsMinute, countsHour, countsDay]) await this.collection(name).createIndex({ projectId: 1, event: 1, bucket: 1 }, { name: 'project_event_bucket' });
     await this.collection(activity).createIndex({ projectId: 1, day: 1 }, { name: 'project_day' });
+    await this.collection(COLLECTIONS.personLinks).createIndex({ projectId: 1 }, { name: 'projectId' });
     for (const name of [retentionDaily, retentionWeekly]) await this.collection(name).createIndex({ projectId: 1, cohort: 1 }, { name: 'project_cohort' });
 
     return createExpiryIndexes([...EXPIRING].map((name) => this.collection(name)));
@@ -222,6 +225,46 @@ export class AnalyticsStore {
     const buckets = batches.flatMap((b, i) => bucketDocs(fresh[i]!, b.part, b.seq, expiryDays));
     if (buckets.length > 0) await insertSkippingDuplicates(this.collection<RawBucketDoc>(COLLECTIONS.rawEvents), buckets);
     return fresh;
+  }
+
+  /**
+   * Stores the identity links of a write cycle's new events (model/persons.ts): per
+   * project and anonymous id the earliest link, whatever order they arrive in. `known`
+   * holds, per partition, the links its holder saw stored: a link no earlier than the one
+   * known costs no write (after an identify, every browser event carries both ids). A
+   * new link is inserted; one that meets a stored link replaces it only when earlier, by
+   * a conditional update, so a replay or another partition's link changes nothing twice.
+   */
+  async storeLinks(batches: ReadonlyArray<{ events: readonly StampedEvent[]; known: LruMap<string, IdentityLink> }>): Promise<void> {
+    const candidates = new Map<string, { doc: PersonLinkDoc; known: LruMap<string, IdentityLink> }>();
+    for (const { events, known } of batches) {
+      for (const event of events) {
+        for (const link of linksOf(event)) {
+          const id = personLinkId(event.projectId, link.anonymousId);
+          const held = known.peek(id) ?? candidates.get(id)?.doc;
+          if (held === undefined || earlier(link, held)) candidates.set(id, { doc: { _id: id, projectId: event.projectId, ...link }, known });
+        }
+      }
+    }
+    if (candidates.size === 0) return;
+    const links = this.collection<PersonLinkDoc>(COLLECTIONS.personLinks);
+    const docs = [...candidates.values()].map((c) => c.doc);
+    const taken = await insertSkippingDuplicates(links, docs);
+    const stored = taken.size === 0 ? new Map<string, PersonLinkDoc>() : new Map((await links.find({ _id: { $in: [...taken].map((i) => docs[i]!._id) } }).toArray()).map((d) => [d._id, d]));
+    for (const [i, doc] of docs.entries()) {
+      const { known } = candidates.get(doc._id)!;
+      const held = taken.has(i) ? stored.get(doc._id) : doc;
+      if (held !== undefined && !earlier(doc, held)) {
+        known.set(doc._id, held);
+        continue;
+      }
+      const { matchedCount } = await links.updateOne(
+        { _id: doc._id, $or: [{ timestamp: { $gt: doc.timestamp } }, { timestamp: doc.timestamp, eventId: { $gt: doc.eventId } }] },
+        { $set: { userId: doc.userId, timestamp: doc.timestamp, eventId: doc.eventId } },
+      );
+      // Not matched: an even earlier link got there meanwhile; the next batch reads it again.
+      if (matchedCount === 1) known.set(doc._id, doc);
+    }
   }
 
   async loadUsers(ids: readonly string[]): Promise<Map<string, UserDoc>> {

@@ -17,6 +17,8 @@ import { isUnwritableDocumentError } from '../core/store-compat.js';
 import { LeaseLostError, type InflightBatch, type PartitionState, type PartitionStates } from './partition-state.js';
 import type { StreamCommitter } from './stream-commit.js';
 import { RecentEventIds } from './recent-event-ids.js';
+import { LruMap } from './lru-map.js';
+import type { IdentityLink } from '../model/persons.js';
 import { UserCache } from './user-cache.js';
 
 export interface LoopDeps {
@@ -91,11 +93,14 @@ class HeldPartition {
   readonly stream: string;
   readonly users: UserCache;
   readonly recentIds: RecentEventIds;
+  /** The identity links this holder saw stored, by link id (see AnalyticsStore.storeLinks). */
+  readonly links: LruMap<string, IdentityLink>;
 
   constructor(readonly lease: Lease, deps: LoopDeps) {
     this.stream = streamKey(deps.prefix, lease.partition);
     this.users = new UserCache(deps.userCacheEntries, USER_CACHE_MAX_AGE_MS);
     this.recentIds = new RecentEventIds(deps.recentEventIds);
+    this.links = new LruMap(deps.recentEventIds);
   }
 
   get partition(): number {
@@ -406,6 +411,7 @@ export class RollupLoop {
       batches.map(({ held, batch }, i) => ({ part: held.partition, seq: batch.seq, events: decoded[i]!, recent: held.recentIds })),
       deps.settings.expiryDays.raw,
     );
+    await deps.store.storeLinks(batches.map(({ held }, i) => ({ events: fresh[i]!, known: held.links })));
     failpoint('after-insert');
     const t1 = Date.now();
 

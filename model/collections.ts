@@ -18,6 +18,8 @@ export const COLLECTIONS = {
   retentionWeekly: 'retention_weekly',
   /** Rollup changes not folded into the documents above yet: see model/rollup-deltas.ts. */
   rollupDeltas: 'rollup_deltas',
+  /** Which person each linked anonymous id belongs to: see model/persons.ts. */
+  personLinks: 'person_links',
   partitions: 'aggregator_partitions',
   /** Which deployment this database belongs to: see core/deployment.ts. */
   deployment: 'deployment',

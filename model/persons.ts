@@ -13,6 +13,8 @@
  * - A userId is always its own person, and an anonymous id never linked is a person of
  *   its own (ids share one namespace, as PostHog's distinct ids do).
  */
+import type { Db } from 'mongodb';
+import { COLLECTIONS } from './collections.js';
 import type { StampedEvent } from './event-stream.js';
 
 export interface IdentityLink {
@@ -40,7 +42,22 @@ export function linksOf(e: Identified): IdentityLink[] {
   return links;
 }
 
-function earlier(a: IdentityLink, b: IdentityLink): boolean {
+/**
+ * A stored link (`person_links`, one per project and anonymous id, written by the
+ * aggregator): the earliest link of that anonymous id among the events counted. Kept as
+ * long as the project; the person's erasure removes it.
+ */
+export interface PersonLinkDoc extends IdentityLink {
+  _id: string;
+  projectId: string;
+}
+
+export function personLinkId(projectId: string, anonymousId: string): string {
+  return `${projectId}|${anonymousId}`;
+}
+
+/** Whether link `a` comes before `b` (by timestamp, then eventId): the earlier one decides. */
+export function earlier(a: Pick<IdentityLink, 'timestamp' | 'eventId'>, b: Pick<IdentityLink, 'timestamp' | 'eventId'>): boolean {
   return a.timestamp < b.timestamp || (a.timestamp === b.timestamp && a.eventId < b.eventId);
 }
 
@@ -63,4 +80,11 @@ export class Persons {
     if (e.userId !== undefined) return e.userId;
     return this.links.get(e.anonymousId!)?.userId ?? e.anonymousId!;
   }
+}
+
+/** A project's persons, from the links the aggregator stored. */
+export async function readPersons(db: Db, projectId: string): Promise<Persons> {
+  const persons = new Persons();
+  for await (const link of db.collection<PersonLinkDoc>(COLLECTIONS.personLinks).find({ projectId }, { batchSize: 1000 })) persons.add(link);
+  return persons;
 }

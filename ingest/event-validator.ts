@@ -78,12 +78,17 @@ function describe(error: ErrorObject): string {
   }
 }
 
+/** Bytes of `text` in UTF-8 where it could pass `limit`; below that, its length, also below `limit` (a UTF-16 unit is at most 3 bytes). */
+function utf8Bytes(text: string, limit: number): number {
+  return text.length * 3 <= limit ? text.length : Buffer.byteLength(text);
+}
+
 /** A name or id that is too long in UTF-8, or that the store would not keep as sent (model/store-text.ts). */
 function textProblem(field: string, value: string | undefined, maxBytes: number, setting?: string): string | undefined {
   if (value === undefined) return undefined;
   const unstorable = unstorableText(value);
   if (unstorable !== undefined) return `${field}: ${unstorable}`;
-  const bytes = value.length * 3 <= maxBytes ? value.length : Buffer.byteLength(value);
+  const bytes = utf8Bytes(value, maxBytes);
   if (bytes > maxBytes) return `${field}: must be at most ${maxBytes} bytes in UTF-8 (got ${bytes}${setting === undefined ? '' : `; ${setting}`})`;
   return undefined;
 }
@@ -251,8 +256,7 @@ export function createEventValidator(limits: EventLimits): (raw: unknown, meta: 
       ...(raw.eventId === undefined ? { generated: true as const } : {}),
     };
     const json = JSON.stringify(stamped);
-    // String length counts UTF-16 units; bytes can be up to 3x that, so only measure when close.
-    const bytes = json.length * 3 <= limits.maxEventBytes ? json.length : Buffer.byteLength(json);
+    const bytes = utf8Bytes(json, limits.maxEventBytes);
     if (bytes > limits.maxEventBytes) {
       return { ok: false, errors: [`the event is ${bytes} bytes stored; the limit is ${limits.maxEventBytes} (INGEST_MAX_EVENT_BYTES)`] };
     }

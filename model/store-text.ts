@@ -3,19 +3,22 @@
  *
  * An event's name and ids become parts of document ids and field values; its breakdown
  * values become field names (`by.platform.<value>`). MongoDB's BSON writes strings as
- * UTF-8 and field names as C strings, so two things break it:
+ * UTF-8 and field names as C strings, and FerretDB checks update paths, so three things
+ * break writes:
  * - an unpaired UTF-16 surrogate ("\ud800", valid in JSON) is written as U+FFFD, so the
  *   stored `_id` is not the one the writer asked for: it never finds its own document
  *   again and conflicts with it on every write;
  * - a NUL cannot be in a field name at all (the whole document is refused);
  * - FerretDB refuses an update path whose part starts or ends with white space ("contains
  *   an empty field name"), so a value " web" could be inserted but never incremented.
- * Names and ids with either are refused at ingest; breakdown values are mapped to
- * storable names. Limits count UTF-8 bytes, what the store and the wire hold.
+ * Names and ids with an unpaired surrogate (or any control character) are refused at
+ * ingest; breakdown values are mapped to storable names. Limits count UTF-8 bytes, what the store and the wire hold.
  */
 import { escapeKey } from './field-names.js';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/** The same, without the global flag: `test` keeps no position between calls. */
+const HAS_LONE_SURROGATE = new RegExp(LONE_SURROGATE.source);
 /** White space at either end, as Go's unicode.IsSpace sees it (which FerretDB's path check uses): JavaScript's \s and U+0085. */
 const OUTER_SPACE = /^[\s\u0085]+|[\s\u0085]+$/g;
 
@@ -35,8 +38,7 @@ export function utf8Prefix(text: string, maxBytes: number): string {
 
 /** Why `text` cannot be stored as sent (undefined: it can). */
 export function unstorableText(text: string): string | undefined {
-  LONE_SURROGATE.lastIndex = 0;
-  return LONE_SURROGATE.test(text) ? 'is not valid Unicode (it holds an unpaired UTF-16 surrogate)' : undefined;
+  return HAS_LONE_SURROGATE.test(text) ? 'is not valid Unicode (it holds an unpaired UTF-16 surrogate)' : undefined;
 }
 
 /** Breakdown values longer than this are cut (on a character boundary). */

@@ -77,6 +77,8 @@ describe('the browser SDK in Chromium', () => {
     expect(sent()).toEqual(['10 by fetch', '15 by fetch', '2 by beacon']);
     await tab.close();
 
+    // The proxy sees the beacon before the server has it: wait for the server's answer, then for the streams to drain.
+    await expect.poll(() => proxy.requests.filter((r) => r.method === 'POST').every((r) => r.upstreamStatus === 202), { timeout: 5000 }).toBe(true);
     await waitForDrain(redis, server.config.REDIS_KEY_PREFIX, server.config.STREAM_PARTITIONS);
     expect({ clicked: await recentTotal(server.url, project.readKey, 'clicked'), identify: await recentTotal(server.url, project.readKey, '$identify'), page: await recentTotal(server.url, project.readKey, '$page') })
       .toEqual({ clicked: 25, identify: 1, page: 1 });

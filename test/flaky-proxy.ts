@@ -4,10 +4,19 @@ import type { AddressInfo } from 'node:net';
 /** What the proxy does with the n-th request (from 0): pass it on, or answer `status` itself, before or after the server took it. */
 export type ProxyMove = 'forward' | { status: number; headers?: Record<string, string>; afterForwarding: boolean };
 
+export interface ProxiedRequest {
+  method: string;
+  path: string;
+  body: string;
+  at: number;
+  /** Set when the server's answer arrived: until then the server may not have stored what the request holds. */
+  upstreamStatus?: number;
+}
+
 export interface FlakyProxy {
   url: string;
-  /** The requests as received, in order: method, path with query, body, and when it arrived (Date.now()). */
-  readonly requests: ReadonlyArray<{ method: string; path: string; body: string; at: number }>;
+  /** The requests as received, in order: method, path with query, body, when it arrived (Date.now()) and, once the server answered it, the server's status. */
+  readonly requests: ReadonlyArray<ProxiedRequest>;
   close(): Promise<void>;
 }
 
@@ -17,7 +26,7 @@ export interface FlakyProxy {
  * retries it, and the retry must count once.
  */
 export function flakyProxy(target: string, move: (n: number, body: string) => ProxyMove): Promise<FlakyProxy> {
-  const requests: Array<{ method: string; path: string; body: string; at: number }> = [];
+  const requests: ProxiedRequest[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -28,6 +37,7 @@ export function flakyProxy(target: string, move: (n: number, body: string) => Pr
       const fail = (status: number, headers: Record<string, string> = {}) => res.writeHead(status, { 'content-type': 'application/json', ...headers }).end('{"error":{"code":"PROXY","message":"failed by the test proxy"}}');
       if (next !== 'forward' && !next.afterForwarding) return fail(next.status, next.headers);
       const upstream = httpRequest(`${target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+        requests[n]!.upstreamStatus = answer.statusCode;
         if (next !== 'forward') {
           answer.resume();
           answer.on('end', () => fail(next.status, next.headers));

@@ -235,7 +235,7 @@ export class AnalyticsStore {
    * new link is inserted; one that meets a stored link replaces it only when earlier, by
    * a conditional update, so a replay or another partition's link changes nothing twice.
    */
-  async storeLinks(batches: ReadonlyArray<{ events: readonly StampedEvent[]; known: LruMap<string, IdentityLink> }>): Promise<void> {
+  async storeLinks(batches: ReadonlyArray<{ events: readonly StampedEvent[]; known: LruMap<string, IdentityLink> }>): Promise<Set<string>> {
     const candidates = new Map<string, { doc: PersonLinkDoc; known: LruMap<string, IdentityLink> }>();
     for (const { events, known } of batches) {
       for (const event of events) {
@@ -246,7 +246,9 @@ export class AnalyticsStore {
         }
       }
     }
-    if (candidates.size === 0) return;
+    // The projects whose links may have changed (reports' segments read them again).
+    const linked = new Set([...candidates.values()].map((c) => c.doc.projectId));
+    if (candidates.size === 0) return linked;
     const links = this.collection<PersonLinkDoc>(COLLECTIONS.personLinks);
     const docs = [...candidates.values()].map((c) => c.doc);
     const taken = await insertSkippingDuplicates(links, docs);
@@ -265,6 +267,7 @@ export class AnalyticsStore {
       // Not matched: an even earlier link got there meanwhile; the next batch reads it again.
       if (matchedCount === 1) known.set(doc._id, doc);
     }
+    return linked;
   }
 
   async loadUsers(ids: readonly string[]): Promise<Map<string, UserDoc>> {

@@ -1,4 +1,5 @@
 import type { StampedEvent } from '../model/event-stream.js';
+import { markRawDaysChanged } from '../live/raw-day-versions.js';
 import { appendToFeed, type FeedActivity, type FeedCount, type FeedRetention } from '../live/feed.js';
 import type { Redis } from '../core/redis.js';
 import { formatDay, dayNumber } from '../model/time-buckets.js';
@@ -20,6 +21,17 @@ interface ProjectDelta {
  */
 export class DeltaPublisher {
   constructor(private readonly redis: Redis, private readonly prefix: string) {}
+
+  /** Tells the reports which raw-event days and identity links the cycle stored (live/raw-day-versions.ts). */
+  async markStored(events: readonly StampedEvent[], linked: ReadonlySet<string>): Promise<void> {
+    const days = new Map<string, Set<number>>();
+    for (const event of events) {
+      let set = days.get(event.projectId);
+      if (set === undefined) days.set(event.projectId, (set = new Set()));
+      set.add(dayNumber(event.timestamp));
+    }
+    await markRawDaysChanged(this.redis, this.prefix, days, linked);
+  }
 
   async publish(events: readonly StampedEvent[], plan: BatchPlan, partition: number, batch: number): Promise<void> {
     const byProject = new Map<string, ProjectDelta>();

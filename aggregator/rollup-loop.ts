@@ -411,7 +411,8 @@ export class RollupLoop {
       batches.map(({ held, batch }, i) => ({ part: held.partition, seq: batch.seq, events: decoded[i]!, recent: held.recentIds })),
       deps.settings.expiryDays.raw,
     );
-    await deps.store.storeLinks(batches.map(({ held }, i) => ({ events: fresh[i]!, known: held.links })));
+    const linked = await deps.store.storeLinks(batches.map(({ held }, i) => ({ events: fresh[i]!, known: held.links })));
+    await deps.publisher.markStored(fresh.flat(), linked);
     failpoint('after-insert');
     const t1 = Date.now();
 

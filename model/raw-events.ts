@@ -127,12 +127,21 @@ export async function newestRawEvents(db: Db, projectId: string, today: number, 
   const found: StampedEvent[] = [];
   const buckets = db.collection<RawBucketDoc>(COLLECTIONS.rawEvents);
   for (let day = today; day > today - days && found.length < max; day--) {
-    for await (const bucket of buckets.find({ projectId, day: dayToDate(day) }, { batchSize: 20 })) {
+    for await (const bucket of buckets.find(rawDayFilter(projectId, day), { batchSize: 20 })) {
       for (const e of decodeEvents(bucket)) if (event === undefined || e.event === event) found.push(e);
       if (found.length >= max) break;
     }
   }
   return found.slice(0, max);
+}
+
+/**
+ * One project's buckets of one UTC day, by their `_id` prefix (`<projectId>|<day>|`):
+ * MongoDB and the local FerretDB (patched to push this range down, docs/operations.md)
+ * read it from the `_id` index, where `{projectId, day}` scans every bucket on FerretDB.
+ */
+export function rawDayFilter(projectId: string, day: number): { _id: { $gte: string; $lt: string } } {
+  return { _id: { $gte: `${projectId}|${day}|`, $lt: `${projectId}|${day}}` } };
 }
 
 export interface RawEventRange {
@@ -142,12 +151,16 @@ export interface RawEventRange {
   toDay: number;
 }
 
+/** The events of one project's buckets of one UTC day, bucket by bucket. */
+export async function* readRawDay(db: Db, projectId: string, day: number): AsyncGenerator<StampedEvent[]> {
+  for await (const bucket of db.collection<RawBucketDoc>(COLLECTIONS.rawEvents).find(rawDayFilter(projectId, day), { batchSize: 20 })) yield decodeEvents(bucket);
+}
+
 /** Every stored event of a project whose UTC day is in the range, one bucket at a time (memory stays flat). */
 export async function* readRawEvents(db: Db, range: RawEventRange): AsyncGenerator<StampedEvent & { part: number }> {
-  const buckets = db
-    .collection<RawBucketDoc>(COLLECTIONS.rawEvents)
-    .find({ projectId: range.projectId, day: { $gte: dayToDate(range.fromDay), $lte: dayToDate(range.toDay) } }, { batchSize: 20 });
-  for await (const bucket of buckets) {
-    for (const event of decodeEvents(bucket)) yield { ...event, part: bucket.part };
+  for (let day = range.fromDay; day <= range.toDay; day++) {
+    for await (const bucket of db.collection<RawBucketDoc>(COLLECTIONS.rawEvents).find(rawDayFilter(range.projectId, day), { batchSize: 20 })) {
+      for (const event of decodeEvents(bucket)) yield { ...event, part: bucket.part };
+    }
   }
 }

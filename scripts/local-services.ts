@@ -192,6 +192,55 @@ const FERRETDB_PATCHES = [
 		}`,
   },
   {
+    // Nothing but `_id` equality is pushed down, so reading one day's raw buckets (or a
+    // report's) scanned every bucket of every project: 7 s for one day of 10,000 20 KB
+    // buckets. `{_id: {$gte: S, $lt: S'}}`, S' being S with its last byte plus one, is
+    // "the _ids starting with S"; when S holds only characters JSON writes as
+    // themselves, those are exactly the documents whose stored `_id` text starts with
+    // `"S`, a range of the unique `_id` index (model/raw-events readRawEvents).
+    file: 'internal/backends/sqlite/collection.go',
+    from: `		case *types.Document:
+			if cond := v.(*types.Document); cond.Len() == 1 && cond.Has("$in") {`,
+    to: `		case *types.Document:
+			if from, to, ok := idPrefixBounds(v.(*types.Document)); ok {
+				whereClause = fmt.Sprintf(\` WHERE %s >= ? AND %s < ?\`, metadata.IDColumn, metadata.IDColumn)
+				args = []any{from, to}
+			}
+			if cond := v.(*types.Document); cond.Len() == 1 && cond.Has("$in") {`,
+  },
+  {
+    file: 'internal/backends/sqlite/collection.go',
+    from: `// check interfaces
+var (
+	_ backends.Collection = (*collection)(nil)
+)`,
+    to: `// idPrefixBounds returns the stored-text bounds of {$gte: S, $lt: S'} when it selects the _ids starting with S.
+func idPrefixBounds(cond *types.Document) (string, string, bool) {
+	if cond.Len() != 2 || !cond.Has("$gte") || !cond.Has("$lt") {
+		return "", "", false
+	}
+	lo, _ := cond.Get("$gte")
+	hi, _ := cond.Get("$lt")
+	s, ok := lo.(string)
+	t, ok2 := hi.(string)
+	n := len(s)
+	if !ok || !ok2 || n == 0 || len(t) != n || s[:n-1] != t[:n-1] || t[n-1] != s[n-1]+1 {
+		return "", "", false
+	}
+	for i := 0; i < n; i++ {
+		if c := s[i]; c < 0x23 || c > 0x7e || c == '\\\\' || c == '<' || c == '>' || c == '&' {
+			return "", "", false
+		}
+	}
+	return \`"\` + s, \`"\` + t, true
+}
+
+// check interfaces
+var (
+	_ backends.Collection = (*collection)(nil)
+)`,
+  },
+  {
     // An insert whose batch meets a duplicate `_id` was retried one document at a
     // time, each its own transaction and fsync: one retried eventId among 1,000 new
     // ones cost about a second. Halving the batch until each duplicate stands alone
@@ -280,7 +329,7 @@ const FERRETDB: GoTool = {
   module: 'github.com/FerretDB/FerretDB',
   version: FERRETDB_VERSION,
   // Names the patched build apart from any stock one in the cache.
-  build: 'idx5',
+  build: 'idx6',
   pkg: './cmd/ferretdb',
   prepare: (dir) => {
     writeFileSync(join(dir, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);

@@ -1,0 +1,106 @@
+/**
+ * A day segment: one project's stored events of one UTC day as columns (docs/reports.md#query-storage),
+ * what every report reads instead of the deflated JSON buckets. Pure: built from the
+ * events, in any order (the queries never depend on row order).
+ *
+ * - `time`, `event` (a code into `names`) and `actor` (a code into `actors`: the event's
+ *   userId, or its anonymousId when it has none, `anonymous` telling which) per row;
+ * - one column per property key (`plan`) and context key (`context.country`), holding a
+ *   code into the column's `values` (-1 where the row lacks the key): dictionary codes
+ *   make a filter or breakdown one comparison per row, decided once per distinct value.
+ */
+import type { StampedEvent } from '../model/event-stream.js';
+
+export interface Column {
+  /** Per row: index into `values`, or -1 when the row has no such key. */
+  codes: Int32Array;
+  values: unknown[];
+}
+
+export interface DaySegment {
+  day: number;
+  size: number;
+  time: Float64Array;
+  event: Int32Array;
+  names: string[];
+  actor: Int32Array;
+  actors: string[];
+  /** Per actor: 1 when it is an anonymousId (the event had no userId). */
+  anonymous: Uint8Array;
+  columns: Map<string, Column>;
+  /** About how much memory the segment holds, for the cache's bound. */
+  bytes: number;
+}
+
+/** The column name of a context key: the definitions' `context.<key>`. */
+export const CONTEXT_PREFIX = 'context.';
+
+class Dictionary<T> {
+  readonly values: T[] = [];
+  private readonly codes = new Map<T, number>();
+  code(value: T): number {
+    let code = this.codes.get(value);
+    if (code === undefined) {
+      code = this.values.length;
+      this.values.push(value);
+      this.codes.set(value, code);
+    }
+    return code;
+  }
+}
+
+/** A property value as a dictionary key: scalars as themselves, objects and arrays by their JSON (kept as JSON text). */
+function dictionaryKey(value: unknown): unknown {
+  return value !== null && typeof value === 'object' ? `\u0000json:${JSON.stringify(value)}` : value;
+}
+
+/** A dictionary key back to the value a filter or breakdown sees. */
+function dictionaryValue(key: unknown): unknown {
+  return typeof key === 'string' && key.startsWith('\u0000json:') ? JSON.parse(key.slice(6)) : key;
+}
+
+export function buildDaySegment(day: number, events: readonly StampedEvent[]): DaySegment {
+  const size = events.length;
+  const time = new Float64Array(size);
+  const event = new Int32Array(size);
+  const actor = new Int32Array(size);
+  const names = new Dictionary<string>();
+  const actors = new Dictionary<string>();
+  const anonymousActors: number[] = [];
+  const columns = new Map<string, { codes: Int32Array; dictionary: Dictionary<unknown> }>();
+  const put = (name: string, row: number, value: unknown) => {
+    let column = columns.get(name);
+    if (column === undefined) columns.set(name, (column = { codes: new Int32Array(size).fill(-1), dictionary: new Dictionary() }));
+    column.codes[row] = column.dictionary.code(dictionaryKey(value));
+  };
+  let textBytes = 0;
+  for (let row = 0; row < size; row++) {
+    const e = events[row]!;
+    time[row] = e.timestamp;
+    event[row] = names.code(e.event);
+    const anonymous = e.userId === undefined;
+    const before = actors.values.length;
+    actor[row] = actors.code(anonymous ? `a:${e.anonymousId!}` : `u:${e.userId}`);
+    if (actors.values.length > before) anonymousActors.push(anonymous ? 1 : 0);
+    for (const key in e.properties) put(key, row, e.properties[key]);
+    for (const key in e.context) put(CONTEXT_PREFIX + key, row, e.context[key]);
+  }
+  const built = new Map<string, Column>();
+  for (const [name, { codes, dictionary }] of columns) {
+    built.set(name, { codes, values: dictionary.values.map(dictionaryValue) });
+    for (const v of dictionary.values) textBytes += typeof v === 'string' ? 2 * v.length + 16 : 16;
+  }
+  for (const a of actors.values) textBytes += 2 * a.length + 16;
+  return {
+    day,
+    size,
+    time,
+    event,
+    names: names.values,
+    actor,
+    actors: actors.values.map((a) => a.slice(2)),
+    anonymous: Uint8Array.from(anonymousActors),
+    columns: built,
+    bytes: size * (8 + 4 + 4 + 4 * columns.size) + textBytes,
+  };
+}

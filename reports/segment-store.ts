@@ -1,0 +1,106 @@
+/**
+ * The day segments and persons a report reads (docs/reports.md#query-storage), kept in
+ * this process's memory up to a byte bound, least recently used first out. A segment is
+ * stamped with its day's counter (live/raw-day-versions.ts) read before its events, and
+ * built again from the raw buckets when the counter moved: a late event, a retry stored
+ * late or an erasure rebuilds that day only. Persons likewise follow the links counter.
+ */
+import type { Db } from 'mongodb';
+import type { Redis } from '../core/redis.js';
+import { readRawDayVersions, type RawDayVersions } from '../live/raw-day-versions.js';
+import { readPersons, type Persons } from '../model/persons.js';
+import { readRawDay } from '../model/raw-events.js';
+import type { StampedEvent } from '../model/event-stream.js';
+import { buildDaySegment, type DaySegment } from './day-segment.js';
+
+interface Stamped<T> {
+  epoch: string;
+  version: number;
+  value: T;
+  bytes: number;
+}
+
+export interface LoadedDays {
+  segments: DaySegment[];
+  persons: Persons;
+  /** The counters the segments were built at (the results cache's key holds them). */
+  versions: RawDayVersions;
+  /** Days built from the raw buckets by this call (the others came from memory). */
+  built: number;
+}
+
+export class SegmentStore {
+  private readonly held = new Map<string, Stamped<DaySegment>>();
+  private readonly persons = new Map<string, Stamped<Persons>>();
+  /** One build per day at a time: concurrent queries of a cold day share it. */
+  private readonly building = new Map<string, Promise<DaySegment>>();
+  private bytes = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** The project's counters for these UTC days: what a cached result is keyed by. */
+  versions(projectId: string, days: readonly number[]): Promise<RawDayVersions> {
+    return readRawDayVersions(this.redis, this.prefix, projectId, days);
+  }
+
+  /** The segments of these UTC days (ascending) and the project's persons, as they stand at `versions`. */
+  async load(projectId: string, days: readonly number[], versions: RawDayVersions): Promise<LoadedDays> {
+    let built = 0;
+    const segments = await Promise.all(
+      days.map(async (day) => {
+        const key = `${projectId}|${day}`;
+        const version = versions.days.get(day) ?? 0;
+        const held = this.held.get(key);
+        if (held !== undefined && held.epoch === versions.epoch && held.version === version) {
+          // Most recently used last.
+          this.held.delete(key);
+          this.held.set(key, held);
+          return held.value;
+        }
+        built++;
+        const buildKey = `${key}|${versions.epoch}|${version}`;
+        let pending = this.building.get(buildKey);
+        if (pending === undefined) {
+          pending = this.build(projectId, day).finally(() => this.building.delete(buildKey));
+          this.building.set(buildKey, pending);
+        }
+        const segment = await pending;
+        this.keep(key, { epoch: versions.epoch, version, value: segment, bytes: segment.bytes });
+        return segment;
+      }),
+    );
+    return { segments, persons: await this.personsOf(projectId, versions), versions, built };
+  }
+
+  private async build(projectId: string, day: number): Promise<DaySegment> {
+    const events: StampedEvent[] = [];
+    for await (const bucket of readRawDay(this.db, projectId, day)) for (const e of bucket) events.push(e);
+    return buildDaySegment(day, events);
+  }
+
+  private keep(key: string, entry: Stamped<DaySegment>): void {
+    const old = this.held.get(key);
+    if (old !== undefined) this.bytes -= old.bytes;
+    this.held.delete(key);
+    this.held.set(key, entry);
+    this.bytes += entry.bytes;
+    for (const [k, e] of this.held) {
+      if (this.bytes <= this.maxBytes || k === key) break;
+      this.held.delete(k);
+      this.bytes -= e.bytes;
+    }
+  }
+
+  private async personsOf(projectId: string, versions: RawDayVersions): Promise<Persons> {
+    const held = this.persons.get(projectId);
+    if (held !== undefined && held.epoch === versions.epoch && held.version === versions.links) return held.value;
+    const persons = await readPersons(this.db, projectId);
+    this.persons.set(projectId, { epoch: versions.epoch, version: versions.links, value: persons, bytes: 0 });
+    return persons;
+  }
+}

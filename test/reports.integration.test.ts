@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from '../core/redis.js';
+import { startTestServer, testRedis, type TestServer } from './helpers.js';
+import { sendAll, waitForDrain } from './pipeline-check.js';
+import { addDays, bruteQuantile, localDay, personsOf, reportEvents, type ReportTestEvent } from './report-dataset.js';
+
+const DAY = 86_400_000;
+
+interface TrendsAnswer {
+  result: { intervals: string[]; results: Array<{ series: string; label: string; breakdown?: string; period: string; values: Array<number | null>; total: number | null }> };
+  cached: boolean;
+}
+
+describe('POST /v1/reports/query: trends over the raw events, against a brute-force recount', () => {
+  let server: TestServer;
+  let redis: Redis;
+  let project: { id: string; writeKey: string; readKey: string };
+  let other: { id: string; writeKey: string; readKey: string };
+  const now = Date.now();
+  const data = reportEvents(28, 300, 20, now);
+  let events: ReportTestEvent[] = data.unique;
+
+  const query = async (key: string, definition: unknown) => {
+    const res = await fetch(`${server.url}/v1/reports/query`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify(definition) });
+    return { status: res.status, body: (await res.json()) as TrendsAnswer & { error?: { code: string; message: string } } };
+  };
+  const drain = () => waitForDrain(redis, server.config.REDIS_KEY_PREFIX, server.config.STREAM_PARTITIONS);
+
+  beforeAll(async () => {
+    server = await startTestServer({}, ['ingest', 'aggregator', 'api']);
+    redis = testRedis();
+    project = await server.createProject('reports');
+    other = await server.createProject('reports-other');
+    await sendAll(server.url, project.writeKey, data.sends);
+    // The other project sends the same names: none of it may show in the first one's reports.
+    await sendAll(server.url, other.writeKey, data.unique.slice(0, 200).map((e) => ({ ...e, eventId: `other-${e.eventId}` })));
+    await drain();
+  }, 120_000);
+
+  afterAll(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
+
+  /** The local days of the last `n` days in a zone, oldest first, and a brute-force value per day. */
+  const perDay = (zone: string, n: number, value: (inDay: ReportTestEvent[], day: string) => number | null) => {
+    const today = localDay(now, zone);
+    const days = Array.from({ length: n }, (_, i) => addDays(today, i - n + 1));
+    return days.map((day) => value(events.filter((e) => localDay(Date.parse(e.timestamp), zone) === day), day));
+  };
+
+  it('counts events, distinct persons (identities merged) and weekly active persons per local day, in UTC and in a zone with DST', async () => {
+    const person = personsOf(events);
+    for (const zone of ['UTC', 'America/New_York']) {
+      const { status, body } = await query(project.readKey, {
+        kind: 'trends',
+        last: '14d',
+        timezone: zone,
+        interval: 'day',
+        series: [{ event: 'view' }, { event: 'view', math: 'users' }, { event: 'buy', math: 'wau' }],
+      });
+      expect(status).toBe(200);
+      const [total, users, wau] = body.result.results;
+      const views = (inDay: ReportTestEvent[]) => inDay.filter((e) => e.event === 'view');
+      expect(total!.values).toEqual(perDay(zone, 14, (inDay) => views(inDay).length));
+      expect(users!.values).toEqual(perDay(zone, 14, (inDay) => new Set(views(inDay).map(person)).size));
+      expect(wau!.values).toEqual(
+        perDay(zone, 14, (_, day) => new Set(events.filter((e) => e.event === 'buy' && localDay(Date.parse(e.timestamp), zone) > addDays(day, -7) && localDay(Date.parse(e.timestamp), zone) <= day && Date.parse(e.timestamp) <= now).map(person)).size),
+      );
+      expect(body.result.intervals).toHaveLength(14);
+      expect(total!.total).toBe(total!.values.reduce((a, b) => a! + b!, 0));
+    }
+  });
+
+  it('breaks down by a property with top-N, (other) and (none), filters, numeric maths, a formula and the previous period', async () => {
+    const zone = 'UTC';
+    const { body } = await query(project.readKey, {
+      kind: 'trends',
+      last: '7d',
+      interval: 'day',
+      compare: true,
+      series: [{ event: 'buy', math: 'sum', property: 'amount', filters: [{ property: 'context.country', op: 'neq', value: 'FR' }] }],
+      breakdown: { property: 'plan', limit: 2 },
+    });
+    const amount = (e: ReportTestEvent) => (typeof e.properties.amount === 'number' ? e.properties.amount : typeof e.properties.amount === 'string' ? Number(e.properties.amount) : undefined);
+    const label = (e: ReportTestEvent) => (e.properties.plan === undefined || e.properties.plan === '' ? '(none)' : (e.properties.plan as string));
+    const buys = (inDay: ReportTestEvent[]) => inDay.filter((e) => e.event === 'buy' && e.context?.country !== 'FR');
+    const sum = (xs: ReportTestEvent[]) => xs.reduce((a, e) => a + (amount(e) ?? 0), 0);
+    // Rank by the current period's sums; the first two, then the rest as (other).
+    const totals = new Map<string, number>();
+    for (const e of buys(events.filter((e) => localDay(Date.parse(e.timestamp), zone) >= addDays(localDay(now, zone), -6)))) totals.set(label(e), (totals.get(label(e)) ?? 0) + (amount(e) ?? 0));
+    const ranked = [...totals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([l]) => l);
+    const top = ranked.slice(0, 2);
+    const rows = body.result.results.filter((r) => r.period === 'current');
+    expect(rows.map((r) => r.breakdown)).toEqual(ranked.length > 2 ? [...top, '(other)'] : top);
+    for (const row of rows) {
+      const inRow = (e: ReportTestEvent) => (row.breakdown === '(other)' ? !top.includes(label(e)) : label(e) === row.breakdown);
+      const expected = perDay(zone, 7, (inDay) => sum(buys(inDay).filter(inRow)));
+      row.values.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
+    }
+    // The previous period: the 7 days before, same rows.
+    const previous = body.result.results.filter((r) => r.period === 'previous');
+    expect(previous.map((r) => r.breakdown)).toEqual(rows.map((r) => r.breakdown));
+    const all = previous.reduce((a, r) => a + r.total!, 0);
+    const expectedPrevious = sum(buys(events.filter((e) => { const d = localDay(Date.parse(e.timestamp), zone); return d >= addDays(localDay(now, zone), -13) && d <= addDays(localDay(now, zone), -7); })));
+    expect(all).toBeCloseTo(expectedPrevious, 6);
+
+    const stats = await query(project.readKey, { kind: 'trends', last: '14d', interval: 'week', series: [{ event: 'buy', math: 'median', property: 'amount' }, { event: 'buy', math: 'p90', property: 'amount' }] });
+    const inRange = events.filter((e) => e.event === 'buy' && localDay(Date.parse(e.timestamp), 'UTC') >= addDays(localDay(now, 'UTC'), -13) && amount(e) !== undefined);
+    expect(stats.body.result.results[0]!.total).toBeCloseTo(bruteQuantile(inRange.map((e) => amount(e)!), 0.5), 6);
+    expect(stats.body.result.results[1]!.total).toBeCloseTo(bruteQuantile(inRange.map((e) => amount(e)!), 0.9), 6);
+
+    const formula = await query(project.readKey, { kind: 'trends', last: '7d', interval: 'day', series: [{ event: 'buy' }, { event: 'view' }], formula: 'A / B * 100' });
+    const expected = perDay('UTC', 7, (inDay) => {
+      const b = inDay.filter((e) => e.event === 'view').length;
+      return b === 0 ? null : (inDay.filter((e) => e.event === 'buy').length / b) * 100;
+    });
+    expect(formula.body.result.results.map((r) => r.series)).toEqual(['formula']);
+    formula.body.result.results[0]!.values.forEach((v, i) => (expected[i] === null ? expect(v).toBeNull() : expect(v).toBeCloseTo(expected[i]!, 9)));
+  });
+
+  it('answers the same question from the cache until an event arrives, then counts the late event in its old day', async () => {
+    const definition = { kind: 'trends', last: '14d', interval: 'day', series: [{ event: 'signup' }] };
+    const first = await query(project.readKey, definition);
+    const again = await query(project.readKey, definition);
+    expect(again.body.cached).toBe(true);
+    expect(again.body.result).toEqual(first.body.result);
+
+    // A late event for a day whose segment is held: only that day is rebuilt, and counted.
+    const late: ReportTestEvent = { event: 'signup', userId: 'late-person', eventId: 'late-1', timestamp: new Date(now - 5 * DAY).toISOString(), properties: {} };
+    await sendAll(server.url, project.writeKey, [late, late]);
+    await drain();
+    events = [...events, late];
+    const after = await query(project.readKey, definition);
+    expect(after.body.cached).toBe(false);
+    expect(after.body.result.results[0]!.values).toEqual(perDay('UTC', 14, (inDay) => inDay.filter((e) => e.event === 'signup').length));
+    expect(after.body.result.results[0]!.total).toBe(first.body.result.results[0]!.total! + 1);
+  });
+
+  it("never reads another project's events", async () => {
+    const { body } = await query(other.readKey, { kind: 'trends', last: '30d', interval: 'month', series: [{ event: 'view' }, { event: 'buy' }, { event: 'signup' }] });
+    const mine = data.unique.slice(0, 200);
+    expect(body.result.results.map((r) => r.total)).toEqual(['view', 'buy', 'signup'].map((n) => mine.filter((e) => e.event === n).length));
+  });
+
+  it('answers a bad definition with a 400 naming the field', async () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [{ kind: 'pie', last: '7d' }, /kind: must be one of trends, funnel/],
+      [{ kind: 'trends', last: '7d', interval: 'day', series: [{ event: 'x', math: 'total', extra: 1 }] }, /series\.0: Unrecognized key/i],
+      [{ kind: 'trends', from: '2016-01-01', to: '2026-01-01', interval: 'day', series: [{ event: 'x' }] }, /to: the range spans more than 366 days/],
+      [{ kind: 'trends', from: '2026-02-01', to: '2026-01-01', interval: 'day', series: [{ event: 'x' }] }, /to: 2026-01-01 is before 2026-02-01/],
+      [{ kind: 'trends', last: '7d', timezone: 'Mars/Olympus', interval: 'day', series: [{ event: 'x' }] }, /timezone: "Mars\/Olympus" is not an IANA time zone/],
+      [{ kind: 'trends', last: '7d', interval: 'minute', series: [{ event: 'x' }] }, /interval: minute intervals over this range would be more than 2000 points/],
+      [{ kind: 'trends', last: '7d', interval: 'day', series: [{ event: 'x', filters: [{ property: '__proto__', op: 'eq', value: 1 }] }] }, /series\.0\.filters\.0\.property: must not be "__proto__"/],
+      [{ kind: 'trends', last: '7d', interval: 'day', series: [{ event: 'x' }], formula: 'A + process.exit()' }, /formula:/],
+    ];
+    for (const [definition, message] of cases) {
+      const { status, body } = await query(project.readKey, definition);
+      expect({ status, code: body.error?.code }).toEqual({ status: 400, code: 'SB_PARAM_INVALID' });
+      expect(body.error!.message).toMatch(message);
+    }
+    expect((await query(project.writeKey, { kind: 'trends', last: '7d', interval: 'day', series: [{ event: 'x' }] })).status).toBe(401);
+  });
+});

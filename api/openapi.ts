@@ -279,6 +279,18 @@ const documentOf = (config: Pick<Config, 'INGEST_MAX_EVENT_NAME_LENGTH'>) => ({
         responses: { 200: { description: '{"event"?, "sampled": n, "properties": [{"key", "types": [...], "events": n}]}' }, 400: errorResponse('Bad parameter'), 401: errorResponse('Bad key') },
       },
     },
+    '/v1/reports/query': {
+      post: {
+        summary: 'Run a report definition over the raw events (docs/reports.md): trends today; funnel, retention, lifecycle and stickiness are refused as not available yet',
+        security: [{ readKey: [] }, { adminToken: [] }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['kind'], properties: { kind: { type: 'string', enum: ['trends', 'funnel', 'retention', 'lifecycle', 'stickiness'] } } } } } },
+        responses: {
+          200: { description: '{"result": {"intervals": [ISO, ...], "results": [{"series", "label", "breakdown"?, "period", "values", "total"}]}, "range": {"from", "to", "timezone"}, "computedAt", "cached"}' },
+          400: errorResponse('SB_PARAM_INVALID naming the field (an unknown kind, field or operator, a range too long, too many intervals, a zone that does not exist, ...)'),
+          401: errorResponse('Missing or wrong key'),
+        },
+      },
+    },
     '/v1/alerts': {
       get: { summary: 'List alert rules with their state', security: [{ readKey: [] }, { adminToken: [] }], responses: { 200: { description: '{"alerts": [...]}' } } },
       post: {

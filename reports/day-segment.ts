@@ -1,7 +1,8 @@
 /**
  * A day segment: one project's stored events of one UTC day as columns (docs/reports.md#query-storage),
  * what every report reads instead of the deflated JSON buckets. Pure: built from the
- * events, in any order (the queries never depend on row order).
+ * events in any order; its rows are in time order, so the rows a report selects from
+ * consecutive days are in time order without a sort.
  *
  * - `time`, `event` (a code into `names`) and `actor` (a code into `actors`: the event's
  *   userId, or its anonymousId when it has none, `anonymous` telling which) per row;
@@ -59,7 +60,8 @@ function dictionaryValue(key: unknown): unknown {
   return typeof key === 'string' && key.startsWith('\u0000json:') ? JSON.parse(key.slice(6)) : key;
 }
 
-export function buildDaySegment(day: number, events: readonly StampedEvent[]): DaySegment {
+export function buildDaySegment(day: number, unordered: readonly StampedEvent[]): DaySegment {
+  const events = [...unordered].sort((a, b) => a.timestamp - b.timestamp);
   const size = events.length;
   const time = new Float64Array(size);
   const event = new Int32Array(size);

@@ -35,7 +35,7 @@ export function reportData(segments: readonly DaySegment[], persons: Persons): R
   return { segments, personOfActor, persons: ids };
 }
 
-/** The rows a series, step or event reference selects, as parallel arrays sorted by time. */
+/** The rows a series, step or event reference selects, as parallel arrays in time order. */
 export interface SelectedRows {
   time: Float64Array;
   person: Int32Array;
@@ -66,7 +66,7 @@ export interface Selection {
   labelProperty?: string;
 }
 
-/** The rows of `data` a selection takes, sorted by time (ties by person). */
+/** The rows of `data` a selection takes, in time order (segments are, and come by day). */
 export function selectRows(data: ReportData, selection: Selection): SelectedRows {
   const { from, to } = selection;
   const times: number[] = [];
@@ -106,12 +106,11 @@ export function selectRows(data: ReportData, selection: Selection): SelectedRows
       if (labelOfCode !== undefined) labelCodes.push(labelFor(labelColumn === undefined ? -1 : labelColumn.codes[row]!));
     }
   });
-  const order = Array.from(times.keys()).sort((a, b) => times[a]! - times[b]! || persons[a]! - persons[b]!);
   return {
-    time: Float64Array.from(order, (i) => times[i]!),
-    person: Int32Array.from(order, (i) => persons[i]!),
-    number: Float64Array.from(order, (i) => numbers[i]!),
-    label: labelCodes.length === 0 ? new Int32Array(0) : Int32Array.from(order, (i) => labelCodes[i]!),
+    time: Float64Array.from(times),
+    person: Int32Array.from(persons),
+    number: Float64Array.from(numbers),
+    label: Int32Array.from(labelCodes),
     labels,
   };
 }

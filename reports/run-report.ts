@@ -12,9 +12,10 @@ import { localDate, localMidnight } from '../model/report-time.js';
 import { dayNumber } from '../model/time-buckets.js';
 import { reportData } from './report-data.js';
 import type { SegmentStore } from './segment-store.js';
+import { runStickiness, type StickinessResult } from './stickiness.js';
 import { lookbackDays, runTrends, type TrendsResult } from './trends.js';
 
-export type ReportResult = TrendsResult;
+export type ReportResult = TrendsResult | StickinessResult;
 
 export interface ReportRun {
   result: ReportResult;
@@ -52,13 +53,13 @@ export function reportRunner(store: SegmentStore, redis: Redis, prefix: string, 
   return {
     async run(projectId, definition, now) {
       const range = resolveReportRange(definition, now);
-      if (definition.kind !== 'trends') throw new SignalboardError('SB_PARAM_INVALID', `kind: ${definition.kind} reports are not available yet (trends are)`);
+      if (definition.kind !== 'trends' && definition.kind !== 'stickiness') throw new SignalboardError('SB_PARAM_INVALID', `kind: ${definition.kind} reports are not available yet (trends and stickiness are)`);
       const starts = reportIntervals(range, definition.interval, limits);
       if (typeof starts === 'string') throw new SignalboardError('SB_PARAM_INVALID', starts);
-      const previous = definition.compare ? previousPeriod(range) : undefined;
+      const previous = definition.kind === 'trends' && definition.compare ? previousPeriod(range) : undefined;
       const previousStarts = previous === undefined ? undefined : reportIntervals(previous, definition.interval, { ...limits, maxIntervals: limits.maxIntervals + 2 });
       if (typeof previousStarts === 'string') throw new SignalboardError('SB_PARAM_INVALID', previousStarts);
-      const lookback = Math.max(...definition.series.map((s) => lookbackDays(s.math))) + 1;
+      const lookback = definition.kind === 'trends' ? Math.max(...definition.series.map((s) => lookbackDays(s.math))) + 1 : 0;
       const days = [...new Set([...(previous === undefined ? [] : daysOf(previous, lookback)), ...daysOf(range, lookback)])].sort((a, b) => a - b);
 
       const versions = await store.versions(projectId, days);
@@ -71,7 +72,9 @@ export function reportRunner(store: SegmentStore, redis: Redis, prefix: string, 
 
       const loaded = await store.load(projectId, days, versions);
       const data = reportData(loaded.segments, loaded.persons);
-      const result = runTrends(definition, data, range, starts, previous === undefined ? undefined : { range: previous, starts: previousStarts! });
+      const result =
+        definition.kind === 'trends' ? runTrends(definition, data, range, starts, previous === undefined ? undefined : { range: previous, starts: previousStarts! })
+        : runStickiness(definition, data, range, starts);
       const run = { result, range: covers, computedAt: new Date(now).toISOString() };
       await redis.set(key, JSON.stringify(run), 'EX', resultTtlSeconds);
       return { ...run, cached: false };

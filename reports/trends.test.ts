@@ -1,33 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { Persons } from '../model/persons.js';
-import type { StampedEvent } from '../model/event-stream.js';
-import { reportDefinition, resolveReportRange, reportIntervals } from '../model/report-definition.js';
-import { buildDaySegment } from './day-segment.js';
-import { reportData } from './report-data.js';
 import { passes } from './row-filters.js';
 import { quantile, runTrends } from './trends.js';
 
-const DAY = 86_400_000;
-const limits = { maxRangeDays: 366, maxIntervals: 2000 };
-const definition = reportDefinition(limits);
+import type { StampedEvent } from '../model/event-stream.js';
+import { event, reportOver } from '../test/report-fixture.js';
 
-let n = 0;
-function event(event: string, at: string, ids: { userId?: string; anonymousId?: string }, properties: Record<string, unknown> = {}): StampedEvent {
-  const timestamp = Date.parse(at);
-  return { eventId: `e${n++}`, projectId: 'p', event, ...ids, timestamp, receivedAt: timestamp, properties, context: {} };
-}
-
-/** Runs a trends definition over events, one segment per UTC day, the persons linked from the events themselves. */
+/** Runs a trends definition over events. */
 function trends(input: object, events: StampedEvent[], now: number) {
-  const d = definition.parse(input);
-  if (d.kind !== 'trends') throw new Error('not trends');
-  const byDay = new Map<number, StampedEvent[]>();
-  for (const e of events) byDay.set(Math.floor(e.timestamp / DAY), [...(byDay.get(Math.floor(e.timestamp / DAY)) ?? []), e]);
-  const persons = new Persons();
-  for (const e of events) persons.addEvent(e);
-  const segments = [...byDay].sort(([a], [b]) => a - b).map(([day, es]) => buildDaySegment(day, es));
-  const range = resolveReportRange(d, now);
-  return runTrends(d, reportData(segments, persons), range, reportIntervals(range, d.interval, limits) as number[]);
+  const { definition, data, range, starts } = reportOver(input, events, now);
+  if (definition.kind !== 'trends') throw new Error('not a trends definition');
+  return runTrends(definition, data, range, starts);
 }
 
 describe('filters', () => {

@@ -33,7 +33,7 @@ export function lookbackDays(math: Math): number {
 }
 
 /** The index of the interval holding `t` (starts ascending), or -1 before the first. */
-function intervalIndex(starts: readonly number[], t: number): number {
+export function intervalIndex(starts: readonly number[], t: number): number {
   let [low, high] = [0, starts.length - 1];
   if (starts.length === 0 || t < starts[0]!) return -1;
   while (low < high) {

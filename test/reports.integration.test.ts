@@ -119,6 +119,21 @@ describe('POST /v1/reports/query: trends over the raw events, against a brute-fo
     formula.body.result.results[0]!.values.forEach((v, i) => (expected[i] === null ? expect(v).toBeNull() : expect(v).toBeCloseTo(expected[i]!, 9)));
   });
 
+  it('counts stickiness: persons by the number of days they viewed in the range', async () => {
+    const person = personsOf(events);
+    const { status, body } = await query(project.readKey, { kind: 'stickiness', last: '14d', interval: 'day', event: 'view' });
+    expect(status).toBe(200);
+    const first = addDays(localDay(now, 'UTC'), -13);
+    const days = new Map<string, Set<string>>();
+    for (const e of events) {
+      const day = localDay(Date.parse(e.timestamp), 'UTC');
+      if (e.event === 'view' && day >= first) days.set(person(e), (days.get(person(e)) ?? new Set()).add(day));
+    }
+    const counts = new Array<number>(14).fill(0);
+    for (const set of days.values()) counts[set.size - 1]!++;
+    expect((body.result as unknown as { counts: number[] }).counts).toEqual(counts);
+  });
+
   it('answers the same question from the cache until an event arrives, then counts the late event in its old day', async () => {
     const definition = { kind: 'trends', last: '14d', interval: 'day', series: [{ event: 'signup' }] };
     const first = await query(project.readKey, definition);
@@ -146,6 +161,7 @@ describe('POST /v1/reports/query: trends over the raw events, against a brute-fo
   it('answers a bad definition with a 400 naming the field', async () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ kind: 'pie', last: '7d' }, /kind: must be one of trends, funnel/],
+      [{ kind: 'funnel', last: '7d', steps: [{ event: 'a' }, { event: 'b' }] }, /kind: funnel reports are not available yet/],
       [{ kind: 'trends', last: '7d', interval: 'day', series: [{ event: 'x', math: 'total', extra: 1 }] }, /series\.0: Unrecognized key/i],
       [{ kind: 'trends', from: '2016-01-01', to: '2026-01-01', interval: 'day', series: [{ event: 'x' }] }, /to: the range spans more than 366 days/],
       [{ kind: 'trends', from: '2026-02-01', to: '2026-01-01', interval: 'day', series: [{ event: 'x' }] }, /to: 2026-01-01 is before 2026-02-01/],

@@ -281,11 +281,11 @@ const documentOf = (config: Pick<Config, 'INGEST_MAX_EVENT_NAME_LENGTH'>) => ({
     },
     '/v1/reports/query': {
       post: {
-        summary: 'Run a report definition over the raw events (docs/reports.md): trends and stickiness today; funnel, retention and lifecycle are refused as not available yet',
+        summary: 'Run a report definition over the raw events (docs/reports.md): trends, funnel, retention, lifecycle or stickiness',
         security: [{ readKey: [] }, { adminToken: [] }],
         requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['kind'], properties: { kind: { type: 'string', enum: ['trends', 'funnel', 'retention', 'lifecycle', 'stickiness'] } } } } } },
         responses: {
-          200: { description: '{"result": trends {"intervals": [ISO, ...], "results": [{"series", "label", "breakdown"?, "period", "values", "total"}]} or stickiness {"intervals", "counts"}, "range": {"from", "to", "timezone"}, "computedAt", "cached"}' },
+          200: { description: '{"result": trends {"intervals": [ISO, ...], "results": [{"series", "label", "breakdown"?, "period", "values", "total"}]}, funnel {"steps", "breakdowns"?}, retention {"cohorts"}, lifecycle {"intervals", "new", "returning", "resurrecting", "dormant"} or stickiness {"intervals", "counts"}, "range": {"from", "to", "timezone"}, "computedAt", "cached"}' },
           400: errorResponse('SB_PARAM_INVALID naming the field (an unknown kind, field or operator, a range too long, too many intervals, a zone that does not exist, ...)'),
           401: errorResponse('Missing or wrong key'),
         },

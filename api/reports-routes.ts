@@ -11,7 +11,7 @@ export function registerReportRoutes(app: TemplatedApp, rt: Runtime): void {
   const limits = reportLimits(rt.config);
   const definition = reportDefinition(limits);
   const store = new SegmentStore(rt.mongo.db, rt.redis, rt.config.REDIS_KEY_PREFIX, rt.config.REPORTS_SEGMENT_CACHE_MB * 1024 * 1024);
-  const runner = reportRunner(store, rt.redis, rt.config.REDIS_KEY_PREFIX, limits, rt.config.REPORTS_RESULT_TTL_SECONDS);
+  const runner = reportRunner(store, rt.redis, rt.config.REDIS_KEY_PREFIX, limits, rt.config.REPORTS_RESULT_TTL_SECONDS, rt.config.EXPIRY_RAW_DAYS);
 
   route(app, rt.logger, 'post', '/v1/reports/query', async (req, reply) => {
     const project = await rt.access.resolve(req.headers, req.query, 'read', req.remoteAddress);

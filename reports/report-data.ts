@@ -73,26 +73,14 @@ export function selectRows(data: ReportData, selection: Selection): SelectedRows
   const persons: number[] = [];
   const numbers: number[] = [];
   const labelCodes: number[] = [];
-  const labels: string[] = [];
-  const labelCode = new Map<string, number>();
+  const labelCoder = selection.labelProperty === undefined ? undefined : new LabelCoder(selection.labelProperty);
   data.segments.forEach((segment, s) => {
     // A UTC day outside [from, to) holds no row of it.
     if ((segment.day + 1) * 86_400_000 <= from || segment.day * 86_400_000 >= to) return;
     const rows = matchingRows(segment, selection.event, selection.filters);
     const numberColumn = selection.numberProperty === undefined ? undefined : segment.columns.get(columnName(selection.numberProperty));
     const numberOfCode = numberColumn?.values.map((v) => numericValue(v) ?? NaN);
-    const labelColumn = selection.labelProperty === undefined ? undefined : segment.columns.get(columnName(selection.labelProperty));
-    // Label codes are given as rows use them, so `labels` holds only labels of selected rows.
-    const labelOfCode = selection.labelProperty === undefined ? undefined : new Int32Array((labelColumn?.values.length ?? 0) + 1).fill(-1);
-    const labelFor = (columnCode: number) => {
-      let code = labelOfCode![columnCode + 1]!;
-      if (code === -1) {
-        const label = columnCode === -1 ? NONE_LABEL : breakdownLabel(labelColumn!.values[columnCode]);
-        code = labelCode.get(label) ?? labelCode.set(label, labels.push(label) - 1).get(label)!;
-        labelOfCode![columnCode + 1] = code;
-      }
-      return code;
-    };
+    const labelFor = labelCoder?.forSegment(segment);
     const personOf = data.personOfActor[s]!;
     for (const row of rows) {
       const t = segment.time[row]!;
@@ -103,7 +91,7 @@ export function selectRows(data: ReportData, selection: Selection): SelectedRows
         const code = numberColumn!.codes[row]!;
         numbers.push(code === -1 ? NaN : numberOfCode[code]!);
       } else numbers.push(NaN);
-      if (labelOfCode !== undefined) labelCodes.push(labelFor(labelColumn === undefined ? -1 : labelColumn.codes[row]!));
+      if (labelFor !== undefined) labelCodes.push(labelFor(row));
     }
   });
   return {
@@ -111,6 +99,82 @@ export function selectRows(data: ReportData, selection: Selection): SelectedRows
     person: Int32Array.from(persons),
     number: Float64Array.from(numbers),
     label: Int32Array.from(labelCodes),
-    labels,
+    labels: labelCoder?.labels ?? [],
   };
+}
+
+/** Codes for a breakdown property's labels across segments, given as rows use them (so `labels` holds only labels of selected rows). */
+class LabelCoder {
+  readonly labels: string[] = [];
+  private readonly codes = new Map<string, number>();
+  constructor(private readonly property: string) {}
+
+  /** The label code of a row of this segment. */
+  forSegment(segment: DaySegment): (row: number) => number {
+    const column = segment.columns.get(columnName(this.property));
+    const byColumnCode = new Int32Array((column?.values.length ?? 0) + 1).fill(-1);
+    return (row) => {
+      const columnCode = column === undefined ? -1 : column.codes[row]!;
+      let code = byColumnCode[columnCode + 1]!;
+      if (code === -1) {
+        const label = columnCode === -1 ? NONE_LABEL : breakdownLabel(column!.values[columnCode]);
+        code = this.codes.get(label) ?? this.codes.set(label, this.labels.push(label) - 1).get(label)!;
+        byColumnCode[columnCode + 1] = code;
+      }
+      return code;
+    };
+  }
+}
+
+/** An event reference of a funnel or retention: an event (any, when undefined) and its filters. */
+export interface EventRef {
+  event: string | undefined;
+  filters?: readonly Filter[];
+}
+
+/** Rows matching any of up to 31 references, with a bit per reference matched, in time order. */
+export interface MarkedRows {
+  time: Float64Array;
+  person: Int32Array;
+  mask: Int32Array;
+  label: Int32Array;
+  labels: string[];
+}
+
+export function markRows(data: ReportData, refs: readonly EventRef[], from: number, to: number, labelProperty?: string): MarkedRows {
+  if (refs.length > 31) throw new Error('at most 31 event references');
+  const times: number[] = [];
+  const persons: number[] = [];
+  const masks: number[] = [];
+  const labelCodes: number[] = [];
+  const labelCoder = labelProperty === undefined ? undefined : new LabelCoder(labelProperty);
+  data.segments.forEach((segment, s) => {
+    if ((segment.day + 1) * 86_400_000 <= from || segment.day * 86_400_000 >= to) return;
+    const mask = new Int32Array(segment.size);
+    refs.forEach((ref, bit) => {
+      for (const row of matchingRows(segment, ref.event, ref.filters)) mask[row]! |= 1 << bit;
+    });
+    const labelFor = labelCoder?.forSegment(segment);
+    const personOf = data.personOfActor[s]!;
+    for (let row = 0; row < segment.size; row++) {
+      const t = segment.time[row]!;
+      if (mask[row] === 0 || t < from || t >= to) continue;
+      times.push(t);
+      persons.push(personOf[segment.actor[row]!]!);
+      masks.push(mask[row]!);
+      if (labelFor !== undefined) labelCodes.push(labelFor(row));
+    }
+  });
+  return { time: Float64Array.from(times), person: Int32Array.from(persons), mask: Int32Array.from(masks), label: Int32Array.from(labelCodes), labels: labelCoder?.labels ?? [] };
+}
+
+/** Row numbers grouped by person, each person's in time order: rows of person p are order[start[p]] … order[start[p + 1] - 1]. */
+export function rowsByPerson(person: Int32Array, personCount: number): { start: Int32Array; order: Int32Array } {
+  const start = new Int32Array(personCount + 1);
+  for (const p of person) start[p + 1]!++;
+  for (let p = 0; p < personCount; p++) start[p + 1]! += start[p]!;
+  const next = start.slice(0, personCount);
+  const order = new Int32Array(person.length);
+  for (let i = 0; i < person.length; i++) order[next[person[i]!]!++] = i;
+  return { start, order };
 }

@@ -8,14 +8,16 @@ import { createHash } from 'node:crypto';
 import { SignalboardError } from '../core/errors.js';
 import type { Redis } from '../core/redis.js';
 import { reportIntervals, resolveReportRange, type ReportDefinition, type ReportLimits, type ReportRange } from '../model/report-definition.js';
-import { localDate, localMidnight } from '../model/report-time.js';
+import { intervalStart, localDate, localMidnight, type ReportInterval } from '../model/report-time.js';
 import { dayNumber } from '../model/time-buckets.js';
-import { reportData } from './report-data.js';
+import { funnelWindowMs, runFunnel, type FunnelResult } from './funnel.js';
+import { reportData, type ReportData } from './report-data.js';
 import type { SegmentStore } from './segment-store.js';
+import { runLifecycle, runRetention, type LifecycleResult, type RetentionResult } from './retention.js';
 import { runStickiness, type StickinessResult } from './stickiness.js';
 import { lookbackDays, runTrends, type TrendsResult } from './trends.js';
 
-export type ReportResult = TrendsResult | StickinessResult;
+export type ReportResult = TrendsResult | StickinessResult | FunnelResult | RetentionResult | LifecycleResult;
 
 export interface ReportRun {
   result: ReportResult;
@@ -49,33 +51,77 @@ function daysOf(range: Pick<ReportRange, 'from' | 'to'>, before: number): number
   return days;
 }
 
-export function reportRunner(store: SegmentStore, redis: Redis, prefix: string, limits: ReportLimits, resultTtlSeconds: number): ReportRunner {
+/** What running a definition needs: the UTC days it reads, and the computation over them. */
+interface ReportPlan {
+  days: number[];
+  compute(data: ReportData): ReportResult;
+}
+
+/** Intervals of a range, or a 400 naming the bound. */
+function intervalsOf(range: ReportRange, interval: ReportInterval, limits: ReportLimits): number[] {
+  const starts = reportIntervals(range, interval, limits);
+  if (typeof starts === 'string') throw new SignalboardError('SB_PARAM_INVALID', starts);
+  return starts;
+}
+
+/**
+ * `historyDays`: how far back "ever" reaches (the raw-event retention): first-time
+ * retention and lifecycle's "new" look for each person's first event from there.
+ */
+export function planReport(definition: ReportDefinition, range: ReportRange, now: number, limits: ReportLimits, historyDays: number): ReportPlan {
+  const history = historyStart(now, historyDays);
+  switch (definition.kind) {
+    case 'trends': {
+      const starts = intervalsOf(range, definition.interval, limits);
+      const previous = definition.compare ? previousPeriod(range) : undefined;
+      const previousStarts = previous === undefined ? undefined : intervalsOf(previous, definition.interval, { ...limits, maxIntervals: limits.maxIntervals + 2 });
+      const lookback = Math.max(...definition.series.map((s) => lookbackDays(s.math))) + 1;
+      return {
+        days: [...new Set([...(previous === undefined ? [] : daysOf(previous, lookback)), ...daysOf(range, lookback)])].sort((a, b) => a - b),
+        compute: (data) => runTrends(definition, data, range, starts, previous === undefined ? undefined : { range: previous, starts: previousStarts! }),
+      };
+    }
+    case 'stickiness': {
+      const starts = intervalsOf(range, definition.interval, limits);
+      return { days: daysOf(range, 0), compute: (data) => runStickiness(definition, data, range, starts) };
+    }
+    case 'funnel':
+      // Later steps may fall after `to`, within the window of an attempt that started inside the range.
+      return { days: daysOf({ from: range.from, to: Math.min(range.to + funnelWindowMs(definition), now + 1) }, 0), compute: (data) => runFunnel(definition, data, range) };
+    case 'retention': {
+      const starts = intervalsOf(range, definition.period, limits);
+      const from = definition.type === 'first_time' ? history : range.from;
+      return { days: daysOf({ from, to: range.to }, 0), compute: (data) => runRetention(definition, data, range, starts, from) };
+    }
+    case 'lifecycle': {
+      // The interval before the range too: who was active in it decides returning and dormant in the first one.
+      const before = intervalStart(intervalStart(range.from, definition.interval, range.timezone) - 1, definition.interval, range.timezone);
+      const starts = intervalsOf({ ...range, from: before }, definition.interval, { ...limits, maxIntervals: limits.maxIntervals + 1 });
+      return { days: daysOf({ from: Math.min(history, before), to: range.to }, 0), compute: (data) => runLifecycle(definition, data, range, starts, Math.min(history, before)) };
+    }
+  }
+}
+
+/** The UTC midnight `days` days before `now`'s UTC day: where stored history begins. */
+function historyStart(now: number, days: number): number {
+  return (dayNumber(now) - days) * 86_400_000;
+}
+
+export function reportRunner(store: SegmentStore, redis: Redis, prefix: string, limits: ReportLimits, resultTtlSeconds: number, historyDays: number): ReportRunner {
   return {
     async run(projectId, definition, now) {
       const range = resolveReportRange(definition, now);
-      if (definition.kind !== 'trends' && definition.kind !== 'stickiness') throw new SignalboardError('SB_PARAM_INVALID', `kind: ${definition.kind} reports are not available yet (trends and stickiness are)`);
-      const starts = reportIntervals(range, definition.interval, limits);
-      if (typeof starts === 'string') throw new SignalboardError('SB_PARAM_INVALID', starts);
-      const previous = definition.kind === 'trends' && definition.compare ? previousPeriod(range) : undefined;
-      const previousStarts = previous === undefined ? undefined : reportIntervals(previous, definition.interval, { ...limits, maxIntervals: limits.maxIntervals + 2 });
-      if (typeof previousStarts === 'string') throw new SignalboardError('SB_PARAM_INVALID', previousStarts);
-      const lookback = definition.kind === 'trends' ? Math.max(...definition.series.map((s) => lookbackDays(s.math))) + 1 : 0;
-      const days = [...new Set([...(previous === undefined ? [] : daysOf(previous, lookback)), ...daysOf(range, lookback)])].sort((a, b) => a - b);
-
-      const versions = await store.versions(projectId, days);
+      const plan = planReport(definition, range, now, limits, historyDays);
+      const versions = await store.versions(projectId, plan.days);
       const question = JSON.stringify([definition, range.from, definition.last === undefined ? range.to : Math.floor(range.to / 1000)]);
       const stamp = JSON.stringify([versions.epoch, versions.links, [...versions.days]]);
       const key = `${prefix}:reportresult:{${projectId}}:${createHash('sha256').update(question).update('\u0000').update(stamp).digest('base64url')}`;
-      const covers = { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), timezone: range.timezone };
       const cached = await redis.get(key);
       if (cached !== null) return { ...(JSON.parse(cached) as Omit<ReportRun, 'cached'>), cached: true };
 
-      const loaded = await store.load(projectId, days, versions);
-      const data = reportData(loaded.segments, loaded.persons);
-      const result =
-        definition.kind === 'trends' ? runTrends(definition, data, range, starts, previous === undefined ? undefined : { range: previous, starts: previousStarts! })
-        : runStickiness(definition, data, range, starts);
-      const run = { result, range: covers, computedAt: new Date(now).toISOString() };
+      const loaded = await store.load(projectId, plan.days, versions);
+      const result = plan.compute(reportData(loaded.segments, loaded.persons));
+      const run = { result, range: { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), timezone: range.timezone }, computedAt: new Date(now).toISOString() };
       await redis.set(key, JSON.stringify(run), 'EX', resultTtlSeconds);
       return { ...run, cached: false };
     },

@@ -86,3 +86,34 @@ export function bruteQuantile(values: number[], q: number): number {
   const hi = Math.min(lo + 1, s.length - 1);
   return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
 }
+
+/**
+ * An ordered funnel by exhaustive search: for each person, every attempt (a step-0 event
+ * in [from, to)) and every way to fill the next steps with distinct events at or after the
+ * previous step's time and within `windowMs` of the start. Gives each person's furthest
+ * step (-1: not in the funnel) and the step-0 event of the first attempt that reached it.
+ */
+export function bruteFunnel(events: readonly ReportTestEvent[], person: (e: ReportTestEvent) => string, steps: readonly string[], from: number, to: number, windowMs: number): Map<string, { furthest: number; start: ReportTestEvent }> {
+  const byPerson = new Map<string, ReportTestEvent[]>();
+  for (const e of events) byPerson.set(person(e), [...(byPerson.get(person(e)) ?? []), e]);
+  const found = new Map<string, { furthest: number; start: ReportTestEvent }>();
+  for (const [who, mine] of byPerson) {
+    const time = (e: ReportTestEvent) => Date.parse(e.timestamp);
+    const deepest = (k: number, previous: number, deadline: number, used: Set<ReportTestEvent>): number => {
+      if (k === steps.length) return k - 1;
+      let best = k - 1;
+      for (const e of mine) {
+        if (e.event !== steps[k] || used.has(e) || time(e) < previous || time(e) > deadline) continue;
+        best = Math.max(best, deepest(k + 1, time(e), deadline, new Set([...used, e])));
+        if (best === steps.length - 1) break;
+      }
+      return best;
+    };
+    const starts = mine.filter((e) => e.event === steps[0] && time(e) >= from && time(e) < to).sort((a, b) => time(a) - time(b));
+    for (const start of starts) {
+      const furthest = deepest(1, time(start), time(start) + windowMs, new Set([start]));
+      if (furthest > (found.get(who)?.furthest ?? -1)) found.set(who, { furthest, start });
+    }
+  }
+  return found;
+}

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from '../core/redis.js';
 import { startTestServer, testRedis, type TestServer } from './helpers.js';
 import { sendAll, waitForDrain } from './pipeline-check.js';
-import { addDays, bruteQuantile, localDay, personsOf, reportEvents, type ReportTestEvent } from './report-dataset.js';
+import { addDays, bruteFunnel, bruteQuantile, localDay, personsOf, reportEvents, type ReportTestEvent } from './report-dataset.js';
 
 const DAY = 86_400_000;
 
@@ -134,6 +134,66 @@ describe('POST /v1/reports/query: trends over the raw events, against a brute-fo
     expect((body.result as unknown as { counts: number[] }).counts).toEqual(counts);
   });
 
+  it('counts an ordered funnel with a window and a breakdown by the first step, as an exhaustive search does', async () => {
+    const person = personsOf(events);
+    const { status, body } = await query(project.readKey, {
+      kind: 'funnel',
+      last: '14d',
+      steps: [{ event: 'view' }, { event: 'signup' }, { event: 'buy' }],
+      window: { value: 3, unit: 'day' },
+      breakdown: { property: 'plan', attribution: 'step', step: 0 },
+    });
+    expect(status).toBe(200);
+    const result = body.result as unknown as { steps: Array<{ count: number }>; breakdowns: Array<{ value: string; steps: Array<{ count: number }> }> };
+    const from = Date.parse(`${addDays(localDay(now, 'UTC'), -13)}T00:00:00Z`);
+    const brute = bruteFunnel(events, person, ['view', 'signup', 'buy'], from, now + 1, 3 * DAY);
+    const reached = (k: number, of: Iterable<{ furthest: number }>) => [...of].filter((p) => p.furthest >= k).length;
+    expect(result.steps.map((s) => s.count)).toEqual([0, 1, 2].map((k) => reached(k, brute.values())));
+    expect(result.steps[2]!.count).toBeGreaterThan(0);
+    const label = (e: ReportTestEvent) => (e.properties.plan === undefined || e.properties.plan === '' ? '(none)' : (e.properties.plan as string));
+    for (const row of result.breakdowns) {
+      const inRow = [...brute.values()].filter((p) => label(p.start) === row.value);
+      expect({ value: row.value, counts: row.steps.map((s) => s.count) }).toEqual({ value: row.value, counts: [0, 1, 2].map((k) => reached(k, inRow)) });
+    }
+    expect(result.breakdowns.reduce((a, b) => a + b.steps[0]!.count, 0)).toBe(brute.size);
+  });
+
+  it('counts weekly first-time retention and daily lifecycle as a recount does', async () => {
+    const person = personsOf(events);
+    const time = (e: ReportTestEvent) => Date.parse(e.timestamp);
+    const from = Date.parse(`${addDays(localDay(now, 'UTC'), -13)}T00:00:00Z`);
+    const monday = (ms: number) => addDays(localDay(ms, 'UTC'), -((new Date(ms).getUTCDay() + 6) % 7));
+    const retention = await query(project.readKey, { kind: 'retention', last: '14d', period: 'week', type: 'first_time', startEvent: { event: 'signup' }, returnEvent: { event: 'buy' } });
+    expect(retention.status).toBe(200);
+    const cohorts = (retention.body.result as unknown as { cohorts: Array<{ cohort: string; size: number; retained: number[] }> }).cohorts;
+    const weeks = cohorts.map((c) => c.cohort.slice(0, 10));
+    const firstSignup = new Map<string, number>();
+    for (const e of events) if (e.event === 'signup' && time(e) < (firstSignup.get(person(e)) ?? Infinity)) firstSignup.set(person(e), time(e));
+    const expected = weeks.map((week, c) => {
+      const members = [...firstSignup].filter(([, t]) => t >= from && monday(t) === week).map(([p]) => p);
+      const retained = weeks.slice(c).map((later, k) => (k === 0 ? members.length : members.filter((p) => events.some((e) => e.event === 'buy' && person(e) === p && time(e) >= from && monday(time(e)) === later)).length));
+      return { cohort: `${week}T00:00:00.000Z`, size: members.length, retained };
+    });
+    expect(cohorts).toEqual(expected);
+    expect(cohorts.some((c) => c.retained.length > 1 && c.retained[1]! > 0)).toBe(true);
+
+    const lifecycle = await query(project.readKey, { kind: 'lifecycle', last: '7d', interval: 'day', event: 'view' });
+    const got = lifecycle.body.result as unknown as { new: number[]; returning: number[]; resurrecting: number[]; dormant: number[] };
+    const firstSeen = new Map<string, string>();
+    for (const e of [...events].sort((a, b) => time(a) - time(b))) if (!firstSeen.has(person(e))) firstSeen.set(person(e), localDay(time(e), 'UTC'));
+    const activeOn = (day: string) => new Set(events.filter((e) => e.event === 'view' && localDay(time(e), 'UTC') === day).map(person));
+    const days = Array.from({ length: 7 }, (_, i) => addDays(localDay(now, 'UTC'), i - 6));
+    const want = { new: [] as number[], returning: [] as number[], resurrecting: [] as number[], dormant: [] as number[] };
+    for (const day of days) {
+      const [today, before] = [activeOn(day), activeOn(addDays(day, -1))];
+      want.new.push([...today].filter((p) => firstSeen.get(p) === day).length);
+      want.returning.push([...today].filter((p) => firstSeen.get(p) !== day && before.has(p)).length);
+      want.resurrecting.push([...today].filter((p) => firstSeen.get(p) !== day && !before.has(p)).length);
+      want.dormant.push(-[...before].filter((p) => !today.has(p)).length);
+    }
+    expect({ new: got.new, returning: got.returning, resurrecting: got.resurrecting, dormant: got.dormant }).toEqual(want);
+  });
+
   it('answers the same question from the cache until an event arrives, then counts the late event in its old day', async () => {
     const definition = { kind: 'trends', last: '14d', interval: 'day', series: [{ event: 'signup' }] };
     const first = await query(project.readKey, definition);
@@ -161,7 +221,7 @@ describe('POST /v1/reports/query: trends over the raw events, against a brute-fo
   it('answers a bad definition with a 400 naming the field', async () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ kind: 'pie', last: '7d' }, /kind: must be one of trends, funnel/],
-      [{ kind: 'funnel', last: '7d', steps: [{ event: 'a' }, { event: 'b' }] }, /kind: funnel reports are not available yet/],
+      [{ kind: 'funnel', last: '7d', steps: [{ event: 'a' }] }, /steps: must hold 2 to 10 steps/],
       [{ kind: 'trends', last: '7d', interval: 'day', series: [{ event: 'x', math: 'total', extra: 1 }] }, /series\.0: Unrecognized key/i],
       [{ kind: 'trends', from: '2016-01-01', to: '2026-01-01', interval: 'day', series: [{ event: 'x' }] }, /to: the range spans more than 366 days/],
       [{ kind: 'trends', from: '2026-02-01', to: '2026-01-01', interval: 'day', series: [{ event: 'x' }] }, /to: 2026-01-01 is before 2026-02-01/],

@@ -12,8 +12,8 @@ export function startApi(rt: Runtime, app: TemplatedApp): RoleHandle {
   registerProjectRoutes(app, rt);
   registerMetricsRoutes(app, rt);
   registerAlertRoutes(app, rt);
-  registerReportRoutes(app, rt);
+  const reports = registerReportRoutes(app, rt);
   registerOpenApi(app, rt);
   registerDashboardRoutes(app, rt, rt.config.DASHBOARD_DIR);
-  return { stop: () => Promise.resolve() };
+  return { stop: () => reports.stop() };
 }

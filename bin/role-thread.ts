@@ -3,6 +3,7 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { RoleHandle, StorageUrls } from '../core/runtime.js';
+import { threadEntry } from '../core/thread-entry.js';
 
 type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 export type ThreadRequest = { type: 'metrics'; id: number } | { type: 'stop' };
@@ -24,11 +25,7 @@ export interface RoleThread extends RoleHandle {
  * storage clients of its own. A thread that dies is logged and started again.
  */
 export async function startAggregatorThread(config: Config, urls: StorageUrls, logger: Logger): Promise<RoleThread> {
-  // Built, the entry is JavaScript; under tsx (development, tests) it is TypeScript, and
-  // tsx's loader has to be registered in the thread first (it is not inherited).
-  const typescript = import.meta.url.endsWith('.ts');
-  const file = new URL(typescript ? './aggregator-thread.ts' : './aggregator-thread.js', import.meta.url);
-  const entry = typescript ? `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(file.href)}); })` : file;
+  const { entry, evaluate } = threadEntry(import.meta.url, 'aggregator-thread');
   let stopping = false;
   let nextId = 0;
   const waiting = new Map<number, (metrics: MetricsJson) => void>();
@@ -38,7 +35,7 @@ export async function startAggregatorThread(config: Config, urls: StorageUrls, l
 
   const spawn = (): Promise<Worker> =>
     new Promise((resolve, reject) => {
-      const worker = new Worker(entry, { eval: typescript, workerData: { config, urls: { redisUrl: urls.redisUrl, mongoUrl: urls.mongoUrl }, pretty: process.stdout.isTTY === true } });
+      const worker = new Worker(entry, { eval: evaluate, workerData: { config, urls: { redisUrl: urls.redisUrl, mongoUrl: urls.mongoUrl }, pretty: process.stdout.isTTY === true } });
       let started = false;
       worker.on('message', (message: ThreadReply) => {
         if (message.type === 'started') {

@@ -76,11 +76,13 @@ const envSchema = z.object({
   AGGREGATOR_DIMENSIONS: z.string().regex(/^[A-Za-z0-9_]+(,[A-Za-z0-9_]+)*$|^$/, 'must be comma-separated names').default('platform,country,appVersion'),
   RETENTION_HORIZON_DAYS: int(90, 366).default(180),
   EXPIRY_RAW_DAYS: int(1, 3650).default(365),
-  /** Reports (docs/reports.md): the longest range, the most intervals a series may have, this process's segment memory, how long a result is cached. */
+  /** Reports (docs/reports.md): the longest range, the most intervals a series may have, this process's segment memory, how long a result is cached, the most events one report reads, how long it may run. */
   REPORTS_MAX_RANGE_DAYS: int(1, 3650).default(366),
   REPORTS_MAX_INTERVALS: int(10, 100_000).default(2000),
   REPORTS_SEGMENT_CACHE_MB: int(16, 1_000_000).default(1024),
   REPORTS_RESULT_TTL_SECONDS: int(1, 86_400).default(600),
+  REPORTS_MAX_EVENTS: int(1000, 1_000_000_000).default(20_000_000),
+  REPORTS_TIMEOUT_MS: int(100, 600_000).default(30_000),
   EXPIRY_USERS_DAYS: int(1, 3650).default(365),
   EXPIRY_MINUTE_DAYS: int(1, 3650).default(14),
   EXPIRY_HOUR_DAYS: int(1, 3650).default(365),

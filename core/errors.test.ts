@@ -26,6 +26,6 @@ describe('error catalog', () => {
 
   it('marks exactly the temporary refusals as retriable', () => {
     const retriable = Object.entries(ERROR_CATALOG).filter(([, e]) => e.retriable).map(([code]) => code);
-    expect(retriable.sort()).toEqual(['SB_AUTH_THROTTLED', 'SB_INTERNAL', 'SB_LIVE_SLOW_CONSUMER', 'SB_LIVE_TOO_MANY_CONNECTIONS', 'SB_OVERLOADED', 'SB_RATE_LIMITED', 'SB_RECOMPUTE_BUSY', 'SB_SHUTTING_DOWN', 'SB_STORAGE_UNAVAILABLE']);
+    expect(retriable.sort()).toEqual(['SB_AUTH_THROTTLED', 'SB_INTERNAL', 'SB_LIVE_SLOW_CONSUMER', 'SB_LIVE_TOO_MANY_CONNECTIONS', 'SB_OVERLOADED', 'SB_RATE_LIMITED', 'SB_RECOMPUTE_BUSY', 'SB_REPORT_TIMEOUT', 'SB_SHUTTING_DOWN', 'SB_STORAGE_UNAVAILABLE']);
   });
 });

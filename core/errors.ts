@@ -26,6 +26,7 @@ export const ERROR_CATALOG = {
   SB_NOT_FOUND: { status: 404, retriable: false },
   SB_RATE_LIMITED: { status: 429, retriable: true },
   SB_OVERLOADED: { status: 503, retriable: true },
+  SB_REPORT_TIMEOUT: { status: 503, retriable: true },
   SB_STORAGE_UNAVAILABLE: { status: 503, retriable: true },
   SB_SHUTTING_DOWN: { status: 503, retriable: true },
   SB_INTERNAL: { status: 500, retriable: true },

@@ -29,6 +29,8 @@ export interface DaySegment {
   /** Per actor: 1 when it is an anonymousId (the event had no userId). */
   anonymous: Uint8Array;
   columns: Map<string, Column>;
+  /** The rows of each event code, in time order: `byEvent.rows[byEvent.start[e]]` … `byEvent.rows[byEvent.start[e + 1] - 1]`. */
+  byEvent: { start: Int32Array; rows: Int32Array };
   /** About how much memory the segment holds, for the cache's bound. */
   bytes: number;
 }
@@ -93,6 +95,13 @@ export function buildDaySegment(day: number, unordered: readonly StampedEvent[])
     for (const v of dictionary.values) textBytes += typeof v === 'string' ? 2 * v.length + 16 : 16;
   }
   for (const a of actors.values) textBytes += 2 * a.length + 16;
+  // Rows grouped by event (a counting sort keeps each group in time order).
+  const start = new Int32Array(names.values.length + 1);
+  for (let row = 0; row < size; row++) start[event[row]! + 1]!++;
+  for (let e = 0; e < names.values.length; e++) start[e + 1]! += start[e]!;
+  const next = start.slice(0, names.values.length);
+  const rows = new Int32Array(size);
+  for (let row = 0; row < size; row++) rows[next[event[row]!]!++] = row;
   return {
     day,
     size,
@@ -103,6 +112,7 @@ export function buildDaySegment(day: number, unordered: readonly StampedEvent[])
     actors: actors.values.map((a) => a.slice(2)),
     anonymous: Uint8Array.from(anonymousActors),
     columns: built,
-    bytes: size * (8 + 4 + 4 + 4 * columns.size) + textBytes,
+    byEvent: { start, rows },
+    bytes: size * (8 + 4 + 4 + 4 + 4 * columns.size) + textBytes,
   };
 }

@@ -53,6 +53,7 @@ export function runFunnel(definition: FunnelDefinition, data: ReportData, range:
   const { start, order } = rowsByPerson(rows.person, data.persons.length);
   const counted: Array<{ attempt: Attempt; value: string }> = [];
   for (let p = 0; p < data.persons.length; p++) {
+    if ((p & 0xfff) === 0) data.checkTime();
     const mine = order.subarray(start[p]!, start[p + 1]!);
     if (mine.length === 0) continue;
     const attempt = definition.order === 'unordered' ? bestUnordered(definition, rows, mine, range, windowMs) : bestOrdered(definition, rows, mine, range, windowMs, anyBit);

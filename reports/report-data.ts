@@ -13,35 +13,55 @@ export interface ReportData {
   personOfActor: readonly Int32Array[];
   /** Person number → the person's id (a userId, or an anonymousId never linked). */
   persons: readonly string[];
+  /** Throws when the report has run out of time (REPORTS_TIMEOUT_MS): the kinds call it as they go. */
+  checkTime(): void;
 }
 
-export function reportData(segments: readonly DaySegment[], persons: Persons): ReportData {
-  const numbers = new Map<string, number>();
-  const ids: string[] = [];
-  const personOfActor = segments.map((s) => {
-    const map = new Int32Array(s.actors.length);
-    for (let a = 0; a < s.actors.length; a++) {
-      const id = s.anonymous[a] === 1 ? persons.personOf({ anonymousId: s.actors[a]! }) : s.actors[a]!;
-      let n = numbers.get(id);
+/**
+ * One numbering of a project's persons, from its links: each segment's actors mapped to
+ * person numbers once and remembered, so a report over held segments does not map them
+ * again. A new set of links needs a new numbering (the segment store makes one).
+ */
+export class PersonNumbering {
+  readonly ids: string[] = [];
+  private readonly numbers = new Map<string, number>();
+  private readonly mapped = new WeakMap<DaySegment, Int32Array>();
+
+  constructor(private readonly persons: Persons) {}
+
+  /** Actor code → person number, for one segment. */
+  actorsOf(segment: DaySegment): Int32Array {
+    let map = this.mapped.get(segment);
+    if (map !== undefined) return map;
+    map = new Int32Array(segment.actors.length);
+    for (let a = 0; a < segment.actors.length; a++) {
+      const id = segment.anonymous[a] === 1 ? this.persons.personOf({ anonymousId: segment.actors[a]! }) : segment.actors[a]!;
+      let n = this.numbers.get(id);
       if (n === undefined) {
-        n = ids.length;
-        ids.push(id);
-        numbers.set(id, n);
+        n = this.ids.length;
+        this.ids.push(id);
+        this.numbers.set(id, n);
       }
       map[a] = n;
     }
+    this.mapped.set(segment, map);
     return map;
-  });
-  return { segments, personOfActor, persons: ids };
+  }
+}
+
+export function reportData(segments: readonly DaySegment[], persons: Persons | PersonNumbering, checkTime: () => void = () => undefined): ReportData {
+  const numbering = persons instanceof PersonNumbering ? persons : new PersonNumbering(persons);
+  const personOfActor = segments.map((s) => numbering.actorsOf(s));
+  return { segments, personOfActor, persons: numbering.ids.slice(), checkTime };
 }
 
 /** The rows a series, step or event reference selects, as parallel arrays in time order. */
 export interface SelectedRows {
   time: Float64Array;
   person: Int32Array;
-  /** The numeric property's value per row, NaN when none (only when asked for). */
+  /** The numeric property's value per row, NaN when none (empty unless asked for). */
   number: Float64Array;
-  /** The breakdown's label per row, a code into `labels` (only when asked for). */
+  /** The breakdown's label per row, a code into `labels` (empty unless asked for). */
   label: Int32Array;
   labels: string[];
 }
@@ -69,38 +89,41 @@ export interface Selection {
 /** The rows of `data` a selection takes, in time order (segments are, and come by day). */
 export function selectRows(data: ReportData, selection: Selection): SelectedRows {
   const { from, to } = selection;
-  const times: number[] = [];
-  const persons: number[] = [];
-  const numbers: number[] = [];
-  const labelCodes: number[] = [];
+  // The matching rows per day first, so the columns are allocated once at their size.
+  const days = inDays(data, from, to).map((s) => ({ s, rows: matchingRows(data.segments[s]!, selection.event, selection.filters) }));
+  const total = days.reduce((n, d) => n + d.rows.length, 0);
+  const time = new Float64Array(total);
+  const person = new Int32Array(total);
+  const number = new Float64Array(selection.numberProperty === undefined ? 0 : total);
+  const label = new Int32Array(selection.labelProperty === undefined ? 0 : total);
   const labelCoder = selection.labelProperty === undefined ? undefined : new LabelCoder(selection.labelProperty);
-  data.segments.forEach((segment, s) => {
-    // A UTC day outside [from, to) holds no row of it.
-    if ((segment.day + 1) * 86_400_000 <= from || segment.day * 86_400_000 >= to) return;
-    const rows = matchingRows(segment, selection.event, selection.filters);
+  let n = 0;
+  for (const { s, rows } of days) {
+    data.checkTime();
+    const segment = data.segments[s]!;
     const numberColumn = selection.numberProperty === undefined ? undefined : segment.columns.get(columnName(selection.numberProperty));
-    const numberOfCode = numberColumn?.values.map((v) => numericValue(v) ?? NaN);
+    const numberOfCode = selection.numberProperty === undefined ? undefined : Float64Array.from(numberColumn?.values ?? [], (v) => numericValue(v) ?? NaN);
     const labelFor = labelCoder?.forSegment(segment);
     const personOf = data.personOfActor[s]!;
     for (const row of rows) {
       const t = segment.time[row]!;
       if (t < from || t >= to) continue;
-      times.push(t);
-      persons.push(personOf[segment.actor[row]!]!);
+      time[n] = t;
+      person[n] = personOf[segment.actor[row]!]!;
       if (numberOfCode !== undefined) {
-        const code = numberColumn!.codes[row]!;
-        numbers.push(code === -1 ? NaN : numberOfCode[code]!);
-      } else numbers.push(NaN);
-      if (labelFor !== undefined) labelCodes.push(labelFor(row));
+        const code = numberColumn === undefined ? -1 : numberColumn.codes[row]!;
+        number[n] = code === -1 ? NaN : numberOfCode[code]!;
+      }
+      if (labelFor !== undefined) label[n] = labelFor(row);
+      n++;
     }
-  });
-  return {
-    time: Float64Array.from(times),
-    person: Int32Array.from(persons),
-    number: Float64Array.from(numbers),
-    label: Int32Array.from(labelCodes),
-    labels: labelCoder?.labels ?? [],
-  };
+  }
+  return { time: time.subarray(0, n), person: person.subarray(0, n), number: number.subarray(0, Math.min(n, number.length)), label: label.subarray(0, Math.min(n, label.length)), labels: labelCoder?.labels ?? [] };
+}
+
+/** The indexes of the segments whose UTC day overlaps [from, to). */
+function inDays(data: ReportData, from: number, to: number): number[] {
+  return data.segments.flatMap((segment, s) => ((segment.day + 1) * 86_400_000 <= from || segment.day * 86_400_000 >= to ? [] : [s]));
 }
 
 /** Codes for a breakdown property's labels across segments, given as rows use them (so `labels` holds only labels of selected rows). */
@@ -143,29 +166,41 @@ export interface MarkedRows {
 
 export function markRows(data: ReportData, refs: readonly EventRef[], from: number, to: number, labelProperty?: string): MarkedRows {
   if (refs.length > 31) throw new Error('at most 31 event references');
-  const times: number[] = [];
-  const persons: number[] = [];
-  const masks: number[] = [];
-  const labelCodes: number[] = [];
-  const labelCoder = labelProperty === undefined ? undefined : new LabelCoder(labelProperty);
-  data.segments.forEach((segment, s) => {
-    if ((segment.day + 1) * 86_400_000 <= from || segment.day * 86_400_000 >= to) return;
+  const days = inDays(data, from, to).map((s) => {
+    const segment = data.segments[s]!;
     const mask = new Int32Array(segment.size);
+    let marked = 0;
     refs.forEach((ref, bit) => {
-      for (const row of matchingRows(segment, ref.event, ref.filters)) mask[row]! |= 1 << bit;
+      for (const row of matchingRows(segment, ref.event, ref.filters)) {
+        if (mask[row] === 0) marked++;
+        mask[row]! |= 1 << bit;
+      }
     });
+    return { s, mask, marked };
+  });
+  const total = days.reduce((n, d) => n + d.marked, 0);
+  const time = new Float64Array(total);
+  const person = new Int32Array(total);
+  const masks = new Int32Array(total);
+  const label = new Int32Array(labelProperty === undefined ? 0 : total);
+  const labelCoder = labelProperty === undefined ? undefined : new LabelCoder(labelProperty);
+  let n = 0;
+  for (const { s, mask } of days) {
+    data.checkTime();
+    const segment = data.segments[s]!;
     const labelFor = labelCoder?.forSegment(segment);
     const personOf = data.personOfActor[s]!;
     for (let row = 0; row < segment.size; row++) {
       const t = segment.time[row]!;
       if (mask[row] === 0 || t < from || t >= to) continue;
-      times.push(t);
-      persons.push(personOf[segment.actor[row]!]!);
-      masks.push(mask[row]!);
-      if (labelFor !== undefined) labelCodes.push(labelFor(row));
+      time[n] = t;
+      person[n] = personOf[segment.actor[row]!]!;
+      masks[n] = mask[row]!;
+      if (labelFor !== undefined) label[n] = labelFor(row);
+      n++;
     }
-  });
-  return { time: Float64Array.from(times), person: Int32Array.from(persons), mask: Int32Array.from(masks), label: Int32Array.from(labelCodes), labels: labelCoder?.labels ?? [] };
+  }
+  return { time: time.subarray(0, n), person: person.subarray(0, n), mask: masks.subarray(0, n), label: label.subarray(0, Math.min(n, label.length)), labels: labelCoder?.labels ?? [] };
 }
 
 /** Row numbers grouped by person, each person's in time order: rows of person p are order[start[p]] … order[start[p + 1] - 1]. */

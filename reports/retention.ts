@@ -37,6 +37,7 @@ export function runRetention(definition: RetentionDefinition, data: ReportData, 
   const cohortsOf = new Uint8Array(periods);
   const returnedIn = new Uint8Array(periods);
   for (let p = 0; p < data.persons.length; p++) {
+    if ((p & 0xfff) === 0) data.checkTime();
     cohortsOf.fill(0);
     returnedIn.fill(0);
     let first = true;
@@ -77,6 +78,7 @@ export function runLifecycle(definition: LifecycleDefinition, data: ReportData, 
   const { start, order } = rowsByPerson(rows.person, data.persons.length);
   const active = new Uint8Array(starts.length);
   for (let p = 0; p < data.persons.length; p++) {
+    if ((p & 0xfff) === 0) data.checkTime();
     active.fill(0);
     let firstSeen = Infinity;
     for (let i = start[p]!; i < start[p + 1]!; i++) {

@@ -75,19 +75,24 @@ function passingCodes(filter: Filter, column: Column | undefined): Uint8Array {
 }
 
 /**
- * The rows of a segment that are `event` and pass every filter, as a list of row
- * indexes (an empty list when the segment never saw the event).
+ * The rows of a segment that are `event` and pass every filter, as row indexes in
+ * time order (an empty list when the segment never saw the event).
  */
 export function matchingRows(segment: DaySegment, event: string | undefined, filters: readonly Filter[] = []): Int32Array {
   const eventCode = event === undefined ? -1 : segment.names.indexOf(event);
   if (event !== undefined && eventCode === -1) return new Int32Array(0);
+  // The event's rows (all rows for any event), in time order.
+  const candidates = eventCode === -1 ? undefined : segment.byEvent.rows.subarray(segment.byEvent.start[eventCode]!, segment.byEvent.start[eventCode + 1]!);
+  const count = candidates?.length ?? segment.size;
+  if (filters.length === 0) return candidates ?? Int32Array.from({ length: count }, (_, i) => i);
   const tests = filters.map((f) => {
     const column = segment.columns.get(columnName(f.property));
     return { codes: column?.codes, pass: passingCodes(f, column) };
   });
-  const rows: number[] = [];
-  for (let row = 0; row < segment.size; row++) {
-    if (eventCode !== -1 && segment.event[row] !== eventCode) continue;
+  const rows = new Int32Array(count);
+  let n = 0;
+  for (let i = 0; i < count; i++) {
+    const row = candidates === undefined ? i : candidates[i]!;
     let ok = true;
     for (const { codes, pass } of tests) {
       if (pass[codes === undefined ? 0 : codes[row]! + 1] === 0) {
@@ -95,7 +100,7 @@ export function matchingRows(segment: DaySegment, event: string | undefined, fil
         break;
       }
     }
-    if (ok) rows.push(row);
+    if (ok) rows[n++] = row;
   }
-  return Int32Array.from(rows);
+  return rows.subarray(0, n);
 }

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { SignalboardError } from '../core/errors.js';
+import type { Config } from '../core/config.js';
 import type { Redis } from '../core/redis.js';
 import { reportIntervals, resolveReportRange, type ReportDefinition, type ReportLimits, type ReportRange } from '../model/report-definition.js';
 import { intervalStart, localDate, localMidnight, type ReportInterval } from '../model/report-time.js';
@@ -107,11 +108,25 @@ function historyStart(now: number, days: number): number {
   return (dayNumber(now) - days) * 86_400_000;
 }
 
-export function reportRunner(store: SegmentStore, redis: Redis, prefix: string, limits: ReportLimits, resultTtlSeconds: number, historyDays: number): ReportRunner {
+export interface ReportSettings {
+  limits: ReportLimits;
+  /** How far back "ever" reaches: the raw-event retention (EXPIRY_RAW_DAYS). */
+  historyDays: number;
+  resultTtlSeconds: number;
+  /** The most stored events one report may read. */
+  maxEvents: number;
+  timeoutMs: number;
+}
+
+export function reportRunner(store: SegmentStore, redis: Redis, prefix: string, settings: ReportSettings): ReportRunner {
   return {
     async run(projectId, definition, now) {
+      const deadline = Date.now() + settings.timeoutMs;
+      const checkTime = () => {
+        if (Date.now() > deadline) throw new SignalboardError('SB_REPORT_TIMEOUT', `the report ran longer than ${settings.timeoutMs} ms (REPORTS_TIMEOUT_MS) and was stopped; the days it read stay in memory, so a retry is often faster; else narrow the range`);
+      };
       const range = resolveReportRange(definition, now);
-      const plan = planReport(definition, range, now, limits, historyDays);
+      const plan = planReport(definition, range, now, settings.limits, settings.historyDays);
       const versions = await store.versions(projectId, plan.days);
       const question = JSON.stringify([definition, range.from, definition.last === undefined ? range.to : Math.floor(range.to / 1000)]);
       const stamp = JSON.stringify([versions.epoch, versions.links, [...versions.days]]);
@@ -119,16 +134,29 @@ export function reportRunner(store: SegmentStore, redis: Redis, prefix: string, 
       const cached = await redis.get(key);
       if (cached !== null) return { ...(JSON.parse(cached) as Omit<ReportRun, 'cached'>), cached: true };
 
-      const loaded = await store.load(projectId, plan.days, versions);
-      const result = plan.compute(reportData(loaded.segments, loaded.persons));
+      const loaded = await store.load(projectId, plan.days, versions, {
+        check: (events) => {
+          if (events > settings.maxEvents) {
+            throw new SignalboardError('SB_PARAM_INVALID', `the report would read more than ${settings.maxEvents} events (REPORTS_MAX_EVENTS) over the ${plan.days.length} days it needs; narrow the range${definition.kind === 'lifecycle' || (definition.kind === 'retention' && definition.type === 'first_time') ? ' (this kind also reads all stored history for first events)' : ''}`);
+          }
+          checkTime();
+        },
+      });
+      const result = plan.compute(reportData(loaded.segments, loaded.persons, checkTime));
       const run = { result, range: { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), timezone: range.timezone }, computedAt: new Date(now).toISOString() };
-      await redis.set(key, JSON.stringify(run), 'EX', resultTtlSeconds);
+      await redis.set(key, JSON.stringify(run), 'EX', settings.resultTtlSeconds);
       return { ...run, cached: false };
     },
   };
 }
 
-/** The limits reports take from the configuration. */
-export function reportLimits(config: { REPORTS_MAX_RANGE_DAYS: number; REPORTS_MAX_INTERVALS: number }): ReportLimits {
-  return { maxRangeDays: config.REPORTS_MAX_RANGE_DAYS, maxIntervals: config.REPORTS_MAX_INTERVALS };
+/** The report settings from the configuration. */
+export function reportSettings(config: Pick<Config, 'REPORTS_MAX_RANGE_DAYS' | 'REPORTS_MAX_INTERVALS' | 'EXPIRY_RAW_DAYS' | 'REPORTS_RESULT_TTL_SECONDS' | 'REPORTS_MAX_EVENTS' | 'REPORTS_TIMEOUT_MS'>): ReportSettings {
+  return {
+    limits: { maxRangeDays: config.REPORTS_MAX_RANGE_DAYS, maxIntervals: config.REPORTS_MAX_INTERVALS },
+    historyDays: config.EXPIRY_RAW_DAYS,
+    resultTtlSeconds: config.REPORTS_RESULT_TTL_SECONDS,
+    maxEvents: config.REPORTS_MAX_EVENTS,
+    timeoutMs: config.REPORTS_TIMEOUT_MS,
+  };
 }

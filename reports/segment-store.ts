@@ -8,10 +8,19 @@
 import type { Db } from 'mongodb';
 import type { Redis } from '../core/redis.js';
 import { readRawDayVersions, type RawDayVersions } from '../live/raw-day-versions.js';
-import { readPersons, type Persons } from '../model/persons.js';
+import { readPersons } from '../model/persons.js';
 import { readRawDay } from '../model/raw-events.js';
 import type { StampedEvent } from '../model/event-stream.js';
 import { buildDaySegment, type DaySegment } from './day-segment.js';
+import { PersonNumbering } from './report-data.js';
+
+/** Days read from the store at once by one report. */
+const LOAD_CONCURRENCY = 4;
+
+/** What a report may still spend: `check` throws once the events read pass the bound or the time is up. */
+export interface LoadBudget {
+  check(events: number): void;
+}
 
 interface Stamped<T> {
   epoch: string;
@@ -22,7 +31,7 @@ interface Stamped<T> {
 
 export interface LoadedDays {
   segments: DaySegment[];
-  persons: Persons;
+  persons: PersonNumbering;
   /** The counters the segments were built at (the results cache's key holds them). */
   versions: RawDayVersions;
   /** Days built from the raw buckets by this call (the others came from memory). */
@@ -31,7 +40,7 @@ export interface LoadedDays {
 
 export class SegmentStore {
   private readonly held = new Map<string, Stamped<DaySegment>>();
-  private readonly persons = new Map<string, Stamped<Persons>>();
+  private readonly persons = new Map<string, Stamped<PersonNumbering>>();
   /** One build per day at a time: concurrent queries of a cold day share it. */
   private readonly building = new Map<string, Promise<DaySegment>>();
   private bytes = 0;
@@ -48,33 +57,53 @@ export class SegmentStore {
     return readRawDayVersions(this.redis, this.prefix, projectId, days);
   }
 
-  /** The segments of these UTC days (ascending) and the project's persons, as they stand at `versions`. */
-  async load(projectId: string, days: readonly number[], versions: RawDayVersions): Promise<LoadedDays> {
+  /**
+   * The segments of these UTC days (ascending) and the project's persons, as they stand
+   * at `versions`; a few days built at a time, `budget` checked as each arrives.
+   */
+  async load(projectId: string, days: readonly number[], versions: RawDayVersions, budget: LoadBudget): Promise<LoadedDays> {
     let built = 0;
-    const segments = await Promise.all(
-      days.map(async (day) => {
-        const key = `${projectId}|${day}`;
-        const version = versions.days.get(day) ?? 0;
-        const held = this.held.get(key);
-        if (held !== undefined && held.epoch === versions.epoch && held.version === version) {
-          // Most recently used last.
-          this.held.delete(key);
-          this.held.set(key, held);
-          return held.value;
-        }
-        built++;
-        const buildKey = `${key}|${versions.epoch}|${version}`;
-        let pending = this.building.get(buildKey);
-        if (pending === undefined) {
-          pending = this.build(projectId, day).finally(() => this.building.delete(buildKey));
-          this.building.set(buildKey, pending);
-        }
-        const segment = await pending;
-        this.keep(key, { epoch: versions.epoch, version, value: segment, bytes: segment.bytes });
-        return segment;
-      }),
-    );
+    let events = 0;
+    const segments = new Array<DaySegment>(days.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < days.length) {
+        const i = next++;
+        const fresh = !this.isHeld(projectId, days[i]!, versions);
+        segments[i] = await this.segment(projectId, days[i]!, versions);
+        if (fresh) built++;
+        events += segments[i].size;
+        budget.check(events);
+      }
+    };
+    await Promise.all(Array.from({ length: LOAD_CONCURRENCY }, worker));
     return { segments, persons: await this.personsOf(projectId, versions), versions, built };
+  }
+
+  private isHeld(projectId: string, day: number, versions: RawDayVersions): boolean {
+    const held = this.held.get(`${projectId}|${day}`);
+    return held !== undefined && held.epoch === versions.epoch && held.version === (versions.days.get(day) ?? 0);
+  }
+
+  private async segment(projectId: string, day: number, versions: RawDayVersions): Promise<DaySegment> {
+    const key = `${projectId}|${day}`;
+    const version = versions.days.get(day) ?? 0;
+    const held = this.held.get(key);
+    if (held !== undefined && held.epoch === versions.epoch && held.version === version) {
+      // Most recently used last.
+      this.held.delete(key);
+      this.held.set(key, held);
+      return held.value;
+    }
+    const buildKey = `${key}|${versions.epoch}|${version}`;
+    let pending = this.building.get(buildKey);
+    if (pending === undefined) {
+      pending = this.build(projectId, day).finally(() => this.building.delete(buildKey));
+      this.building.set(buildKey, pending);
+    }
+    const segment = await pending;
+    this.keep(key, { epoch: versions.epoch, version, value: segment, bytes: segment.bytes });
+    return segment;
   }
 
   private async build(projectId: string, day: number): Promise<DaySegment> {
@@ -96,11 +125,11 @@ export class SegmentStore {
     }
   }
 
-  private async personsOf(projectId: string, versions: RawDayVersions): Promise<Persons> {
+  private async personsOf(projectId: string, versions: RawDayVersions): Promise<PersonNumbering> {
     const held = this.persons.get(projectId);
     if (held !== undefined && held.epoch === versions.epoch && held.version === versions.links) return held.value;
-    const persons = await readPersons(this.db, projectId);
-    this.persons.set(projectId, { epoch: versions.epoch, version: versions.links, value: persons, bytes: 0 });
-    return persons;
+    const numbering = new PersonNumbering(await readPersons(this.db, projectId));
+    this.persons.set(projectId, { epoch: versions.epoch, version: versions.links, value: numbering, bytes: 0 });
+    return numbering;
   }
 }

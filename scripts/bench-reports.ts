@@ -54,16 +54,15 @@ function* generateDays(projectId: string, today: number): Generator<{ day: numbe
   const weight = Float64Array.from({ length: PERSONS }, () => rand() ** 3);
   const linkDay = Int32Array.from({ length: PERSONS }, (_, p) => (p % 10 < 3 ? first[p]! + Math.floor(rand() * 10) : -1));
   const linked = new Uint8Array(PERSONS);
-  const totalWeight = weight.reduce((a, b) => a + b, 0);
-  const perDay = EVENTS / DAYS;
+  // Each active person-day gets events in proportion to the person's weight, scaled so the total is about EVENTS.
+  const activeWeight = weight.reduce((a, w, p) => a + w * (DAYS - first[p]!), 0);
   let n = 0;
   for (let d = 0; d < DAYS; d++) {
     const day = today - DAYS + 1 + d;
     const events: StampedEvent[] = [];
     for (let p = 0; p < PERSONS; p++) {
       if (d < first[p]!) continue;
-      // Expected events of this person today, scaled so the total is about EVENTS.
-      const expected = (weight[p]! / totalWeight) * perDay * (DAYS / (DAYS - first[p]! * 0.5));
+      const expected = (weight[p]! / activeWeight) * EVENTS;
       let count = Math.floor(expected) + (rand() < expected % 1 ? 1 : 0);
       for (; count > 0; count--) {
         const timestamp = day * DAY + Math.floor(rand() * DAY);

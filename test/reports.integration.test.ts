@@ -212,6 +212,27 @@ describe('POST /v1/reports/query: trends over the raw events, against a brute-fo
     expect(after.body.result.results[0]!.total).toBe(first.body.result.results[0]!.total! + 1);
   });
 
+  it('refuses a report that would read more events than the bound, and stops one that runs past its time', async () => {
+    // Other api processes over the same data, each with one tight bound and nothing in memory yet.
+    const over = async (setting: Record<string, string>, definition: unknown) => {
+      const tight = await startTestServer({ REDIS_KEY_PREFIX: server.config.REDIS_KEY_PREFIX, MONGODB_URL: server.config.MONGODB_URL!, ...setting }, ['api']);
+      try {
+        const res = await fetch(`${tight.url}/v1/reports/query`, { method: 'POST', headers: { authorization: `Bearer ${project.readKey}` }, body: JSON.stringify(definition) });
+        return { status: res.status, body: (await res.json()) as { error: { code: string; message: string } } };
+      } finally {
+        // Not tight.stop(): that drops the database the main server shares.
+        await tight.running.stop();
+      }
+    };
+    const big = await over({ REPORTS_MAX_EVENTS: '1000' }, { kind: 'trends', last: '30d', interval: 'week', series: [{ event: 'buy' }, { event: 'view', math: 'users' }] });
+    expect({ status: big.status, code: big.body.error.code }).toEqual({ status: 400, code: 'SB_PARAM_INVALID' });
+    expect(big.body.error.message).toMatch(/would read more than 1000 events \(REPORTS_MAX_EVENTS\) over the 31 days it needs; narrow the range/);
+    // A year of days to read for first events, from a cold cache: past 100 ms.
+    const slow = await over({ REPORTS_TIMEOUT_MS: '100' }, { kind: 'lifecycle', last: '2d', interval: 'hour', event: 'signup' });
+    expect({ status: slow.status, code: slow.body.error.code }).toEqual({ status: 503, code: 'SB_REPORT_TIMEOUT' });
+    expect(slow.body.error.message).toMatch(/ran longer than 100 ms \(REPORTS_TIMEOUT_MS\)/);
+  });
+
   it("never reads another project's events", async () => {
     const { body } = await query(other.readKey, { kind: 'trends', last: '30d', interval: 'month', series: [{ event: 'view' }, { event: 'buy' }, { event: 'signup' }] });
     const mine = data.unique.slice(0, 200);

@@ -28,6 +28,8 @@ export interface DaySegment {
   actors: string[];
   /** Per actor: 1 when it is an anonymousId (the event had no userId). */
   anonymous: Uint8Array;
+  /** Per actor: the time of its first row (of any event) in the segment. */
+  actorFirst: Float64Array;
   columns: Map<string, Column>;
   /** The rows of each event code, in time order: `byEvent.rows[byEvent.start[e]]` … `byEvent.rows[byEvent.start[e + 1] - 1]`. */
   byEvent: { start: Int32Array; rows: Int32Array };
@@ -69,32 +71,52 @@ export function buildDaySegment(day: number, unordered: readonly StampedEvent[])
   const event = new Int32Array(size);
   const actor = new Int32Array(size);
   const names = new Dictionary<string>();
-  const actors = new Dictionary<string>();
-  const anonymousActors: number[] = [];
+  // Actors: userIds and anonymousIds apart (the same text may be both), one code space.
+  const actorIds: string[] = [];
+  const userActors = new Map<string, number>();
+  const anonymousActors = new Map<string, number>();
+  const anonymousFlags: number[] = [];
+  const actorFirst: number[] = [];
   const columns = new Map<string, { codes: Int32Array; dictionary: Dictionary<unknown> }>();
-  const put = (name: string, row: number, value: unknown) => {
-    let column = columns.get(name);
-    if (column === undefined) columns.set(name, (column = { codes: new Int32Array(size).fill(-1), dictionary: new Dictionary() }));
-    column.codes[row] = column.dictionary.code(dictionaryKey(value));
+  const column = (name: string) => {
+    let found = columns.get(name);
+    if (found === undefined) columns.set(name, (found = { codes: new Int32Array(size).fill(-1), dictionary: new Dictionary() }));
+    return found;
   };
+  // Context keys by their key, so a row does not build "context.<key>" again.
+  const contextColumns = new Map<string, { codes: Int32Array; dictionary: Dictionary<unknown> }>();
   let textBytes = 0;
   for (let row = 0; row < size; row++) {
     const e = events[row]!;
     time[row] = e.timestamp;
     event[row] = names.code(e.event);
     const anonymous = e.userId === undefined;
-    const before = actors.values.length;
-    actor[row] = actors.code(anonymous ? `a:${e.anonymousId!}` : `u:${e.userId}`);
-    if (actors.values.length > before) anonymousActors.push(anonymous ? 1 : 0);
-    for (const key in e.properties) put(key, row, e.properties[key]);
-    for (const key in e.context) put(CONTEXT_PREFIX + key, row, e.context[key]);
+    const id = anonymous ? e.anonymousId! : e.userId!;
+    const known = anonymous ? anonymousActors : userActors;
+    let code = known.get(id);
+    if (code === undefined) {
+      code = actorIds.push(id) - 1;
+      known.set(id, code);
+      anonymousFlags.push(anonymous ? 1 : 0);
+      actorFirst.push(e.timestamp);
+    }
+    actor[row] = code;
+    for (const key in e.properties) {
+      const c = column(key);
+      c.codes[row] = c.dictionary.code(dictionaryKey(e.properties[key]));
+    }
+    for (const key in e.context) {
+      let c = contextColumns.get(key);
+      if (c === undefined) contextColumns.set(key, (c = column(CONTEXT_PREFIX + key)));
+      c.codes[row] = c.dictionary.code(dictionaryKey(e.context[key]));
+    }
   }
   const built = new Map<string, Column>();
   for (const [name, { codes, dictionary }] of columns) {
     built.set(name, { codes, values: dictionary.values.map(dictionaryValue) });
     for (const v of dictionary.values) textBytes += typeof v === 'string' ? 2 * v.length + 16 : 16;
   }
-  for (const a of actors.values) textBytes += 2 * a.length + 16;
+  for (const a of actorIds) textBytes += 2 * a.length + 16;
   // Rows grouped by event (a counting sort keeps each group in time order).
   const start = new Int32Array(names.values.length + 1);
   for (let row = 0; row < size; row++) start[event[row]! + 1]!++;
@@ -109,10 +131,11 @@ export function buildDaySegment(day: number, unordered: readonly StampedEvent[])
     event,
     names: names.values,
     actor,
-    actors: actors.values.map((a) => a.slice(2)),
-    anonymous: Uint8Array.from(anonymousActors),
+    actors: actorIds,
+    anonymous: Uint8Array.from(anonymousFlags),
+    actorFirst: Float64Array.from(actorFirst),
     columns: built,
     byEvent: { start, rows },
-    bytes: size * (8 + 4 + 4 + 4 + 4 * columns.size) + textBytes,
+    bytes: size * (8 + 4 + 4 + 4 + 4 * columns.size) + actorIds.length * 9 + textBytes,
   };
 }

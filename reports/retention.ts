@@ -70,24 +70,28 @@ export function runRetention(definition: RetentionDefinition, data: ReportData, 
  * in the interval of their first event of any kind from there.
  */
 export function runLifecycle(definition: LifecycleDefinition, data: ReportData, range: ReportRange, starts: readonly number[], history: number): LifecycleResult {
-  const eventBit = 1;
-  const anyBit = 2;
-  const rows = markRows(data, [{ event: definition.event, filters: definition.filters }, { event: undefined }], history, range.to);
+  const rows = markRows(data, [{ event: definition.event, filters: definition.filters }], starts[0]!, range.to);
+  // Each person's first event of any kind: the earliest first row of their actors over the days from `history`.
+  const firstSeen = new Float64Array(data.persons.length).fill(Infinity);
+  data.segments.forEach((segment, s) => {
+    if ((segment.day + 1) * 86_400_000 <= history) return;
+    const personOf = data.personOfActor[s]!;
+    for (let a = 0; a < segment.actors.length; a++) {
+      const p = personOf[a]!;
+      if (segment.actorFirst[a]! < firstSeen[p]!) firstSeen[p] = segment.actorFirst[a]!;
+    }
+  });
   const n = starts.length - 1;
   const result: LifecycleResult = { intervals: starts.slice(1).map((t) => new Date(t).toISOString()), new: new Array<number>(n).fill(0), returning: new Array<number>(n).fill(0), resurrecting: new Array<number>(n).fill(0), dormant: new Array<number>(n).fill(0) };
   const { start, order } = rowsByPerson(rows.person, data.persons.length);
   const active = new Uint8Array(starts.length);
   for (let p = 0; p < data.persons.length; p++) {
     if ((p & 0xfff) === 0) data.checkTime();
+    // Not active in the range or the interval before it: nothing to count.
+    if (start[p] === start[p + 1]) continue;
     active.fill(0);
-    let firstSeen = Infinity;
-    for (let i = start[p]!; i < start[p + 1]!; i++) {
-      const r = order[i]!;
-      const t = rows.time[r]!;
-      if ((rows.mask[r]! & anyBit) !== 0 && t < firstSeen) firstSeen = t;
-      if ((rows.mask[r]! & eventBit) !== 0 && t >= starts[0]!) active[intervalIndex(starts, t)] = 1;
-    }
-    const bornIn = firstSeen >= starts[0]! ? intervalIndex(starts, firstSeen) : -1;
+    for (let i = start[p]!; i < start[p + 1]!; i++) active[intervalIndex(starts, rows.time[order[i]!]!)] = 1;
+    const bornIn = firstSeen[p]! >= starts[0]! ? intervalIndex(starts, firstSeen[p]!) : -1;
     for (let k = 1; k < starts.length; k++) {
       if (active[k] === 1) {
         if (bornIn === k) result.new[k - 1]!++;

@@ -110,10 +110,12 @@ function aggregate(math: Math, rows: SelectedRows, keep: (i: number) => boolean,
   const seenInRange = math === 'users' ? new Uint8Array(personCount) : undefined;
   let rangeDistinct = 0;
   const numbers: number[][] = Array.from({ length: n }, () => []);
+  // Rows come in time order, so the interval only moves forward.
+  let k = -1;
   for (let i = 0; i < rows.time.length; i++) {
     const t = rows.time[i]!;
     if (t < period.from || t >= period.to || !keep(i)) continue;
-    const k = intervalIndex(period.starts, t);
+    while (k + 1 < n && period.starts[k + 1]! <= t) k++;
     if (k === -1) continue;
     if (math === 'total') counts[k]!++;
     else if (seen !== undefined) {

@@ -34,7 +34,7 @@ export function startReportThread(config: Config, urls: StorageUrls, logger: Log
   // Started on the first report, and again after a thread that died.
   const thread = (): Promise<Worker> => {
     current ??= new Promise<Worker>((resolve, reject) => {
-      const worker = new Worker(entry, { eval: evaluate, workerData: { config, urls, pretty: process.stdout.isTTY === true } });
+      const worker = new Worker(entry, { eval: evaluate, workerData: { config, urls: { redisUrl: urls.redisUrl, mongoUrl: urls.mongoUrl }, pretty: process.stdout.isTTY === true } });
       worker.on('message', (message: ReportReply) => {
         if (message.type === 'started') return resolve(worker);
         const waiter = waiting.get(message.id);

@@ -80,7 +80,7 @@ describe('signalboard CLI', () => {
 
     const created = await fetch(`${url}/v1/projects`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{"name":"cli"}' });
     expect(created.status).toBe(201);
-    const { writeKey } = (await created.json()) as { writeKey: string };
+    const { writeKey, readKey } = (await created.json()) as { writeKey: string; readKey: string };
     const sent = await fetch(`${url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${writeKey}` }, body: '{"event":"cli","userId":"u"}' });
     expect(sent.status).toBe(202);
     // The aggregator runs in a thread of its own: its metrics are in the process's /metrics, the process's once.
@@ -89,6 +89,9 @@ describe('signalboard CLI', () => {
     expect(metrics).toMatch(/^signalboard_aggregator_partitions_owned \d+$/m);
     expect(metrics.match(/^signalboard_process_cpu_user_seconds_total /gm)).toHaveLength(1);
     expect(first.output()).toMatch(/"thread":"aggregator".*"msg":"aggregator: the writing worker"/);
+    // Reports run in a thread of their own too.
+    const report = await fetch(`${url}/v1/reports/query`, { method: 'POST', headers: { authorization: `Bearer ${readKey}` }, body: '{"kind":"trends","last":"1d","interval":"day","series":[{"event":"cli"}]}' });
+    expect(((await report.json()) as { result: { results: Array<{ total: number }> } }).result.results[0]!.total).toBe(1);
     first.child.kill('SIGTERM');
     expect(await first.exit).toBe(0);
 

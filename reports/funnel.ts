@@ -62,7 +62,11 @@ export function runFunnel(definition: FunnelDefinition, data: ReportData, range:
   const result: FunnelResult = { steps: stepFigures(definition, counted.map((c) => c.attempt)) };
   if (definition.breakdown !== undefined) {
     const byValue = new Map<string, Attempt[]>();
-    for (const { attempt, value } of counted) byValue.set(value, [...(byValue.get(value) ?? []), attempt]);
+    for (const { attempt, value } of counted) {
+      const attempts = byValue.get(value);
+      if (attempts === undefined) byValue.set(value, [attempt]);
+      else attempts.push(attempt);
+    }
     const ranked = [...byValue].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1));
     const other = ranked.slice(BREAKDOWN_LIMIT).flatMap(([, attempts]) => attempts);
     result.breakdowns = [

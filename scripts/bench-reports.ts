@@ -9,6 +9,8 @@
  * memory, result not cached) and warm (cached) times, DuckDB's, p50/p95 under CLIENTS (20)
  * concurrent clients, the api process's peak RSS, and what the queries cost the pipeline
  * while 5,000 events/s flow. Redis's own XADD rate is printed beside (machines differ).
+ * QUERIES (e.g. "3" or "1,3"): only those of the five (from 1); QUERIES_ONLY=1 skips the
+ * concurrent clients and the pipeline phases.
  */
 import { mkdtempSync, rmSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -263,7 +265,9 @@ async function main(): Promise<void> {
 
     const rows: Array<Record<string, unknown>> = [];
     const redis = createRedis(stack.redisUrl, 'bench-reports', { enableOfflineQueue: true });
-    for (const q of queries(from, to, (today - DAYS + 1) * DAY)) {
+    const chosen = process.env.QUERIES === undefined ? undefined : new Set(process.env.QUERIES.split(',').map(Number));
+    for (const [i, q] of queries(from, to, (today - DAYS + 1) * DAY).entries()) {
+      if (chosen !== undefined && !chosen.has(i + 1)) continue;
       // Cold: a new epoch makes every held segment stale, so the query builds its days from the raw buckets.
       await redis.del(`${stack.prefix}:rawdays:{${stack.projectId}}`);
       const cold = await post(stack, q.definition);
@@ -286,6 +290,11 @@ async function main(): Promise<void> {
       rows.push(row);
     }
 
+    if (process.env.QUERIES_ONLY === '1') {
+      redis.disconnect();
+      console.log(JSON.stringify({ events: stored, persons: PERSONS, days: DAYS, duckdbLoadMs: Math.round(duckLoadMs), queries: rows, peakRssMb: peakRss }, null, 1));
+      return;
+    }
     log(`${CLIENTS} concurrent clients, segments held, results not cached`);
     const qs = queries(from, to, (today - DAYS + 1) * DAY);
     const latencies: number[] = [];

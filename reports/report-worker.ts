@@ -24,6 +24,7 @@ const store = new SegmentStore(mongo.db, redis, config.REDIS_KEY_PREFIX, config.
 const runner = reportRunner(store, redis, config.REDIS_KEY_PREFIX, reportSettings(config));
 const port = parentPort!;
 const reply = (message: ReportReply) => port.postMessage(message);
+let queue: Promise<void> = Promise.resolve();
 
 port.on('message', (message: ReportRequest) => {
   if (message.type === 'stop') {
@@ -31,14 +32,20 @@ port.on('message', (message: ReportRequest) => {
     void mongo.close().finally(() => port.close());
     return;
   }
-  runner.run(message.projectId, message.definition, message.now).then(
-    (run) => reply({ type: 'done', id: message.id, run }),
-    (err: unknown) => {
-      if (err instanceof SignalboardError) return reply({ type: 'failed', id: message.id, code: err.code, message: err.message });
-      if (isStorageUnreachable(err)) return reply({ type: 'failed', id: message.id, code: 'SB_STORAGE_UNAVAILABLE', message: 'storage is unreachable; try again shortly' });
-      logger.error({ err, projectId: message.projectId }, 'a report failed');
-      reply({ type: 'failed', id: message.id, code: 'SB_INTERNAL', message: 'internal error; see the server log' });
-    },
+  // One report at a time: a report computing holds this thread, and another's Redis and
+  // MongoDB answers would wait behind it until their commands time out. The time a report
+  // waits here counts toward its REPORTS_TIMEOUT_MS.
+  const deadline = Date.now() + config.REPORTS_TIMEOUT_MS;
+  queue = queue.then(() =>
+    runner.run(message.projectId, message.definition, message.now, deadline).then(
+      (run) => reply({ type: 'done', id: message.id, run }),
+      (err: unknown) => {
+        if (err instanceof SignalboardError) return reply({ type: 'failed', id: message.id, code: err.code, message: err.message });
+        if (isStorageUnreachable(err)) return reply({ type: 'failed', id: message.id, code: 'SB_STORAGE_UNAVAILABLE', message: 'storage is unreachable; try again shortly' });
+        logger.error({ err, projectId: message.projectId }, 'a report failed');
+        reply({ type: 'failed', id: message.id, code: 'SB_INTERNAL', message: 'internal error; see the server log' });
+      },
+    ),
   );
 });
 // Reports are taken once Redis answers (its commands are not queued), or after 5 s, when they fail as storage unavailable.

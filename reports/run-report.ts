@@ -29,7 +29,8 @@ export interface ReportRun {
 }
 
 export interface ReportRunner {
-  run(projectId: string, definition: ReportDefinition, now: number): Promise<ReportRun>;
+  /** `deadline` (epoch ms): when the report is stopped; by default REPORTS_TIMEOUT_MS from now. */
+  run(projectId: string, definition: ReportDefinition, now: number, deadline?: number): Promise<ReportRun>;
 }
 
 /**
@@ -120,10 +121,9 @@ export interface ReportSettings {
 
 export function reportRunner(store: SegmentStore, redis: Redis, prefix: string, settings: ReportSettings): ReportRunner {
   return {
-    async run(projectId, definition, now) {
-      const deadline = Date.now() + settings.timeoutMs;
+    async run(projectId, definition, now, deadline = Date.now() + settings.timeoutMs) {
       const checkTime = () => {
-        if (Date.now() > deadline) throw new SignalboardError('SB_REPORT_TIMEOUT', `the report ran longer than ${settings.timeoutMs} ms (REPORTS_TIMEOUT_MS) and was stopped; the days it read stay in memory, so a retry is often faster; else narrow the range`);
+        if (Date.now() > deadline) throw new SignalboardError('SB_REPORT_TIMEOUT', `the report did not finish within ${settings.timeoutMs} ms (REPORTS_TIMEOUT_MS, waiting behind other reports included) and was stopped; the days it read stay in memory, so a retry is often faster; else narrow the range`);
       };
       const range = resolveReportRange(definition, now);
       const plan = planReport(definition, range, now, settings.limits, settings.historyDays);

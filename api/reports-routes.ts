@@ -12,7 +12,7 @@ import { reportSettings } from '../reports/run-report.js';
  */
 export function registerReportRoutes(app: TemplatedApp, rt: Runtime): ReportThread {
   const definition = reportDefinition(reportSettings(rt.config).limits);
-  const runner = startReportThread(rt.config, rt.urls, rt.logger);
+  const runner = startReportThread(rt.config, rt.urls, rt.redis, rt.logger);
 
   route(app, rt.logger, 'post', '/v1/reports/query', async (req, reply) => {
     const project = await rt.access.resolve(req.headers, req.query, 'read', req.remoteAddress);

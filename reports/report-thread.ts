@@ -12,7 +12,8 @@ import type { Logger } from '../core/logger.js';
 import type { StorageUrls } from '../core/runtime.js';
 import { threadEntry } from '../core/thread-entry.js';
 import type { ReportDefinition } from '../model/report-definition.js';
-import type { ReportRun, ReportRunner } from './run-report.js';
+import type { Redis } from '../core/redis.js';
+import { lookUpResult, reportSettings, type ReportRun, type ReportRunner } from './run-report.js';
 
 export type ReportRequest = { type: 'run'; id: number; projectId: string; definition: ReportDefinition; now: number } | { type: 'stop' };
 export type ReportReply = { type: 'started' } | { type: 'done'; id: number; run: ReportRun } | { type: 'failed'; id: number; code: ErrorCode; message: string };
@@ -24,7 +25,9 @@ export interface ReportThread extends ReportRunner {
   stop(): Promise<void>;
 }
 
-export function startReportThread(config: Config, urls: StorageUrls, logger: Logger): ReportThread {
+/** `redis`: the process's client, to answer cached results without the thread. */
+export function startReportThread(config: Config, urls: StorageUrls, redis: Redis, logger: Logger): ReportThread {
+  const settings = reportSettings(config);
   const { entry, evaluate } = threadEntry(import.meta.url, 'report-worker');
   const waiting = new Map<number, { resolve: (run: ReportRun) => void; reject: (err: Error) => void }>();
   let nextId = 0;
@@ -56,6 +59,9 @@ export function startReportThread(config: Config, urls: StorageUrls, logger: Log
 
   return {
     async run(projectId, definition, now) {
+      // A cached result (or a plan refused: too many intervals) needs no thread, nor a wait behind a long report.
+      const { cached } = await lookUpResult(redis, config.REDIS_KEY_PREFIX, settings, projectId, definition, now);
+      if (cached !== undefined) return cached;
       const worker = await thread();
       const id = nextId++;
       return new Promise<ReportRun>((resolve, reject) => {

@@ -20,7 +20,7 @@ const logger = createLogger(config.LOG_LEVEL, 'signalboard', undefined, pretty).
 const redis = createRedis(urls.redisUrl, 'reports', { enableAutoPipelining: true, commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS });
 redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
 const mongo = createMongo(urls.mongoUrl, 'signalboard-reports', logger);
-const store = new SegmentStore(mongo.db, redis, config.REDIS_KEY_PREFIX, config.REPORTS_SEGMENT_CACHE_MB * 1024 * 1024);
+const store = new SegmentStore(mongo.db, config.REPORTS_SEGMENT_CACHE_MB * 1024 * 1024);
 const runner = reportRunner(store, redis, config.REDIS_KEY_PREFIX, reportSettings(config));
 const port = parentPort!;
 const reply = (message: ReportReply) => port.postMessage(message);

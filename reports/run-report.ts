@@ -12,6 +12,7 @@ import { reportIntervals, resolveReportRange, type ReportDefinition, type Report
 import { intervalStart, localDate, localMidnight, type ReportInterval } from '../model/report-time.js';
 import { dayNumber } from '../model/time-buckets.js';
 import { funnelWindowMs, runFunnel, type FunnelResult } from './funnel.js';
+import { readRawDayVersions } from '../live/raw-day-versions.js';
 import { reportData, type ReportData } from './report-data.js';
 import type { SegmentStore } from './segment-store.js';
 import { runLifecycle, runRetention, type LifecycleResult, type RetentionResult } from './retention.js';
@@ -119,20 +120,32 @@ export interface ReportSettings {
   timeoutMs: number;
 }
 
+/**
+ * A definition's plan, the counters of the days it reads, its result's key and, when the
+ * same question over the same events was answered within REPORTS_RESULT_TTL_SECONDS, that
+ * result. Two Redis reads: the api's main thread answers a cached report without waiting
+ * for the report thread.
+ */
+export async function lookUpResult(redis: Redis, prefix: string, settings: ReportSettings, projectId: string, definition: ReportDefinition, now: number) {
+  const range = resolveReportRange(definition, now);
+  const plan = planReport(definition, range, now, settings.limits, settings.historyDays);
+  const versions = await readRawDayVersions(redis, prefix, projectId, plan.days);
+  const question = JSON.stringify([definition, range.from, definition.last === undefined ? range.to : Math.floor(range.to / 1000)]);
+  const stamp = JSON.stringify([versions.epoch, versions.links, [...versions.days]]);
+  const key = `${prefix}:reportresult:{${projectId}}:${createHash('sha256').update(question).update('\u0000').update(stamp).digest('base64url')}`;
+  const text = await redis.get(key);
+  const cached: ReportRun | undefined = text === null ? undefined : { ...(JSON.parse(text) as Omit<ReportRun, 'cached'>), cached: true };
+  return { range, plan, versions, key, cached };
+}
+
 export function reportRunner(store: SegmentStore, redis: Redis, prefix: string, settings: ReportSettings): ReportRunner {
   return {
     async run(projectId, definition, now, deadline = Date.now() + settings.timeoutMs) {
       const checkTime = () => {
         if (Date.now() > deadline) throw new SignalboardError('SB_REPORT_TIMEOUT', `the report did not finish within ${settings.timeoutMs} ms (REPORTS_TIMEOUT_MS, waiting behind other reports included) and was stopped; the days it read stay in memory, so a retry is often faster; else narrow the range`);
       };
-      const range = resolveReportRange(definition, now);
-      const plan = planReport(definition, range, now, settings.limits, settings.historyDays);
-      const versions = await store.versions(projectId, plan.days);
-      const question = JSON.stringify([definition, range.from, definition.last === undefined ? range.to : Math.floor(range.to / 1000)]);
-      const stamp = JSON.stringify([versions.epoch, versions.links, [...versions.days]]);
-      const key = `${prefix}:reportresult:{${projectId}}:${createHash('sha256').update(question).update('\u0000').update(stamp).digest('base64url')}`;
-      const cached = await redis.get(key);
-      if (cached !== null) return { ...(JSON.parse(cached) as Omit<ReportRun, 'cached'>), cached: true };
+      const { range, plan, versions, key, cached } = await lookUpResult(redis, prefix, settings, projectId, definition, now);
+      if (cached !== undefined) return cached;
 
       const loaded = await store.load(projectId, plan.days, versions, {
         check: (events) => {

@@ -6,8 +6,7 @@
  * late or an erasure rebuilds that day only. Persons likewise follow the links counter.
  */
 import type { Db } from 'mongodb';
-import type { Redis } from '../core/redis.js';
-import { readRawDayVersions, type RawDayVersions } from '../live/raw-day-versions.js';
+import type { RawDayVersions } from '../live/raw-day-versions.js';
 import { readPersons } from '../model/persons.js';
 import { readRawDay } from '../model/raw-events.js';
 import type { StampedEvent } from '../model/event-stream.js';
@@ -47,15 +46,8 @@ export class SegmentStore {
 
   constructor(
     private readonly db: Db,
-    private readonly redis: Redis,
-    private readonly prefix: string,
     private readonly maxBytes: number,
   ) {}
-
-  /** The project's counters for these UTC days: what a cached result is keyed by. */
-  versions(projectId: string, days: readonly number[]): Promise<RawDayVersions> {
-    return readRawDayVersions(this.redis, this.prefix, projectId, days);
-  }
 
   /**
    * The segments of these UTC days (ascending) and the project's persons, as they stand

@@ -1,5 +1,5 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { Binary, type Db } from 'mongodb';
+import { Binary, type Db, type FindCursor } from 'mongodb';
 import { COLLECTIONS } from './collections.js';
 import type { StampedEvent } from './event-stream.js';
 import { dayNumber, dayToDate, GRANULARITY_MS } from './time-buckets.js';
@@ -125,9 +125,8 @@ export function bucketDocs(events: readonly StampedEvent[], part: number, seq: n
  */
 export async function newestRawEvents(db: Db, projectId: string, today: number, days: number, max: number, event?: string): Promise<StampedEvent[]> {
   const found: StampedEvent[] = [];
-  const buckets = db.collection<RawBucketDoc>(COLLECTIONS.rawEvents);
   for (let day = today; day > today - days && found.length < max; day--) {
-    for await (const bucket of buckets.find(rawDayFilter(projectId, day), { batchSize: 20 })) {
+    for await (const bucket of dayBuckets(db, projectId, day)) {
       for (const e of decodeEvents(bucket)) if (event === undefined || e.event === event) found.push(e);
       if (found.length >= max) break;
     }
@@ -151,15 +150,20 @@ export interface RawEventRange {
   toDay: number;
 }
 
+/** One project's buckets of one UTC day, 20 at a time (memory stays flat). */
+function dayBuckets(db: Db, projectId: string, day: number): FindCursor<RawBucketDoc> {
+  return db.collection<RawBucketDoc>(COLLECTIONS.rawEvents).find(rawDayFilter(projectId, day), { batchSize: 20 });
+}
+
 /** The events of one project's buckets of one UTC day, bucket by bucket. */
 export async function* readRawDay(db: Db, projectId: string, day: number): AsyncGenerator<StampedEvent[]> {
-  for await (const bucket of db.collection<RawBucketDoc>(COLLECTIONS.rawEvents).find(rawDayFilter(projectId, day), { batchSize: 20 })) yield decodeEvents(bucket);
+  for await (const bucket of dayBuckets(db, projectId, day)) yield decodeEvents(bucket);
 }
 
 /** Every stored event of a project whose UTC day is in the range, one bucket at a time (memory stays flat). */
 export async function* readRawEvents(db: Db, range: RawEventRange): AsyncGenerator<StampedEvent & { part: number }> {
   for (let day = range.fromDay; day <= range.toDay; day++) {
-    for await (const bucket of db.collection<RawBucketDoc>(COLLECTIONS.rawEvents).find(rawDayFilter(range.projectId, day), { batchSize: 20 })) {
+    for await (const bucket of dayBuckets(db, range.projectId, day)) {
       for (const event of decodeEvents(bucket)) yield { ...event, part: bucket.part };
     }
   }

@@ -8,12 +8,13 @@
  * attempts, with the times of the first attempt that got there. Pure.
  */
 import type { ReportDefinition, ReportRange } from '../model/report-definition.js';
+import { GRANULARITY_MS } from '../model/time-buckets.js';
 import { quantile } from './trends.js';
 import { markRows, NONE_LABEL, OTHER_LABEL, rowsByPerson, type EventRef, type MarkedRows, type ReportData } from './report-data.js';
 
 type FunnelDefinition = Extract<ReportDefinition, { kind: 'funnel' }>;
 
-export const WINDOW_UNIT_MS = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 } as const;
+export const WINDOW_UNIT_MS = { second: 1000, ...GRANULARITY_MS, week: 7 * GRANULARITY_MS.day } as const;
 
 export interface FunnelStep {
   event: string;

@@ -3,6 +3,7 @@
  * (model/persons.ts), as one numbering of the persons across segments. Pure.
  */
 import type { Persons } from '../model/persons.js';
+import { GRANULARITY_MS } from '../model/time-buckets.js';
 import type { DaySegment } from './day-segment.js';
 import { columnName, matchingRows, numericValue, type Filter } from './row-filters.js';
 
@@ -122,8 +123,8 @@ export function selectRows(data: ReportData, selection: Selection): SelectedRows
 }
 
 /** The indexes of the segments whose UTC day overlaps [from, to). */
-function inDays(data: ReportData, from: number, to: number): number[] {
-  return data.segments.flatMap((segment, s) => ((segment.day + 1) * 86_400_000 <= from || segment.day * 86_400_000 >= to ? [] : [s]));
+export function inDays(data: ReportData, from: number, to: number): number[] {
+  return data.segments.flatMap((segment, s) => ((segment.day + 1) * GRANULARITY_MS.day <= from || segment.day * GRANULARITY_MS.day >= to ? [] : [s]));
 }
 
 /** Codes for a breakdown property's labels across segments, given as rows use them (so `labels` holds only labels of selected rows). */

@@ -3,7 +3,7 @@
  * periods they were active in. Pure.
  */
 import type { ReportDefinition, ReportRange } from '../model/report-definition.js';
-import { markRows, rowsByPerson, type ReportData } from './report-data.js';
+import { inDays, markRows, rowsByPerson, type ReportData } from './report-data.js';
 import { intervalIndex } from './trends.js';
 
 type RetentionDefinition = Extract<ReportDefinition, { kind: 'retention' }>;
@@ -73,14 +73,14 @@ export function runLifecycle(definition: LifecycleDefinition, data: ReportData, 
   const rows = markRows(data, [{ event: definition.event, filters: definition.filters }], starts[0]!, range.to);
   // Each person's first event of any kind: the earliest first row of their actors over the days from `history`.
   const firstSeen = new Float64Array(data.persons.length).fill(Infinity);
-  data.segments.forEach((segment, s) => {
-    if ((segment.day + 1) * 86_400_000 <= history) return;
+  for (const s of inDays(data, history, Infinity)) {
+    const segment = data.segments[s]!;
     const personOf = data.personOfActor[s]!;
     for (let a = 0; a < segment.actors.length; a++) {
       const p = personOf[a]!;
       if (segment.actorFirst[a]! < firstSeen[p]!) firstSeen[p] = segment.actorFirst[a]!;
     }
-  });
+  }
   const n = starts.length - 1;
   const result: LifecycleResult = { intervals: starts.slice(1).map((t) => new Date(t).toISOString()), new: new Array<number>(n).fill(0), returning: new Array<number>(n).fill(0), resurrecting: new Array<number>(n).fill(0), dormant: new Array<number>(n).fill(0) };
   const { start, order } = rowsByPerson(rows.person, data.persons.length);

@@ -10,7 +10,7 @@ import type { Config } from '../core/config.js';
 import type { Redis } from '../core/redis.js';
 import { reportIntervals, resolveReportRange, type ReportDefinition, type ReportLimits, type ReportRange } from '../model/report-definition.js';
 import { intervalStart, localDate, localMidnight, type ReportInterval } from '../model/report-time.js';
-import { dayNumber } from '../model/time-buckets.js';
+import { dayNumber, GRANULARITY_MS } from '../model/time-buckets.js';
 import { funnelWindowMs, runFunnel, type FunnelResult } from './funnel.js';
 import { readRawDayVersions } from '../live/raw-day-versions.js';
 import { reportData, type ReportData } from './report-data.js';
@@ -43,7 +43,7 @@ export function previousPeriod(range: ReportRange): ReportRange {
   const first = localDate(range.from, range.timezone);
   if (localMidnight(first.year, first.month, first.day, range.timezone) !== range.from) return { from: range.from - (range.to - range.from), to: range.from, timezone: range.timezone };
   const last = localDate(range.to - 1, range.timezone);
-  const days = Math.round((Date.UTC(last.year, last.month - 1, last.day) - Date.UTC(first.year, first.month - 1, first.day)) / 86_400_000) + 1;
+  const days = Math.round((Date.UTC(last.year, last.month - 1, last.day) - Date.UTC(first.year, first.month - 1, first.day)) / GRANULARITY_MS.day) + 1;
   return { from: localMidnight(first.year, first.month, first.day - days, range.timezone), to: range.from, timezone: range.timezone };
 }
 
@@ -107,7 +107,7 @@ export function planReport(definition: ReportDefinition, range: ReportRange, now
 
 /** The UTC midnight `days` days before `now`'s UTC day: where stored history begins. */
 function historyStart(now: number, days: number): number {
-  return (dayNumber(now) - days) * 86_400_000;
+  return (dayNumber(now) - days) * GRANULARITY_MS.day;
 }
 
 export interface ReportSettings {

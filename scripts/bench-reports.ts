@@ -27,6 +27,7 @@ import { markRawDaysChanged } from '../live/raw-day-versions.js';
 import type { StampedEvent } from '../model/event-stream.js';
 import type { IdentityLink } from '../model/persons.js';
 import { allPartitions, unconsumedEvents } from '../model/event-stream.js';
+import { seeded } from '../test/dataset.js';
 import { percentiles } from './bench-stats.js';
 import { log, redisXaddPerSecond, rssMegabytes, startBenchStack, type BenchStack } from './bench-stack.js';
 
@@ -39,14 +40,6 @@ const NAMES = Array.from({ length: 20 }, (_, i) => `e${i}`);
 const PLANS = ['free', 'free', 'free', 'pro', 'pro', 'team', 'enterprise', ''];
 const COUNTRIES = ['DE', 'US', 'FR', 'GB', 'IN', 'BR', 'JP', 'NL', 'ES', 'IT'];
 const PLATFORMS = ['web', 'ios', 'android'];
-
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 /** The day's events (one project), generated in person order, and their links; the same for the same day. */
 function* generateDays(projectId: string, today: number): Generator<{ day: number; events: StampedEvent[] }> {

@@ -31,10 +31,6 @@ interface Stamped<T> {
 export interface LoadedDays {
   segments: DaySegment[];
   persons: PersonNumbering;
-  /** The counters the segments were built at (the results cache's key holds them). */
-  versions: RawDayVersions;
-  /** Days built from the raw buckets by this call (the others came from memory). */
-  built: number;
 }
 
 export class SegmentStore {
@@ -54,27 +50,19 @@ export class SegmentStore {
    * at `versions`; a few days built at a time, `budget` checked as each arrives.
    */
   async load(projectId: string, days: readonly number[], versions: RawDayVersions, budget: LoadBudget): Promise<LoadedDays> {
-    let built = 0;
     let events = 0;
     const segments = new Array<DaySegment>(days.length);
     let next = 0;
     const worker = async () => {
       while (next < days.length) {
         const i = next++;
-        const fresh = !this.isHeld(projectId, days[i]!, versions);
         segments[i] = await this.segment(projectId, days[i]!, versions);
-        if (fresh) built++;
         events += segments[i].size;
         budget.check(events);
       }
     };
     await Promise.all(Array.from({ length: LOAD_CONCURRENCY }, worker));
-    return { segments, persons: await this.personsOf(projectId, versions), versions, built };
-  }
-
-  private isHeld(projectId: string, day: number, versions: RawDayVersions): boolean {
-    const held = this.held.get(`${projectId}|${day}`);
-    return held !== undefined && held.epoch === versions.epoch && held.version === (versions.days.get(day) ?? 0);
+    return { segments, persons: await this.personsOf(projectId, versions) };
   }
 
   private async segment(projectId: string, day: number, versions: RawDayVersions): Promise<DaySegment> {

@@ -21,7 +21,7 @@ const IDS_PER_DELETE = 1000;
 
 
 /** What expires by `expireAt` (a TTL index, or the sweep in `sweep` mode); raw buckets and eventIds go their own way, the rest never expires. */
-const EXPIRING: ReadonlySet<string> = new Set([COLLECTIONS.users, COLLECTIONS.countsMinute, COLLECTIONS.countsHour, COLLECTIONS.countsDay, COLLECTIONS.activity, COLLECTIONS.retentionDaily, COLLECTIONS.retentionWeekly]);
+const EXPIRING: ReadonlySet<string> = new Set([COLLECTIONS.users, COLLECTIONS.countsMinute, COLLECTIONS.countsHour, COLLECTIONS.countsDay, COLLECTIONS.activity, COLLECTIONS.retentionDaily, COLLECTIONS.retentionWeekly, COLLECTIONS.reportSegments]);
 
 /** A user as a recompute rebuilt them from raw events. */
 export interface RebuiltUser {

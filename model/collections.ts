@@ -20,6 +20,8 @@ export const COLLECTIONS = {
   rollupDeltas: 'rollup_deltas',
   /** Which person each linked anonymous id belongs to: see model/persons.ts. */
   personLinks: 'person_links',
+  /** Built report day segments, columns kept beside the raw buckets: see reports/segment-archive.ts. */
+  reportSegments: 'report_segments',
   partitions: 'aggregator_partitions',
   /** Which deployment this database belongs to: see core/deployment.ts. */
   deployment: 'deployment',

@@ -135,11 +135,12 @@ export async function newestRawEvents(db: Db, projectId: string, today: number, 
 }
 
 /**
- * One project's buckets of one UTC day, by their `_id` prefix (`<projectId>|<day>|`):
- * MongoDB and the local FerretDB (patched to push this range down, docs/operations.md)
- * read it from the `_id` index, where `{projectId, day}` scans every bucket on FerretDB.
+ * One project's documents of one UTC day whose `_id` starts `<projectId>|<day>|` (raw
+ * buckets, stored report segments): MongoDB and the local FerretDB (patched to push this
+ * range down, docs/operations.md) read it from the `_id` index, where `{projectId, day}`
+ * scans every document on FerretDB.
  */
-export function rawDayFilter(projectId: string, day: number): { _id: { $gte: string; $lt: string } } {
+export function dayIdRange(projectId: string, day: number): { _id: { $gte: string; $lt: string } } {
   return { _id: { $gte: `${projectId}|${day}|`, $lt: `${projectId}|${day}}` } };
 }
 
@@ -152,7 +153,7 @@ export interface RawEventRange {
 
 /** One project's buckets of one UTC day, 20 at a time (memory stays flat). */
 function dayBuckets(db: Db, projectId: string, day: number): FindCursor<RawBucketDoc> {
-  return db.collection<RawBucketDoc>(COLLECTIONS.rawEvents).find(rawDayFilter(projectId, day), { batchSize: 20 });
+  return db.collection<RawBucketDoc>(COLLECTIONS.rawEvents).find(dayIdRange(projectId, day), { batchSize: 20 });
 }
 
 /** The events of one project's buckets of one UTC day, bucket by bucket. */

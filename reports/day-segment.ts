@@ -85,7 +85,6 @@ export function buildDaySegment(day: number, unordered: readonly StampedEvent[])
   };
   // Context keys by their key, so a row does not build "context.<key>" again.
   const contextColumns = new Map<string, { codes: Int32Array; dictionary: Dictionary<unknown> }>();
-  let textBytes = 0;
   for (let row = 0; row < size; row++) {
     const e = events[row]!;
     time[row] = e.timestamp;
@@ -114,17 +113,8 @@ export function buildDaySegment(day: number, unordered: readonly StampedEvent[])
   const built = new Map<string, Column>();
   for (const [name, { codes, dictionary }] of columns) {
     built.set(name, { codes, values: dictionary.values.map(dictionaryValue) });
-    for (const v of dictionary.values) textBytes += typeof v === 'string' ? 2 * v.length + 16 : 16;
   }
-  for (const a of actorIds) textBytes += 2 * a.length + 16;
-  // Rows grouped by event (a counting sort keeps each group in time order).
-  const start = new Int32Array(names.values.length + 1);
-  for (let row = 0; row < size; row++) start[event[row]! + 1]!++;
-  for (let e = 0; e < names.values.length; e++) start[e + 1]! += start[e]!;
-  const next = start.slice(0, names.values.length);
-  const rows = new Int32Array(size);
-  for (let row = 0; row < size; row++) rows[next[event[row]!]!++] = row;
-  return {
+  const segment = {
     day,
     size,
     time,
@@ -135,7 +125,26 @@ export function buildDaySegment(day: number, unordered: readonly StampedEvent[])
     anonymous: Uint8Array.from(anonymousFlags),
     actorFirst: Float64Array.from(actorFirst),
     columns: built,
-    byEvent: { start, rows },
-    bytes: size * (8 + 4 + 4 + 4 + 4 * columns.size) + actorIds.length * 9 + textBytes,
+    byEvent: indexByEvent(event, names.values.length),
   };
+  return { ...segment, bytes: segmentBytes(segment) };
+}
+
+/** The rows of each event code in time order: a counting sort keeps each group in row order. */
+export function indexByEvent(event: Int32Array, names: number): DaySegment['byEvent'] {
+  const start = new Int32Array(names + 1);
+  for (let row = 0; row < event.length; row++) start[event[row]! + 1]!++;
+  for (let e = 0; e < names; e++) start[e + 1]! += start[e]!;
+  const next = start.slice(0, names);
+  const rows = new Int32Array(event.length);
+  for (let row = 0; row < event.length; row++) rows[next[event[row]!]!++] = row;
+  return { start, rows };
+}
+
+/** About how much memory a segment holds: its arrays and, roughly, its texts. */
+export function segmentBytes(segment: Omit<DaySegment, 'bytes'>): number {
+  let text = 0;
+  for (const a of segment.actors) text += 2 * a.length + 16;
+  for (const { values } of segment.columns.values()) for (const v of values) text += typeof v === 'string' ? 2 * v.length + 16 : 16;
+  return segment.size * (8 + 4 + 4 + 4 + 4 * segment.columns.size) + segment.actors.length * 9 + text;
 }

@@ -13,6 +13,7 @@ import { createRedis } from '../core/redis.js';
 import type { StorageUrls } from '../core/runtime.js';
 import type { ReportReply, ReportRequest } from './report-thread.js';
 import { reportRunner, reportSettings } from './run-report.js';
+import { SegmentArchive } from './segment-archive.js';
 import { SegmentStore } from './segment-store.js';
 
 const { config, urls, pretty } = workerData as { config: Config; urls: StorageUrls; pretty: boolean };
@@ -20,7 +21,7 @@ const logger = createLogger(config.LOG_LEVEL, 'signalboard', undefined, pretty).
 const redis = createRedis(urls.redisUrl, 'reports', { enableAutoPipelining: true, commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS });
 redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
 const mongo = createMongo(urls.mongoUrl, 'signalboard-reports', logger);
-const store = new SegmentStore(mongo.db, config.REPORTS_SEGMENT_CACHE_MB * 1024 * 1024);
+const store = new SegmentStore(mongo.db, new SegmentArchive(mongo.db, config.EXPIRY_RAW_DAYS), config.REPORTS_SEGMENT_CACHE_MB * 1024 * 1024, logger);
 const runner = reportRunner(store, redis, config.REDIS_KEY_PREFIX, reportSettings(config));
 const port = parentPort!;
 const reply = (message: ReportReply) => port.postMessage(message);

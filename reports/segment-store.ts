@@ -2,15 +2,20 @@
  * The day segments and persons a report reads (docs/reports.md#query-storage), kept in
  * this process's memory up to a byte bound, least recently used first out. A segment is
  * stamped with its day's counter (live/raw-day-versions.ts) read before its events, and
- * built again from the raw buckets when the counter moved: a late event, a retry stored
- * late or an erasure rebuilds that day only. Persons likewise follow the links counter.
+ * built again when the counter moved: a late event, a retry stored late or an erasure
+ * rebuilds that day only. A segment not held is read from the archive when it holds the
+ * day at that stamp, else built from the raw buckets and, for a closed UTC day, stored
+ * there. Persons likewise follow the links counter.
  */
 import type { Db } from 'mongodb';
+import type { Logger } from '../core/logger.js';
 import type { RawDayVersions } from '../live/raw-day-versions.js';
 import { readPersons } from '../model/persons.js';
 import { readRawDay } from '../model/raw-events.js';
 import type { StampedEvent } from '../model/event-stream.js';
+import { dayNumber } from '../model/time-buckets.js';
 import { buildDaySegment, type DaySegment } from './day-segment.js';
+import { segmentStamp, type SegmentArchive } from './segment-archive.js';
 import { PersonNumbering } from './report-data.js';
 
 /** Days read from the store at once by one report. */
@@ -42,7 +47,9 @@ export class SegmentStore {
 
   constructor(
     private readonly db: Db,
+    private readonly archive: SegmentArchive,
     private readonly maxBytes: number,
+    private readonly logger: Logger,
   ) {}
 
   /**
@@ -78,7 +85,7 @@ export class SegmentStore {
     const buildKey = `${key}|${versions.epoch}|${version}`;
     let pending = this.building.get(buildKey);
     if (pending === undefined) {
-      pending = this.build(projectId, day).finally(() => this.building.delete(buildKey));
+      pending = this.obtain(projectId, day, segmentStamp(versions.epoch, version)).finally(() => this.building.delete(buildKey));
       this.building.set(buildKey, pending);
     }
     const segment = await pending;
@@ -86,10 +93,18 @@ export class SegmentStore {
     return segment;
   }
 
-  private async build(projectId: string, day: number): Promise<DaySegment> {
+  private async obtain(projectId: string, day: number, stamp: string): Promise<DaySegment> {
+    const stored = await this.archive.read(projectId, day, stamp);
+    if (stored !== undefined) return stored;
     const events: StampedEvent[] = [];
     for await (const bucket of readRawDay(this.db, projectId, day)) for (const e of bucket) events.push(e);
-    return buildDaySegment(day, events);
+    const built = buildDaySegment(day, events);
+    // The open day changes with every write cycle, and an empty day is as quick to read again: only closed days with events are worth storing.
+    if (built.size > 0 && day < dayNumber(Date.now())) {
+      // A failed write costs the next cold start a build, not this report its answer.
+      await this.archive.write(projectId, day, stamp, built).catch((err: unknown) => this.logger.warn({ err, projectId, day }, 'could not store a report day segment; it is built again when next needed'));
+    }
+    return built;
   }
 
   private keep(key: string, entry: Stamped<DaySegment>): void {

@@ -48,6 +48,8 @@ export interface BenchStack {
   /** The first (in `all`, the only) Signalboard process. */
   server: ChildProcess;
   processes: BenchProcess[];
+  /** One more process of `role` over the same stores, once it answers; stopped with the stack or by `stopChild`. */
+  startAnother(role: string): Promise<BenchProcess>;
   stop(): Promise<void>;
 }
 
@@ -83,6 +85,19 @@ export async function startBenchStack(layout: StackLayout, env: Record<string, s
     return { name, child, url: `http://127.0.0.1:${port}` };
   };
   const processes = layout === 'all' ? [spawnRole('all', firstPort)] : ROLE_PROCESSES.map((role, i) => spawnRole(role, firstPort + i));
+  const answering = async (p: BenchProcess) => {
+    const deadline = Date.now() + 30_000;
+    while (!(await portAnswers(Number(new URL(p.url).port)))) {
+      if (Date.now() > deadline || p.child.exitCode !== null) throw new Error(`Signalboard (${p.name}) did not start`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const startAnother = async (role: string) => {
+    const p = spawnRole(role, firstPort + 100 + processes.length);
+    processes.push(p);
+    await answering(p);
+    return p;
+  };
   const url = (name: string) => (processes.find((p) => p.name === name) ?? processes[0]!).url;
   const stop = async () => {
     await Promise.all(processes.map((p) => stopChild(p.child)));
@@ -95,17 +110,11 @@ export async function startBenchStack(layout: StackLayout, env: Record<string, s
     await services.stop();
   };
   try {
-    const deadline = Date.now() + 30_000;
-    for (const p of processes) {
-      while (!(await portAnswers(Number(new URL(p.url).port)))) {
-        if (Date.now() > deadline || p.child.exitCode !== null) throw new Error(`Signalboard (${p.name}) did not start`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    for (const p of processes) await answering(p);
     const base = url('api');
     const created = await fetch(`${base}/v1/projects`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` }, body: '{"name":"bench"}' });
     const { id: projectId, writeKey, readKey } = (await created.json()) as { id: string; writeKey: string; readKey: string };
-    return { layout, base, ingestUrl: url('ingest'), liveUrl: url('realtime'), projectId, writeKey, readKey, adminToken, redisUrl: services.redisUrl, mongoUrl, prefix, server: processes[0]!.child, processes, stop };
+    return { layout, base, ingestUrl: url('ingest'), liveUrl: url('realtime'), projectId, writeKey, readKey, adminToken, redisUrl: services.redisUrl, mongoUrl, prefix, server: processes[0]!.child, processes, startAnother, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from '../core/redis.js';
+import { markRawDaysChanged } from '../live/raw-day-versions.js';
 import { startTestServer, testRedis, type TestServer } from './helpers.js';
 import { sendAll, waitForDrain } from './pipeline-check.js';
 import { addDays, bruteFunnel, bruteQuantile, localDay, personsOf, reportEvents, type ReportTestEvent } from './report-dataset.js';
@@ -231,6 +232,39 @@ describe('POST /v1/reports/query: trends over the raw events, against a brute-fo
     const slow = await over({ REPORTS_TIMEOUT_MS: '100' }, { kind: 'lifecycle', last: '2d', interval: 'hour', event: 'signup' });
     expect({ status: slow.status, code: slow.body.error.code }).toEqual({ status: 503, code: 'SB_REPORT_TIMEOUT' });
     expect(slow.body.error.message).toMatch(/did not finish within 100 ms \(REPORTS_TIMEOUT_MS/);
+  });
+
+  it('reads a closed day from its stored segment in a process that starts cold, and builds the day again once its counter moved', async () => {
+    const archived = await server.createProject('reports-archive');
+    const day = (daysAgo: number) => Math.floor(now / DAY) - daysAgo;
+    const at = (daysAgo: number, hour: number) => new Date(day(daysAgo) * DAY + hour * 3_600_000).toISOString();
+    const sent: ReportTestEvent[] = [3, 3, 3, 2, 2, 1].map((daysAgo, i) => ({ event: 'open', userId: `a${i}`, eventId: `archive-${i}`, timestamp: at(daysAgo, 10 + i), properties: {} }));
+    await sendAll(server.url, archived.writeKey, sent);
+    await drain();
+    const definition = (math: string) => ({ kind: 'trends', last: '5d', interval: 'day', timezone: 'UTC', series: [{ event: 'open', math }] });
+    const expected = [0, 3, 2, 1, 0];
+    expect((await query(archived.readKey, definition('total'))).body.result.results[0]!.values).toEqual(expected);
+
+    const db = server.running.runtime.mongo.db;
+    const stored = await db.collection('report_segments').find({ projectId: archived.id }).toArray();
+    expect(stored.map((d) => Math.floor((d.day as Date).getTime() / DAY)).sort()).toEqual([day(3), day(2), day(1)]);
+    // Day -3's events leave the raw buckets behind the counters' back: only its stored segment still holds them.
+    const raw = db.collection('raw_events');
+    expect((await raw.deleteMany({ _id: { $gte: `${archived.id}|${day(3)}|`, $lt: `${archived.id}|${day(3)}}` } } as never)).deletedCount).toBeGreaterThan(0);
+
+    const cold = async (math: string) => {
+      const fresh = await startTestServer({ REDIS_KEY_PREFIX: server.config.REDIS_KEY_PREFIX, MONGODB_URL: server.config.MONGODB_URL! }, ['api']);
+      try {
+        const res = await fetch(`${fresh.url}/v1/reports/query`, { method: 'POST', headers: { authorization: `Bearer ${archived.readKey}` }, body: JSON.stringify(definition(math)) });
+        return ((await res.json()) as TrendsAnswer).result.results[0]!.values;
+      } finally {
+        await fresh.running.stop();
+      }
+    };
+    expect(await cold('users')).toEqual(expected);
+    // The aggregator bumps a day's counter after storing into it: the stored segment is stale, the raw buckets are read again.
+    await markRawDaysChanged(redis, server.config.REDIS_KEY_PREFIX, new Map([[archived.id, new Set([day(3)])]]), new Set());
+    expect(await cold('wau')).toEqual([0, 0, 2, 3, 3]);
   });
 
   it("never reads another project's events", async () => {

@@ -150,10 +150,11 @@ class LabelCoder {
   }
 }
 
-/** An event reference of a funnel or retention: an event (any, when undefined) and its filters. */
+/** An event reference of a funnel or retention: an event (any, when undefined) and its filters; `from`: its rows from that instant only (else all the marked range). */
 export interface EventRef {
   event: string | undefined;
   filters?: readonly Filter[];
+  from?: number;
 }
 
 /** Rows matching any of up to 31 references, with a bit per reference matched, in time order. */
@@ -172,7 +173,9 @@ export function markRows(data: ReportData, refs: readonly EventRef[], from: numb
     const mask = new Int32Array(segment.size);
     let marked = 0;
     refs.forEach((ref, bit) => {
+      const refFrom = ref.from ?? -Infinity;
       for (const row of matchingRows(segment, ref.event, ref.filters)) {
+        if (segment.time[row]! < refFrom) continue;
         if (mask[row] === 0) marked++;
         mask[row]! |= 1 << bit;
       }

@@ -34,8 +34,9 @@ export function lookbackDays(math: Math): number {
 
 /** The index of the interval holding `t` (starts ascending), or -1 before the first. */
 export function intervalIndex(starts: readonly number[], t: number): number {
-  let [low, high] = [0, starts.length - 1];
   if (starts.length === 0 || t < starts[0]!) return -1;
+  let low = 0;
+  let high = starts.length - 1;
   while (low < high) {
     const mid = (low + high + 1) >> 1;
     if (starts[mid]! <= t) low = mid;

@@ -81,10 +81,13 @@ function windowStart(end: number, days: number, interval: ReportInterval, timezo
 }
 
 /**
- * One series' values per interval and its total, over the rows `keep` lets through
- * (a breakdown's value); `rows` hold the lookback before the period for wau and mau.
+ * One series' values per interval and its total, over the rows `subset` holds (a
+ * breakdown's value: row indexes in time order), or all; `rows` hold the lookback before
+ * the period for wau and mau.
  */
-function aggregate(math: Math, rows: SelectedRows, keep: (i: number) => boolean, period: Period, personCount: number): { values: Array<number | null>; total: number | null } {
+function aggregate(math: Math, rows: SelectedRows, subset: Int32Array | undefined, period: Period, personCount: number): { values: Array<number | null>; total: number | null } {
+  const size = subset === undefined ? rows.time.length : subset.length;
+  const row = subset === undefined ? (j: number) => j : (j: number) => subset[j]!;
   const n = period.starts.length;
   const ends = period.starts.map((_, k) => (k + 1 < n ? period.starts[k + 1]! : nextIntervalStart(period.starts[k]!, period.interval, period.timezone)));
   if (math === 'wau' || math === 'mau') {
@@ -96,11 +99,11 @@ function aggregate(math: Math, rows: SelectedRows, keep: (i: number) => boolean,
     const values = ends.map((end) => {
       const stop = Math.min(end, period.to);
       const start = windowStart(end, days, period.interval, period.timezone);
-      for (; head < rows.time.length && rows.time[head]! < stop; head++) {
-        if (keep(head) && ++inWindow[rows.person[head]!]! === 1) distinct++;
+      for (; head < size && rows.time[row(head)]! < stop; head++) {
+        if (++inWindow[rows.person[row(head)]!]! === 1) distinct++;
       }
-      for (; tail < head && rows.time[tail]! < start; tail++) {
-        if (keep(tail) && --inWindow[rows.person[tail]!]! === 0) distinct--;
+      for (; tail < head && rows.time[row(tail)]! < start; tail++) {
+        if (--inWindow[rows.person[row(tail)]!]! === 0) distinct--;
       }
       return distinct;
     });
@@ -113,9 +116,10 @@ function aggregate(math: Math, rows: SelectedRows, keep: (i: number) => boolean,
   const numbers: number[][] = Array.from({ length: n }, () => []);
   // Rows come in time order, so the interval only moves forward.
   let k = -1;
-  for (let i = 0; i < rows.time.length; i++) {
+  for (let j = 0; j < size; j++) {
+    const i = row(j);
     const t = rows.time[i]!;
-    if (t < period.from || t >= period.to || !keep(i)) continue;
+    if (t < period.from || t >= period.to) continue;
     while (k + 1 < n && period.starts[k + 1]! <= t) k++;
     if (k === -1) continue;
     if (math === 'total') counts[k]!++;
@@ -134,6 +138,16 @@ function aggregate(math: Math, rows: SelectedRows, keep: (i: number) => boolean,
   if (math === 'total') return { values: counts, total: counts.reduce((a, b) => a + b, 0) };
   if (math === 'users') return { values: counts, total: rangeDistinct };
   return { values: numbers.map((v) => statistic(math, v)), total: statistic(math, numbers.flat()) };
+}
+
+/** Per label code, the indexes of the rows with that label, in time order (a counting sort). */
+function rowsByLabel(rows: SelectedRows): Int32Array[] {
+  const counts = new Int32Array(rows.labels.length);
+  for (const code of rows.label) counts[code]!++;
+  const lists = Array.from(counts, (n) => new Int32Array(n));
+  counts.fill(0);
+  for (let i = 0; i < rows.label.length; i++) lists[rows.label[i]!]![counts[rows.label[i]!]!++] = i;
+  return lists;
 }
 
 /** A series' label: its event and math. */
@@ -170,31 +184,26 @@ export function runTrends(
     );
   const selections = periods.map(({ period }) => selectFor(period));
   // Without a breakdown one row per series; with one, a row per value the first series ranks highest in the current period, then "(other)", in both periods.
-  const groups: Array<{ label: string | undefined; keep: (rows: SelectedRows) => (i: number) => boolean }> = [];
-  if (breakdown === undefined) groups.push({ label: undefined, keep: () => () => true });
+  const groups: Array<{ label: string | undefined; subset: (rows: SelectedRows) => Int32Array | undefined }> = [];
+  if (breakdown === undefined) groups.push({ label: undefined, subset: () => undefined });
   else {
+    const byLabel = new Map<SelectedRows, Int32Array[]>(selections.flat().map((rows) => [rows, rowsByLabel(rows)]));
     const current = selections[0]!;
     const first = current[0]!;
     const totals = new Map<string, number>();
-    first.labels.forEach((label, code) => totals.set(label, aggregate(definition.series[0]!.math, first, (i) => first.label[i] === code, periods[0]!.period, personCount).total ?? 0));
+    first.labels.forEach((label, code) => totals.set(label, aggregate(definition.series[0]!.math, first, byLabel.get(first)![code]!, periods[0]!.period, personCount).total ?? 0));
     for (const rows of current.slice(1)) for (const label of rows.labels) if (!totals.has(label)) totals.set(label, 0);
     const ranked = [...totals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
     const top = new Set(ranked.slice(0, breakdown.limit).map(([label]) => label));
     for (const label of top) {
-      groups.push({
-        label,
-        keep: (rows) => {
-          const code = rows.labels.indexOf(label);
-          return (i) => rows.label[i] === code;
-        },
-      });
+      groups.push({ label, subset: (rows) => byLabel.get(rows)![rows.labels.indexOf(label)] ?? new Int32Array(0) });
     }
     if (totals.size > top.size) {
       groups.push({
         label: OTHER_LABEL,
-        keep: (rows) => {
+        subset: (rows) => {
           const other = rows.labels.map((l) => !top.has(l));
-          return (i) => other[rows.label[i]!]!;
+          return Int32Array.from(rows.label.keys()).filter((i) => other[rows.label[i]!]!);
         },
       });
     }
@@ -202,8 +211,8 @@ export function runTrends(
   const padded = (values: Array<number | null>) => (values.length < starts.length ? [...values, ...new Array<null>(starts.length - values.length).fill(null)] : values);
   periods.forEach(({ name, period }, p) => {
     const selected = selections[p]!;
-    for (const { label, keep } of groups) {
-      const rows = definition.series.map((s, i) => ({ s, i, ...aggregate(s.math, selected[i]!, keep(selected[i]!), period, personCount) }));
+    for (const { label, subset } of groups) {
+      const rows = definition.series.map((s, i) => ({ s, i, ...aggregate(s.math, selected[i]!, subset(selected[i]!), period, personCount) }));
       const tag = (row: Omit<TrendsRow, 'breakdown' | 'period'>): TrendsRow => ({ ...row, values: padded(row.values), ...(label === undefined ? {} : { breakdown: label }), period: name });
       if (definition.formula === undefined) {
         for (const r of rows) results.push(tag({ series: seriesName(r.i), label: seriesLabel(r.s), values: r.values, total: r.total }));

@@ -322,6 +322,144 @@ var (
 			break
 		}`,
   },
+  {
+    // Duplicates without the retries: an unordered insert asks the backend to skip the
+    // documents whose `_id` is taken and say which, instead of failing the whole
+    // transaction and halving (2·log2(n) transactions, each an fsync, per duplicate).
+    // A retried event whose eventId the aggregator no longer remembers then costs what a
+    // new one costs (docs/aggregation.md, "Late retries").
+    file: 'internal/backends/collection.go',
+    from: `type InsertAllParams struct {
+	Docs []*types.Document
+}
+
+// InsertAllResult represents the results of Collection.InsertAll method.
+type InsertAllResult struct{}`,
+    to: `type InsertAllParams struct {
+	Docs []*types.Document
+	// SkipDuplicates: insert the others, and report the documents whose _id is taken (backends that can).
+	SkipDuplicates bool
+}
+
+// InsertAllResult represents the results of Collection.InsertAll method.
+type InsertAllResult struct {
+	// Duplicates: indexes into Docs not inserted because their _id is taken (with SkipDuplicates).
+	Duplicates []int
+}`,
+  },
+  {
+    file: 'internal/backends/sqlite/collection.go',
+    from: `	err := db.InTransaction(ctx, func(tx *fsql.Tx) error {
+		batchSize := c.r.BatchSize`,
+    to: `	var duplicates []int
+	err := db.InTransaction(ctx, func(tx *fsql.Tx) error {
+		duplicates = nil
+		offset := 0
+		batchSize := c.r.BatchSize`,
+  },
+  {
+    file: 'internal/backends/sqlite/collection.go',
+    from: `			q, args, err := prepareInsertStatement(meta.TableName, meta.Capped(), batch)
+			if err != nil {
+				return lazyerrors.Error(err)
+			}
+
+			if _, err = tx.ExecContext(ctx, q, args...); err != nil {`,
+    to: `			q, args, err := prepareInsertStatement(meta.TableName, meta.Capped(), batch)
+			if err != nil {
+				return lazyerrors.Error(err)
+			}
+
+			if params.SkipDuplicates && !meta.Capped() && stringIDs(batch) {
+				skipped, err := insertSkipping(ctx, tx, q, args, batch)
+				if err != nil {
+					return err
+				}
+				for _, j := range skipped {
+					duplicates = append(duplicates, offset+j)
+				}
+				offset += len(batch)
+				continue
+			}
+			offset += len(batch)
+
+			if _, err = tx.ExecContext(ctx, q, args...); err != nil {`,
+  },
+  {
+    file: 'internal/backends/sqlite/collection.go',
+    from: `	return new(backends.InsertAllResult), nil
+}
+
+// UpdateAll implements backends.Collection interface.`,
+    to: `	return &backends.InsertAllResult{Duplicates: duplicates}, nil
+}
+
+// UpdateAll implements backends.Collection interface.`,
+  },
+  {
+    file: 'internal/backends/sqlite/collection.go',
+    from: `// idPrefixBounds returns the stored-text bounds`,
+    to: `// stringIDs tells whether every document's _id is a string (stored as the JSON text sjson writes).
+func stringIDs(docs []*types.Document) bool {
+	for _, doc := range docs {
+		id, _ := doc.Get("_id")
+		if _, ok := id.(string); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// insertSkipping runs an INSERT of docs that skips taken _ids, and returns the indexes of the docs it skipped
+// (of two with the same _id, the second).
+func insertSkipping(ctx context.Context, tx *fsql.Tx, q string, args []any, docs []*types.Document) ([]int, error) {
+	rows, err := tx.QueryContext(ctx, q+\` ON CONFLICT DO NOTHING RETURNING \`+metadata.IDColumn, args...)
+	if err != nil {
+		return nil, lazyerrors.Error(err)
+	}
+	defer rows.Close()
+	inserted := make(map[string]int, len(docs))
+	for rows.Next() {
+		var id string
+		if err = rows.Scan(&id); err != nil {
+			return nil, lazyerrors.Error(err)
+		}
+		inserted[id]++
+	}
+	if err = rows.Err(); err != nil {
+		return nil, lazyerrors.Error(err)
+	}
+	var skipped []int
+	for i, doc := range docs {
+		id := string(must.NotFail(sjson.MarshalSingleValue(must.NotFail(doc.Get("_id")))))
+		if inserted[id] > 0 {
+			inserted[id]--
+			continue
+		}
+		skipped = append(skipped, i)
+	}
+	return skipped, nil
+}
+
+// idPrefixBounds returns the stored-text bounds`,
+  },
+  {
+    file: 'internal/handler/msg_insert.go',
+    from: `		if _, err = c.InsertAll(connCtx, &backends.InsertAllParams{Docs: docs}); err == nil {
+			inserted += int32(len(docs))
+`,
+    to: `		var res *backends.InsertAllResult
+		if res, err = c.InsertAll(connCtx, &backends.InsertAllParams{Docs: docs, SkipDuplicates: !params.Ordered}); err == nil {
+			inserted += int32(len(docs) - len(res.Duplicates))
+			for _, j := range res.Duplicates {
+				writeErrors = append(writeErrors, &mongo.WriteError{
+					Index:   docsIndexes[j],
+					Code:    int(handlererrors.ErrDuplicateKeyInsert),
+					Message: fmt.Sprintf(\`E11000 duplicate key error collection: %s.%s\`, params.DB, params.Collection),
+				})
+			}
+`,
+  },
 ];
 
 const FERRETDB: GoTool = {
@@ -329,7 +467,7 @@ const FERRETDB: GoTool = {
   module: 'github.com/FerretDB/FerretDB',
   version: FERRETDB_VERSION,
   // Names the patched build apart from any stock one in the cache.
-  build: 'idx6',
+  build: 'idx7',
   pkg: './cmd/ferretdb',
   prepare: (dir) => {
     writeFileSync(join(dir, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);

@@ -37,6 +37,18 @@ describe('the store server', () => {
     expect(stored).toHaveLength(size);
     expect(stored.filter((d) => d.b === 'earlier').map((d) => d._id).sort()).toEqual(taken.map((i) => `id-${i}`).sort());
   });
+
+  it('refuses the second of two documents with one new _id in an insert, and stops an ordered insert at its first duplicate', async () => {
+    const ids = client.db().collection<{ _id: string; b: string }>('twice');
+    const unordered = await ids.insertMany([{ _id: 'a', b: '1' }, { _id: 'b', b: '1' }, { _id: 'a', b: '2' }, { _id: 'c', b: '1' }], { ordered: false }).then(() => undefined, (e: unknown) => e as MongoBulkWriteError);
+    const errors = Array.isArray(unordered!.writeErrors) ? unordered!.writeErrors : [unordered!.writeErrors];
+    expect(errors.map((e) => [e.index, e.code])).toEqual([[2, 11000]]);
+    expect(await ids.find({}).sort({ _id: 1 }).toArray()).toEqual([{ _id: 'a', b: '1' }, { _id: 'b', b: '1' }, { _id: 'c', b: '1' }]);
+
+    const ordered = await ids.insertMany([{ _id: 'd', b: '1' }, { _id: 'b', b: '2' }, { _id: 'e', b: '1' }], { ordered: true }).then(() => undefined, (e: unknown) => e as MongoBulkWriteError);
+    expect(ordered!.insertedCount).toBe(1);
+    expect((await ids.find({}).toArray()).map((d) => d._id).sort()).toEqual(['a', 'b', 'c', 'd']);
+  });
 });
 
 describe('core/store-compat on the store server', () => {

@@ -28,11 +28,29 @@ export function requestId(randomOrder = false) {
 }
 
 /**
- * The body to send from a template of eventBodies(..., true): with fresh eventIds, or
- * (with probability `retry`) `previous` again whole, as a client retrying a lost answer.
+ * The body to send from a template of eventBodies(..., true): with fresh eventIds led by
+ * `id`, or (with probability `retry`) `previous` again whole, as a client retrying a lost
+ * answer.
  */
-export function withEventIds(template, previous, retry, randomOrder = false) {
-  return previous !== undefined && Math.random() < retry ? previous : template.split('@ID@').join(requestId(randomOrder));
+export function withEventIds(template, previous, retry, id) {
+  return previous !== undefined && Math.random() < retry ? previous : template.split('@ID@').join(id);
+}
+
+/**
+ * A fresh body (ids led by `id`, `batch` events) in which each event, with probability
+ * `late`, carries instead the eventId it had in an earlier request (a random one of the
+ * ids in `earlier`): a resend of an event acknowledged then, scattered among new ones as an
+ * SDK's offline queue sends them. Returns the body and how many events it resends.
+ */
+export function withLateEvents(body, id, earlier, late, batch) {
+  let resent = 0;
+  if (earlier.length === 0) return { body, resent };
+  for (let i = 0; i < batch; i++) {
+    if (Math.random() >= late) continue;
+    body = body.replace(`"${id}-${i}"`, `"${earlier[Math.floor(Math.random() * earlier.length)]}-${i}"`);
+    resent++;
+  }
+  return { body, resent };
 }
 
 /**

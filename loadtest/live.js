@@ -28,7 +28,7 @@ import { SharedArray } from 'k6/data';
 import { Counter, Trend } from 'k6/metrics';
 import { setTimeout, clearTimeout } from 'k6/timers';
 import { WebSocket } from 'k6/websockets';
-import { eventBodies, newlyAcknowledged, withEventIds } from './event-bodies.js';
+import { eventBodies, newlyAcknowledged, requestId, withEventIds } from './event-bodies.js';
 
 /** Seconds in a k6-style duration ("60s", "2m", "1m30s", "500ms") or a bare number of seconds. */
 function seconds(value) {
@@ -146,7 +146,7 @@ export function bulk() {
   let body = bodies[exec.scenario.iterationInTest % bodies.length];
   let retried = false;
   if (CLIENT_IDS) {
-    body = withEventIds(body, previous, RETRY);
+    body = withEventIds(body, previous, RETRY, requestId());
     retried = body === previous;
     previous = body;
   }

@@ -3,7 +3,8 @@
  * Signalboard `all` (ingest + aggregator + api in one process) against local Redis and
  * MongoDB; k6 posts EVENTS_PER_SECOND (10,000) in batches of BATCH (50) for DURATION
  * (60s), with client eventIds (ID_ORDER time, as the SDKs send them, or random) and
- * RETRY_PERCENT (2) of requests sent twice. Prints events/s rolled up (from the published deltas), the lag every 5 s, the
+ * RETRY_PERCENT (2) of requests sent twice, and LATE_RETRY_PERCENT (0) of requests resending
+ * one acknowledged seconds to minutes earlier (past what the aggregator remembers). Prints events/s rolled up (from the published deltas), the lag every 5 s, the
  * receivedAt-to-delta delay, and how long the backlog took to drain afterwards.
  */
 import { allPartitions, unconsumedEvents } from '../model/event-stream.js';
@@ -80,6 +81,7 @@ async function main(): Promise<void> {
       EVENT_NAMES: process.env.EVENT_NAMES ?? '10',
       CLIENT_EVENT_IDS: process.env.CLIENT_EVENT_IDS ?? '1',
       RETRY_PERCENT: process.env.RETRY_PERCENT ?? '2',
+      LATE_RETRY_PERCENT: process.env.LATE_RETRY_PERCENT ?? '0',
       ID_ORDER: process.env.ID_ORDER ?? 'time',
     });
     k6Pid = run.pid;
@@ -110,6 +112,7 @@ async function main(): Promise<void> {
           benchmark: 'pipeline',
           offeredEventsPerSecond: eventsPerSecond,
           acceptedEventsPerSecond: summary.eventsPerSecond,
+          eventsResentLate: summary.eventsResentLate,
           rolledUpEventsPerSecondDuringLoad: Math.round(rolledDuringLoad / loadSeconds),
           lagEverySeconds: lagSamples,
           backlogDrainSeconds: (Date.now() - drainStart) / 1000,

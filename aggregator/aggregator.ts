@@ -261,7 +261,7 @@ export class Aggregator {
     this.lastSweep = now;
     const mine = await this.redis.set(`${this.prefix}:expiry-sweep`, this.workerId, 'PX', this.options.sweepMs, 'NX');
     if (mine !== 'OK') return;
-    const deleted = await this.store.sweepExpired(this.expiryMode, new Date(now));
+    const deleted = await this.store.sweepExpired(this.expiryMode, this.loopDeps.settings.expiryDays.raw, new Date(now));
     this.metrics.expired.inc(deleted);
     this.metrics.lastSweep.set(Date.now() / 1000);
     this.logger[deleted > 0 ? 'info' : 'debug']({ deleted, ms: Date.now() - now }, 'expiry sweep');

@@ -3,10 +3,10 @@ import { COLLECTIONS, COUNT_COLLECTION, type RollupDeltaDoc, type UserDoc, type 
 import type { StampedEvent } from '../model/event-stream.js';
 import type { Logger } from '../core/logger.js';
 import { createExpiryIndexes, createIndexesOneByOne, insertSkippingDuplicates, isUnwritableDocumentError, UPDATES_PER_COMMAND, updatesAreAtomic, type ExpiryMode } from '../core/store-compat.js';
-import { batchMark, bucketDocs, decodeEvents, eventIdKey, needsDeduplication, type EventIdDoc, type RawBucketDoc } from '../model/raw-events.js';
+import { batchMark, bucketDocs, dayIdRange, decodeEvents, eventIdKey, idPrefixRange, needsDeduplication, rawDayDoc, rawDayExpired, type EventIdDoc, type RawBucketDoc, type RawDayDoc } from '../model/raw-events.js';
 import { decodeDeltas, rollupDeltaDocs, type RollupChange } from '../model/rollup-deltas.js';
 import { earlier, linksOf, personLinkId, type IdentityLink, type PersonLinkDoc } from '../model/persons.js';
-import { GRANULARITY_MS } from '../model/time-buckets.js';
+import { dayNumber, GRANULARITY_MS } from '../model/time-buckets.js';
 import type { LruMap } from './lru-map.js';
 import type { ActivityChange, BatchPlan, CountChange, RetentionChange, UserChange } from './batch-plan.js';
 import type { RecentEventIds } from './recent-event-ids.js';
@@ -18,6 +18,16 @@ const REBUILD_CHUNK = 1000;
 /** Expired raw buckets read per step of the sweep, and their eventIds deleted per command. */
 const SWEEP_BUCKETS = 50;
 const IDS_PER_DELETE = 1000;
+/** The raw-days document that records the last day the sweep finished. */
+const SWEPT_THROUGH = 'swept';
+/**
+ * Days before the last one swept that each sweep looks at again: a batch written before a
+ * midnight but stored after the sweep passed may still add a bucket to a day the sweep
+ * already passed (only with a backlog of about a day, see sweepRawEvents).
+ */
+const RECHECK_DAYS = 7;
+/** Project days this process remembers having recorded in raw_days (then it forgets them all and records again, a duplicate each). */
+const RAW_DAYS_REMEMBERED = 100_000;
 
 
 /** What expires by `expireAt` (a TTL index, or the sweep in `sweep` mode); raw buckets and eventIds go their own way, the rest never expires. */
@@ -41,6 +51,8 @@ export interface BatchEvents {
   events: readonly StampedEvent[];
   /** The eventIds this partition's holder saw stored (see RecentEventIds). */
   recent: RecentEventIds;
+  /** When the batch was written to its stream: events whose day's raw retention had ended by then are not stored (a replay decides the same). */
+  asOf: number;
 }
 
 /**
@@ -127,6 +139,9 @@ interface DocWrites<C> {
  * reading again and applying what is left.
  */
 export class AnalyticsStore {
+  /** `_id`s of the raw_days documents this process wrote or found written. */
+  private readonly rawDaysRecorded = new Set<string>();
+
   constructor(private readonly db: Db, private readonly logger: Logger) {}
 
   private collection<T extends Document = Document>(name: string): Collection<T> {
@@ -158,8 +173,8 @@ export class AnalyticsStore {
    * Deletes what is past its expiry: raw event buckets and their eventIds always (on every
    * server), the other collections too in `sweep` mode (servers without TTL indexes).
    */
-  async sweepExpired(mode: ExpiryMode, now = new Date()): Promise<number> {
-    let deleted = await this.sweepRawEvents(now);
+  async sweepExpired(mode: ExpiryMode, rawExpiryDays: number, now = new Date()): Promise<number> {
+    let deleted = await this.sweepRawEvents(now, rawExpiryDays);
     if (mode === 'ttl') return deleted;
     for (const name of EXPIRING) {
       deleted += (await this.collection(name).deleteMany({ expireAt: { $lt: now } })).deletedCount;
@@ -167,13 +182,51 @@ export class AnalyticsStore {
     return deleted;
   }
 
-  /** Expired raw buckets, each with its events' eventIds first (a bucket gone first would strand them). */
-  private async sweepRawEvents(now: Date): Promise<number> {
+  /**
+   * Deletes the raw buckets of the days past their retention, day by day from the one
+   * after the last swept, each project's day found in `raw_days` and its buckets by their
+   * `_id` prefix: a sweep reads what it deletes, never a whole collection. The last
+   * RECHECK_DAYS days swept are looked at again, and the sweep stays a day behind the
+   * retention's end, so a bucket written late by a batch from before that midnight is
+   * still found. Without a record of a finished sweep (a store from before raw_days),
+   * one pass over every bucket records the days that have some and deletes the expired.
+   */
+  private async sweepRawEvents(now: Date, expiryDays: number): Promise<number> {
+    const rawDays = this.collection<RawDayDoc & { through?: number }>(COLLECTIONS.rawDays);
+    // The last day whose retention ended a day before now.
+    const last = dayNumber(now.getTime() - GRANULARITY_MS.day) - 1 - expiryDays;
+    const state = await rawDays.findOne({ _id: SWEPT_THROUGH });
+    let deleted = 0;
+    if (state?.through === undefined) deleted += await this.recordRawDays(now, expiryDays);
+    const from = state?.through === undefined ? last + 1 : Math.min(state.through + 1, last - RECHECK_DAYS + 1);
+    for (let day = from; day <= last; day++) {
+      for (const { _id, projectId } of await rawDays.find(idPrefixRange(`${day}|`)).toArray()) {
+        deleted += await this.deleteBuckets(dayIdRange(projectId, day));
+        await rawDays.deleteOne({ _id });
+      }
+    }
+    if (state?.through === undefined || last > state.through) await rawDays.updateOne({ _id: SWEPT_THROUGH }, { $set: { through: last } }, { upsert: true });
+    return deleted;
+  }
+
+  /** One pass over every raw bucket: records the project days that have some, and deletes the expired (a store from before raw_days). */
+  private async recordRawDays(now: Date, expiryDays: number): Promise<number> {
+    const days = new Map<string, RawDayDoc>();
+    for await (const bucket of this.collection<RawBucketDoc>(COLLECTIONS.rawEvents).find({}, { projection: { projectId: 1, day: 1 } })) {
+      const day = dayNumber(bucket.day.getTime());
+      if (!rawDayExpired(day, expiryDays, now.getTime())) days.set(`${day}|${bucket.projectId}`, rawDayDoc(bucket.projectId, day));
+    }
+    if (days.size > 0) await insertSkippingDuplicates(this.collection<RawDayDoc>(COLLECTIONS.rawDays), [...days.values()]);
+    return this.deleteBuckets({ expireAt: { $lt: now } });
+  }
+
+  /** The buckets `filter` selects, each with its events' eventIds first (a bucket gone first would strand them). */
+  private async deleteBuckets(filter: Record<string, unknown>): Promise<number> {
     const buckets = this.collection<RawBucketDoc>(COLLECTIONS.rawEvents);
     const ids = this.collection<EventIdDoc>(COLLECTIONS.eventIds);
     let deleted = 0;
     for (;;) {
-      const expired = await buckets.find({ expireAt: { $lt: now } }, { limit: SWEEP_BUCKETS }).toArray();
+      const expired = await buckets.find(filter, { limit: SWEEP_BUCKETS }).toArray();
       for (const bucket of expired) {
         const keys = decodeEvents(bucket).filter(needsDeduplication).map((e) => eventIdKey(e.projectId, e.eventId));
         for (let i = 0; i < keys.length; i += IDS_PER_DELETE) deleted += (await ids.deleteMany({ _id: { $in: keys.slice(i, i + IDS_PER_DELETE) } })).deletedCount;
@@ -193,7 +246,9 @@ export class AnalyticsStore {
    * instead of 40,000), and learns the ids of this batch. One insert for all eventIds,
    * one for all buckets.
    */
-  async insertEvents(batches: readonly BatchEvents[], expiryDays: number): Promise<StampedEvent[][]> {
+  async insertEvents(given: readonly BatchEvents[], expiryDays: number): Promise<StampedEvent[][]> {
+    // Events past their raw retention when written are not stored (nor counted: their rollups are past theirs too).
+    const batches = given.map((b) => (b.events.some((e) => rawDayExpired(dayNumber(e.timestamp), expiryDays, b.asOf)) ? { ...b, events: b.events.filter((e) => !rawDayExpired(dayNumber(e.timestamp), expiryDays, b.asOf)) } : b));
     // Per batch, the key of each event that needs deduplication, by position (undefined: a server-made id).
     const keys = batches.map((b) => b.events.map((e) => (needsDeduplication(e) ? eventIdKey(e.projectId, e.eventId) : undefined)));
     const retries = batches.map(() => new Set<string>());
@@ -223,8 +278,22 @@ export class AnalyticsStore {
     const fresh = batches.map((b, i) => (retries[i]!.size === 0 ? [...b.events] : b.events.filter((_, j) => keys[i]![j] === undefined || !retries[i]!.has(keys[i]![j]!))));
     // A replay writes the same buckets: the duplicates are the first attempt's.
     const buckets = batches.flatMap((b, i) => bucketDocs(fresh[i]!, b.part, b.seq, expiryDays));
+    await this.recordDaysOf(buckets);
     if (buckets.length > 0) await insertSkippingDuplicates(this.collection<RawBucketDoc>(COLLECTIONS.rawEvents), buckets);
     return fresh;
+  }
+
+  /** Records in raw_days the project days of these buckets that this process has not recorded yet, before the buckets are written. */
+  private async recordDaysOf(buckets: readonly RawBucketDoc[]): Promise<void> {
+    const days = new Map<string, RawDayDoc>();
+    for (const b of buckets) {
+      const doc = rawDayDoc(b.projectId, dayNumber(b.day.getTime()));
+      if (!this.rawDaysRecorded.has(doc._id)) days.set(doc._id, doc);
+    }
+    if (days.size === 0) return;
+    await insertSkippingDuplicates(this.collection<RawDayDoc>(COLLECTIONS.rawDays), [...days.values()]);
+    if (this.rawDaysRecorded.size + days.size > RAW_DAYS_REMEMBERED) this.rawDaysRecorded.clear();
+    for (const id of days.keys()) this.rawDaysRecorded.add(id);
   }
 
   /**

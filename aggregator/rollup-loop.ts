@@ -408,7 +408,7 @@ export class RollupLoop {
     const t0 = Date.now();
     const decoded = await Promise.all(batches.map((b) => this.decode(b)));
     const fresh = await deps.store.insertEvents(
-      batches.map(({ held, batch }, i) => ({ part: held.partition, seq: batch.seq, events: decoded[i]!, recent: held.recentIds })),
+      batches.map(({ held, batch }, i) => ({ part: held.partition, seq: batch.seq, events: decoded[i]!, recent: held.recentIds, asOf: entryTime(batch.to) })),
       deps.settings.expiryDays.raw,
     );
     const linked = await deps.store.storeLinks(batches.map(({ held }, i) => ({ events: fresh[i]!, known: held.links })));

@@ -6,9 +6,10 @@
  * `wm` is a counter: changes to one are added (model/rollup-deltas.ts).
  */
 export const COLLECTIONS = {
-  /** Raw events in bucket documents, and the client eventIds seen: see model/raw-events.ts. */
+  /** Raw events in bucket documents, the client eventIds seen, and which project days have buckets: see model/raw-events.ts. */
   rawEvents: 'raw_events',
   eventIds: 'event_ids',
+  rawDays: 'raw_days',
   users: 'users',
   countsMinute: 'counts_minute',
   countsHour: 'counts_hour',

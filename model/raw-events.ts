@@ -22,6 +22,10 @@ import { dayNumber, dayToDate, GRANULARITY_MS } from './time-buckets.js';
  * however late it comes, and `b` tells a replay of the storing batch from a retry.
  * Server-made eventIds (ingest's UUIDs, `StampedEvent.generated`) can't repeat and get
  * none.
+ *
+ * `raw_days`: one document per project and UTC day that has buckets, `_id` =
+ * `<day>|<projectId>`, written before the day's first bucket: what the expiry sweep reads
+ * to find a day's buckets without scanning (docs/aggregation.md#expiry).
  */
 export const RAW_BUCKET_EVENTS = 1000;
 /**
@@ -49,6 +53,21 @@ export interface EventIdDoc {
   _id: string;
   /** The batch that stored the event: `part:seq`. */
   b: string;
+}
+
+export interface RawDayDoc {
+  _id: string;
+  projectId: string;
+  day: Date;
+}
+
+export function rawDayDoc(projectId: string, day: number): RawDayDoc {
+  return { _id: `${day}|${projectId}`, projectId, day: dayToDate(day) };
+}
+
+/** Whether the raw events of a UTC day are past their retention at `at`: kept `expiryDays` after their day ends. */
+export function rawDayExpired(day: number, expiryDays: number, at: number): boolean {
+  return (day + 1 + expiryDays) * GRANULARITY_MS.day <= at;
 }
 
 export function eventIdKey(projectId: string, eventId: string): string {
@@ -141,7 +160,12 @@ export async function newestRawEvents(db: Db, projectId: string, today: number, 
  * scans every document on FerretDB.
  */
 export function dayIdRange(projectId: string, day: number): { _id: { $gte: string; $lt: string } } {
-  return { _id: { $gte: `${projectId}|${day}|`, $lt: `${projectId}|${day}}` } };
+  return idPrefixRange(`${projectId}|${day}|`);
+}
+
+/** The `_id`s starting with `prefix` (ending in `|`): the range up to the same text ending in `}`, the character after `|`. */
+export function idPrefixRange(prefix: string): { _id: { $gte: string; $lt: string } } {
+  return { _id: { $gte: prefix, $lt: `${prefix.slice(0, -1)}}` } };
 }
 
 export interface RawEventRange {

@@ -102,7 +102,7 @@ async function load(stack: BenchStack, csvPath: string): Promise<number> {
     for (let i = 0; i < events.length; i += 5000) {
       const batch = events.slice(i, i + 5000);
       const part = (i / 5000) % 16;
-      const fresh = await store.insertEvents([{ part, seq: ++seqs[part]!, events: batch, recent }], 365);
+      const fresh = await store.insertEvents([{ part, seq: ++seqs[part]!, events: batch, recent, asOf: Date.now() }], 365);
       const linked = await store.storeLinks([{ events: fresh[0]!, known }]);
       await markRawDaysChanged(redis, stack.prefix, new Map([[stack.projectId, new Set([day])]]), linked);
     }

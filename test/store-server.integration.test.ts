@@ -49,6 +49,19 @@ describe('the store server', () => {
     expect(ordered!.insertedCount).toBe(1);
     expect((await ids.find({}).toArray()).map((d) => d._id).sort()).toEqual(['a', 'b', 'c', 'd']);
   });
+
+  it('finds and deletes exactly the documents a long $in names, strings or mixed, on _id and on another field', async () => {
+    const docs = client.db().collection<{ _id: string; k: string | number }>('in');
+    await docs.insertMany(Array.from({ length: 100 }, (_, i) => ({ _id: `d${i}`, k: i % 2 === 0 ? `k${i}` : i })));
+    const names = (found: Array<{ _id: string }>) => found.map((d) => d._id).sort();
+    const ids = [...Array.from({ length: 30 }, (_, i) => `d${i * 3}`), 'absent', 'd1x'];
+    expect(names(await docs.find({ _id: { $in: ids } }).toArray())).toEqual(ids.slice(0, 30).sort());
+    // Strings and numbers in one list: each document's value compared as MongoDB does ("k4" and 5 match, "5" does not).
+    const mixed = [...Array.from({ length: 20 }, (_, i) => `k${i}`), 5, 7, '9'];
+    expect(names(await docs.find({ k: { $in: mixed } }).toArray())).toEqual(['d0', 'd10', 'd12', 'd14', 'd16', 'd18', 'd2', 'd4', 'd5', 'd6', 'd7', 'd8']);
+    expect((await docs.deleteMany({ _id: { $in: ids } })).deletedCount).toBe(30);
+    expect(await docs.countDocuments()).toBe(70);
+  });
 });
 
 describe('core/store-compat on the store server', () => {

@@ -9,9 +9,12 @@
 // LATE_RETRY_PERCENT of the events (scattered among new ones) resend an event acknowledged
 // seconds to minutes earlier (an SDK's offline queue, a client that misread a timeout),
 // mostly past what the aggregator remembers, so the store's unique eventIds drop them.
+// PROBE_INTERVAL_MS (with RATE; 0: none) also sends, that often, one event named
+// `probe_<send ms>_<n>`, for dashboards (scripts/live-dashboards.ts) to time from its send.
 // STAGES ("5000:30s,10000:30s", events/s and how long) ramps the rate stage by stage
 // instead (`npm run bench`'s step load). events_acknowledged counts each event once,
 // retries aside (event-bodies.js newlyAcknowledged), for the zero-loss accounting.
+import exec from 'k6/execution';
 import http from 'k6/http';
 import { Counter } from 'k6/metrics';
 import { eventBodies, newlyAcknowledged, requestId, withEventIds, withLateEvents } from './event-bodies.js';
@@ -24,6 +27,7 @@ const CLIENT_IDS = __ENV.CLIENT_EVENT_IDS === '1';
 const RETRY = Number(__ENV.RETRY_PERCENT || 0) / 100;
 const RANDOM_IDS = __ENV.ID_ORDER === 'random';
 const LATE = Number(__ENV.LATE_RETRY_PERCENT || 0) / 100;
+const PROBE_INTERVAL_MS = Number(__ENV.PROBE_INTERVAL_MS || 0);
 if (!['time', 'random', undefined].includes(__ENV.ID_ORDER)) throw new Error(`ID_ORDER=${__ENV.ID_ORDER}: expected time or random`);
 
 const accepted = new Counter('events_accepted');
@@ -50,8 +54,17 @@ export const options = {
       : __ENV.RATE
       ? { executor: 'constant-arrival-rate', rate: Number(__ENV.RATE), timeUnit: '1s', duration: __ENV.DURATION || '60s', preAllocatedVUs: 32, maxVUs: 256 }
       : { executor: 'constant-vus', vus: Number(__ENV.VUS || 32), duration: __ENV.DURATION || '30s' },
+    ...(__ENV.RATE && PROBE_INTERVAL_MS > 0
+      ? { probes: { executor: 'constant-arrival-rate', exec: 'probe', rate: 1, timeUnit: `${PROBE_INTERVAL_MS}ms`, duration: __ENV.DURATION || '60s', preAllocatedVUs: 2, maxVUs: 16 } }
+      : {}),
   },
 };
+
+export function probe() {
+  const n = exec.scenario.iterationInTest;
+  const res = http.post(URL, JSON.stringify([{ event: `probe_${Date.now()}_${n}`, userId: `probe-${n % 64}` }]), PARAMS);
+  if (res.status !== 202) refused.add(1, { status: String(res.status) });
+}
 
 // Built once per VU (see event-bodies.js).
 const bodies = eventBodies(BATCH, EVENT_NAMES, CLIENT_IDS);

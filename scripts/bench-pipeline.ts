@@ -4,13 +4,15 @@
  * MongoDB; k6 posts EVENTS_PER_SECOND (10,000) in batches of BATCH (50) for DURATION
  * (60s), with client eventIds (ID_ORDER time, as the SDKs send them, or random) and
  * RETRY_PERCENT (2) of requests sent twice, and LATE_RETRY_PERCENT (0) of requests resending
- * one acknowledged seconds to minutes earlier (past what the aggregator remembers). Prints events/s rolled up (from the published deltas), the lag every 5 s, the
+ * one acknowledged seconds to minutes earlier (past what the aggregator remembers). A
+ * dashboard (scripts/live-dashboards.ts) watches the project on /v1/live and times probe
+ * events (one every 200 ms) from the client's send to their delta on its socket. Prints events/s rolled up (from the published deltas), the lag every 5 s, the
  * receivedAt-to-delta delay, and how long the backlog took to drain afterwards.
  */
 import { allPartitions, unconsumedEvents } from '../model/event-stream.js';
 import { feedChannel, readFeed } from '../live/feed.js';
 import { createRedis } from '../core/redis.js';
-import { cpuTicks, log, rssMegabytes, startBenchStack, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
+import { cpuTicks, log, rssMegabytes, startBenchStack, startJsonChild, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
 import { quantile } from './bench-stats.js';
 import { findK6 } from './local-services.js';
 
@@ -51,6 +53,15 @@ async function main(): Promise<void> {
         if (!closing) log(`reading the feed failed: ${String(err)}`);
       });
     });
+    // One dashboard, connected before the load: the delay from a client's send to the delta on a dashboard's socket, as users see it.
+    const dashboard = startJsonChild(process.execPath, ['--import', 'tsx', 'scripts/live-dashboards.ts'], {
+      BASE_URL: stack.base,
+      READ_KEY: stack.readKey,
+      DASHBOARDS: '1',
+      RAMP_MS: '0',
+      WARMUP_UNTIL: String(Date.now() + 2000 + WARMUP_SECONDS * 1000),
+    });
+    await new Promise((r) => setTimeout(r, 2000));
     const lagNow = async () => (await unconsumedEvents(redis, stack.prefix, allPartitions(partitions))).reduce((a, b) => a + b, 0);
     const started = Date.now();
     const store = storePids();
@@ -73,6 +84,7 @@ async function main(): Promise<void> {
 
     log(`k6: ${eventsPerSecond} events/s in batches of ${batch} for ${duration}`);
     const run = startK6(k6, 'loadtest/ingest.js', {
+      PROBE_INTERVAL_MS: '200',
       BASE_URL: stack.base,
       WRITE_KEY: stack.writeKey,
       BATCH: String(batch),
@@ -96,6 +108,8 @@ async function main(): Promise<void> {
     const drainStart = Date.now();
     while ((await lagNow()) > 0 && Date.now() - drainStart < 120_000) await new Promise((r) => setTimeout(r, 250));
     clearInterval(sampler);
+    process.kill(dashboard.pid, 'SIGTERM');
+    const watched = (await dashboard.done) as { probeDeltas: number; delayMs: unknown; delayMsAfterWarmup: unknown };
     const cpuAfter = cpu();
     const wallSeconds = (Date.now() - started) / 1000;
     const sorted = [...delays].sort((a, b) => a - b);
@@ -120,6 +134,9 @@ async function main(): Promise<void> {
           deltaDelayMs: { p50: quantile(sorted, 0.5), p95: quantile(sorted, 0.95), p99: quantile(sorted, 0.99), deltas: sorted.length },
           deltaDelayMsAfterWarmup: { fromSecond: WARMUP_SECONDS, p50: quantile(steady, 0.5), p95: quantile(steady, 0.95), p99: quantile(steady, 0.99), deltas: steady.length },
           deltaDelayP99Every10s: p99Every10s,
+          // From the client's send to the probe's delta read on a dashboard's socket (probes every 200 ms).
+          sendToDashboardMs: { probes: watched.probeDeltas, ...(watched.delayMs as object) },
+          sendToDashboardMsAfterWarmup: watched.delayMsAfterWarmup,
           ingestLatencyMs: summary.latencyMs,
           // Cores used from the start of the load to the end of the drain (2 cores here); k6's during the load.
           cpuCores: {

@@ -8,9 +8,8 @@
  * Settings: BATCH (default 50), VUS (32), DURATION (30s), CLIENT_EVENT_IDS (1; 0 for
  * server-made eventIds), XADD_REQUESTS (1,000,000).
  */
-import { allPartitions, unconsumedEvents } from '../model/event-stream.js';
 import { createRedis } from '../core/redis.js';
-import { cpuTicks, log, pidsListeningOn, redisXaddPerSecond, rssMegabytes, startBenchStack, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
+import { backlogOf, cpuTicks, log, pidsListeningOn, redisXaddPerSecond, rssMegabytes, startBenchStack, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
 import { findK6 } from './local-services.js';
 
 async function main(): Promise<void> {
@@ -48,7 +47,7 @@ async function main(): Promise<void> {
       k6: cores(ticks.k6, 0),
     };
     const accepted = Number(summary.eventsAccepted ?? 0);
-    const backlog = (await unconsumedEvents(redis, stack.prefix, allPartitions(16))).reduce((a, b) => a + b, 0);
+    const backlog = await backlogOf(stack, redis);
 
     log('redis-benchmark: pipelined XADD');
     const xaddKey = `${stack.prefix}:xadd-bench`;

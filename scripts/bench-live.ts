@@ -18,11 +18,10 @@
  */
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { allPartitions, unconsumedEvents } from '../model/event-stream.js';
 import { appendToFeed, feedChannel, readFeed } from '../live/feed.js';
 import { bucketStart } from '../model/time-buckets.js';
 import { createRedis } from '../core/redis.js';
-import { cpuTicks, log, machineBusyTicks, pidsListeningOn, rssMegabytes, startBenchStack, startJsonChild, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
+import { backlogOf, cpuTicks, log, machineBusyTicks, pidsListeningOn, rssMegabytes, startBenchStack, startJsonChild, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
 import { metricSum, percentiles } from './bench-stats.js';
 import { findK6 } from './local-services.js';
 
@@ -267,11 +266,11 @@ async function main(): Promise<void> {
       peakRss.signalboard = Math.max(peakRss.signalboard, rssMegabytes(serverPid));
       peakRss.k6 = Math.max(peakRss.k6, rssMegabytes(run.pid));
       if (nodeDashboards !== undefined) peakRss.dashboards = Math.max(peakRss.dashboards, rssMegabytes(nodeDashboards.pid));
-      void Promise.all([metrics(), unconsumedEvents(redis, stack.prefix, allPartitions(16))]).then(
+      void Promise.all([metrics(), backlogOf(stack, redis)]).then(
         ([text, lag]) => {
           const open = dashboardsOnServer(text);
           peakConnections = Math.max(peakConnections, open);
-          timeline.push({ t: Math.round((now - started) / 1000), cores, liveConnections: open, backlogEvents: lag.reduce((a, b) => a + b, 0) });
+          timeline.push({ t: Math.round((now - started) / 1000), cores, liveConnections: open, backlogEvents: lag });
         },
         (err: unknown) => log(`sample failed: ${String(err)}`),
       );
@@ -403,7 +402,7 @@ async function main(): Promise<void> {
             deltasWithin250ms: delayCount > 0 ? round2(metricSum(text, 'signalboard_live_delay_seconds_bucket', 'le="0.25"') / delayCount) : null,
             deltasWithin1s: delayCount > 0 ? round2(metricSum(text, 'signalboard_live_delay_seconds_bucket', 'le="1"') / delayCount) : null,
           },
-          backlogEventsAtEnd: (await unconsumedEvents(redis, stack.prefix, allPartitions(16))).reduce((a, b) => a + b, 0),
+          backlogEventsAtEnd: await backlogOf(stack, redis),
           // Over the whole k6 run (VU start-up, ramp, load, tail): CPU seconds and average cores;
           // machine minus the others is what else ran on the box meanwhile.
           k6RunSeconds: round2(wall),

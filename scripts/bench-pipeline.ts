@@ -9,10 +9,9 @@
  * events (one every 200 ms) from the client's send to their delta on its socket. Prints events/s rolled up (from the published deltas), the lag every 5 s, the
  * receivedAt-to-delta delay, and how long the backlog took to drain afterwards.
  */
-import { allPartitions, unconsumedEvents } from '../model/event-stream.js';
 import { feedChannel, readFeed } from '../live/feed.js';
 import { createRedis } from '../core/redis.js';
-import { cpuTicks, log, rssMegabytes, startBenchStack, startJsonChild, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
+import { backlogOf, cpuTicks, log, rssMegabytes, startBenchStack, startJsonChild, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
 import { quantile } from './bench-stats.js';
 import { findK6 } from './local-services.js';
 
@@ -23,7 +22,6 @@ async function main(): Promise<void> {
   const eventsPerSecond = Number(process.env.EVENTS_PER_SECOND ?? 10_000);
   const batch = Number(process.env.BATCH ?? 50);
   const duration = process.env.DURATION ?? '60s';
-  const partitions = 16;
   const k6 = findK6(log);
   const stack = await startBenchStack('all');
   const subscriber = createRedis(stack.redisUrl, 'bench-deltas', { enableOfflineQueue: true });
@@ -62,7 +60,7 @@ async function main(): Promise<void> {
       WARMUP_UNTIL: String(Date.now() + 2000 + WARMUP_SECONDS * 1000),
     });
     await new Promise((r) => setTimeout(r, 2000));
-    const lagNow = async () => (await unconsumedEvents(redis, stack.prefix, allPartitions(partitions))).reduce((a, b) => a + b, 0);
+    const lagNow = () => backlogOf(stack, redis);
     const started = Date.now();
     const store = storePids();
     const serverPid = stack.server.pid!;

@@ -27,11 +27,10 @@ import { createRedis } from '../core/redis.js';
 import { markRawDaysChanged } from '../live/raw-day-versions.js';
 import type { StampedEvent } from '../model/event-stream.js';
 import type { IdentityLink } from '../model/persons.js';
-import { allPartitions, unconsumedEvents } from '../model/event-stream.js';
 import { seeded } from '../test/dataset.js';
 import { percentiles } from './bench-stats.js';
 import { stopChild } from './local-services.js';
-import { log, redisXaddPerSecond, rssMegabytes, startBenchStack, type BenchStack } from './bench-stack.js';
+import { backlogOf, log, redisXaddPerSecond, rssMegabytes, startBenchStack, type BenchStack } from './bench-stack.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 10_000_000);
 const PERSONS = Number(process.env.PERSONS ?? 100_000);
@@ -216,7 +215,7 @@ async function sideLoad(stack: BenchStack, seconds: number, tag: string): Promis
   let maxBacklog = 0;
   const end = Date.now() + seconds * 1000;
   const sampler = setInterval(() => {
-    void unconsumedEvents(redis, stack.prefix, allPartitions(16)).then((b) => (maxBacklog = Math.max(maxBacklog, b.reduce((x, y) => x + y, 0))));
+    void backlogOf(stack, redis).then((b) => (maxBacklog = Math.max(maxBacklog, b)));
   }, 250);
   const sends: Array<Promise<void>> = [];
   for (let tick = 0; Date.now() < end; tick++) {

@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { withDatabase } from '../core/mongo.js';
 import { createRedis, deleteKeysWithPrefix } from '../core/redis.js';
+import { loadConfig } from '../core/config.js';
+import type { Redis } from '../core/redis.js';
+import { allPartitions, unconsumedEvents } from '../model/event-stream.js';
 import { ensureLocalServices, portAnswers, stopChild } from './local-services.js';
 
 export const log = (message: string) => console.error(`[bench] ${message}`);
@@ -48,9 +51,16 @@ export interface BenchStack {
   /** The first (in `all`, the only) Signalboard process. */
   server: ChildProcess;
   processes: BenchProcess[];
+  /** STREAM_PARTITIONS as the servers read it. */
+  partitions: number;
   /** One more process of `role` over the same stores, once it answers; stopped with the stack or by `stopChild`. */
   startAnother(role: string): Promise<BenchProcess>;
   stop(): Promise<void>;
+}
+
+/** Events in the stack's streams not rolled up yet, over all its partitions. */
+export async function backlogOf(stack: Pick<BenchStack, 'prefix' | 'partitions'>, redis: Redis): Promise<number> {
+  return (await unconsumedEvents(redis, stack.prefix, allPartitions(stack.partitions))).reduce((a, b) => a + b, 0);
 }
 
 /** Starts Signalboard as `layout` ('all', or 'roles': a process per role) with one project. */
@@ -63,22 +73,23 @@ export async function startBenchStack(layout: StackLayout, env: Record<string, s
   const prefix = `bench${id}`;
   const mongoUrl = withDatabase(services.mongoUrl, `sbbench_${id}`);
   const firstPort = 18000 + Math.floor(Math.random() * 900);
+  const serverEnv: Record<string, string | undefined> = {
+    ...process.env,
+    HOST: '127.0.0.1',
+    REDIS_URL: services.redisUrl,
+    MONGODB_URL: mongoUrl,
+    ADMIN_TOKEN: adminToken,
+    REDIS_KEY_PREFIX: prefix,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    RATE_LIMIT_EVENTS: '0',
+    ...env,
+  };
+  // The settings the servers run with, as they read them (the stream partitions, for the benchmarks' lag).
+  const config = loadConfig(serverEnv);
   const spawnRole = (name: string, port: number): BenchProcess => {
     // SERVER_NODE_ARGS: extra node options for the server, e.g. `--cpu-prof --cpu-prof-dir=prof` to see where its time goes.
     const child = spawn(process.execPath, [...(process.env.SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/bin/signalboard.js', name], {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        REDIS_URL: services.redisUrl,
-        MONGODB_URL: mongoUrl,
-        ADMIN_TOKEN: adminToken,
-        DATA_DIR: mkdtempSync(join(tmpdir(), 'sb-bench-')),
-        REDIS_KEY_PREFIX: prefix,
-        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-        RATE_LIMIT_EVENTS: '0',
-        ...env,
-      },
+      env: { ...serverEnv, PORT: String(port), DATA_DIR: mkdtempSync(join(tmpdir(), 'sb-bench-')) },
       // The server's log goes to stderr: stdout carries the benchmark's JSON report.
       stdio: ['ignore', 2, 'inherit'],
     });
@@ -114,7 +125,7 @@ export async function startBenchStack(layout: StackLayout, env: Record<string, s
     const base = url('api');
     const created = await fetch(`${base}/v1/projects`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` }, body: '{"name":"bench"}' });
     const { id: projectId, writeKey, readKey } = (await created.json()) as { id: string; writeKey: string; readKey: string };
-    return { layout, base, ingestUrl: url('ingest'), liveUrl: url('realtime'), projectId, writeKey, readKey, adminToken, redisUrl: services.redisUrl, mongoUrl, prefix, server: processes[0]!.child, processes, startAnother, stop };
+    return { layout, base, ingestUrl: url('ingest'), liveUrl: url('realtime'), projectId, writeKey, readKey, adminToken, redisUrl: services.redisUrl, mongoUrl, prefix, server: processes[0]!.child, processes, partitions: config.STREAM_PARTITIONS, startAnother, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -20,11 +20,10 @@ import WebSocket from 'ws';
 import { findRollups } from '../model/rollup-deltas.js';
 import { COLLECTIONS, type CountDoc } from '../model/collections.js';
 import type { RawBucketDoc } from '../model/raw-events.js';
-import { allPartitions, unconsumedEvents } from '../model/event-stream.js';
 import { createRedis } from '../core/redis.js';
 import { launchChromium } from '../test/browser.js';
 import { lineChartSvg, p99PerWindow, replaceSection, resultsTable, zeroLossHolds, zeroLossProblems, type ScenarioResult, type Series } from './bench-report.js';
-import { cpuTicks, log, pidsListeningOn, redisXaddPerSecond, rssMegabytes, startBenchStack, startJsonChild, startK6, storePids, STACK_LAYOUTS, sumOver, TICKS_PER_SECOND, type BenchStack, type JsonChild, type StackLayout } from './bench-stack.js';
+import { backlogOf, cpuTicks, log, pidsListeningOn, redisXaddPerSecond, rssMegabytes, startBenchStack, startJsonChild, startK6, storePids, STACK_LAYOUTS, sumOver, TICKS_PER_SECOND, type BenchStack, type JsonChild, type StackLayout } from './bench-stack.js';
 import { metricSum, percentiles } from './bench-stats.js';
 import { findK6, portAnswers } from './local-services.js';
 
@@ -92,7 +91,6 @@ interface Load {
   alongside?: (stack: BenchStack, done: () => boolean) => Promise<string[]>;
 }
 
-const STREAM_PARTITIONS = 16;
 
 /** Runs one scenario on a fresh stack in one layout and accounts for every event. */
 /** What the dashboards process reported (scripts/live-dashboards.ts), and the CPU seconds each process used. */
@@ -109,7 +107,7 @@ async function runScenario(name: string, layout: StackLayout, load: Load, stackE
   try {
     watcher = await watchDashboard(stack);
     const w = watcher;
-    const backlog = async () => (await unconsumedEvents(redis, stack.prefix, allPartitions(STREAM_PARTITIONS))).reduce((a, b) => a + b, 0);
+    const backlog = () => backlogOf(stack, redis);
     const store = storePids();
     const redisPids = pidsListeningOn(Number(new URL(stack.redisUrl).port || 6379));
     const started = Date.now();

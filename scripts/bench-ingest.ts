@@ -2,14 +2,19 @@
  * npm run bench:ingest — Signalboard `all` (every role, the aggregator consuming) against
  * local Redis and MongoDB, k6 driving POST /v1/events on the same machine with client
  * eventIds (as the SDKs send them); prints events/s accepted and latency, what the
- * aggregator consumed meanwhile, CPU and peak RSS per process, and next to it Redis's own
- * pipelined XADD rate measured in the same run (redis-benchmark, entries the size of one
- * event), as a ratio.
+ * aggregator consumed meanwhile, CPU and peak RSS per process, and next to it, as ratios:
+ * the same k6 load against a plain uWebSockets.js server that appends each body to a
+ * Redis stream as it came (scripts/plain-ingest-server.ts: the same units, ingest's own
+ * work left out), and Redis's own pipelined XADD rate (redis-benchmark, one event-sized
+ * entry each: a machine's yardstick, not the same units).
  * Settings: BATCH (default 50), VUS (32), DURATION (30s), CLIENT_EVENT_IDS (1; 0 for
  * server-made eventIds), XADD_REQUESTS (1,000,000).
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createRedis } from '../core/redis.js';
-import { backlogOf, cpuTicks, log, pidsListeningOn, redisXaddPerSecond, rssMegabytes, startBenchStack, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
+import { freePort } from '../test/free-port.js';
+import { backlogOf, cpuTicks, log, pidsListeningOn, redisXaddPerSecond, rssMegabytes, runK6, startBenchStack, startK6, storePids, sumOver, TICKS_PER_SECOND } from './bench-stack.js';
 import { findK6 } from './local-services.js';
 
 async function main(): Promise<void> {
@@ -23,6 +28,16 @@ async function main(): Promise<void> {
     const serverPid = stack.server.pid!;
     const store = storePids();
     const redisPids = pidsListeningOn(Number(new URL(stack.redisUrl).port || 6379));
+    // First, while the stack is idle (after ingest's run the aggregator would still be draining its backlog beside it).
+    log('the same load against a plain uWS server appending each body to a stream');
+    const plainPort = await freePort();
+    const plainKey = `${stack.prefix}:plain-ingest`;
+    const plain = spawn(process.execPath, ['--import', 'tsx', 'scripts/plain-ingest-server.ts'], { env: { ...process.env, PORT: String(plainPort), REDIS_URL: stack.redisUrl, STREAM_KEY: plainKey, BATCH: batch }, stdio: ['ignore', 'pipe', 'inherit'] });
+    await once(plain.stdout!, 'data');
+    const plainSummary = await runK6(k6, 'loadtest/ingest.js', { BASE_URL: `http://127.0.0.1:${plainPort}`, WRITE_KEY: 'none', BATCH: batch, VUS: vus, DURATION: duration, CLIENT_EVENT_IDS: process.env.CLIENT_EVENT_IDS ?? '1', ID_ORDER: 'time', EVENT_NAMES: '10' });
+    plain.kill('SIGTERM');
+    await redis.del(plainKey);
+    const plainPerSecond = Number(plainSummary.eventsPerSecond);
     log(`k6: ${vus} VUs, batches of ${batch}, ${duration}`);
     const started = Date.now();
     const run = startK6(k6, 'loadtest/ingest.js', { BASE_URL: stack.base, WRITE_KEY: stack.writeKey, BATCH: batch, VUS: vus, DURATION: duration, CLIENT_EVENT_IDS: process.env.CLIENT_EVENT_IDS ?? '1', ID_ORDER: 'time', EVENT_NAMES: '10' });
@@ -63,6 +78,8 @@ async function main(): Promise<void> {
           aggregatorConsumedPerSecond: Math.round((accepted - backlog) / seconds),
           cpuCores,
           peakRssMb,
+          plainServerEventsPerSecond: plainPerSecond,
+          ratioToPlainServer: Number((eventsPerSecond / plainPerSecond).toFixed(2)),
           redisXaddPerSecond: xaddPerSecond,
           ratioToRedisXadd: Number((eventsPerSecond / xaddPerSecond).toFixed(2)),
         },

@@ -5,7 +5,7 @@
  * every PROBE_INTERVAL_MS (an event named after its send time, as loadtest/live.js
  * sends), to every socket that sends a subscribe (answered with a snapshot frame, so
  * scripts/live-dashboards.ts counts it as live). On SIGTERM it prints one JSON line with
- * its CPU time and the frames it published.
+ * the frames it published; its CPU is read from /proc by the caller, as the gateway's.
  */
 import { uWS } from '../core/uws.js';
 
@@ -43,7 +43,6 @@ app.listen('127.0.0.1', port, (token) => {
 });
 process.once('SIGTERM', () => {
   clearInterval(timer);
-  const cpu = process.cpuUsage();
-  console.log(JSON.stringify({ published, probes, cpuSeconds: (cpu.user + cpu.system) / 1e6 }));
+  console.log(JSON.stringify({ published, probes }));
   process.exit(0);
 });

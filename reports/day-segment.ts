@@ -125,19 +125,23 @@ export function buildDaySegment(day: number, unordered: readonly StampedEvent[])
     anonymous: Uint8Array.from(anonymousFlags),
     actorFirst: Float64Array.from(actorFirst),
     columns: built,
-    byEvent: indexByEvent(event, names.values.length),
+    byEvent: groupRows(event, names.values.length),
   };
   return { ...segment, bytes: segmentBytes(segment) };
 }
 
-/** The rows of each event code in time order: a counting sort keeps each group in row order. */
-export function indexByEvent(event: Int32Array, names: number): DaySegment['byEvent'] {
-  const start = new Int32Array(names + 1);
-  for (let row = 0; row < event.length; row++) start[event[row]! + 1]!++;
-  for (let e = 0; e < names; e++) start[e + 1]! += start[e]!;
-  const next = start.slice(0, names);
-  const rows = new Int32Array(event.length);
-  for (let row = 0; row < event.length; row++) rows[next[event[row]!]!++] = row;
+/**
+ * Row numbers grouped by their code (0 … groups - 1), each group in row order (a counting
+ * sort): the rows of code c are rows[start[c]] … rows[start[c + 1] - 1]. A segment's rows
+ * by event, a report's rows by person or by breakdown label.
+ */
+export function groupRows(codes: Int32Array, groups: number): { start: Int32Array; rows: Int32Array } {
+  const start = new Int32Array(groups + 1);
+  for (let row = 0; row < codes.length; row++) start[codes[row]! + 1]!++;
+  for (let c = 0; c < groups; c++) start[c + 1]! += start[c]!;
+  const next = start.slice(0, groups);
+  const rows = new Int32Array(codes.length);
+  for (let row = 0; row < codes.length; row++) rows[next[codes[row]!]!++] = row;
   return { start, rows };
 }
 

@@ -10,7 +10,8 @@
 import type { ReportDefinition, ReportRange } from '../model/report-definition.js';
 import { GRANULARITY_MS } from '../model/time-buckets.js';
 import { quantile } from './trends.js';
-import { markRows, NONE_LABEL, OTHER_LABEL, rowsByPerson, type EventRef, type MarkedRows, type ReportData } from './report-data.js';
+import { groupRows } from './day-segment.js';
+import { markRows, NONE_LABEL, OTHER_LABEL, type EventRef, type MarkedRows, type ReportData } from './report-data.js';
 
 type FunnelDefinition = Extract<ReportDefinition, { kind: 'funnel' }>;
 
@@ -51,7 +52,8 @@ export function runFunnel(definition: FunnelDefinition, data: ReportData, range:
   const refs: EventRef[] = [...definition.steps, ...definition.exclusions];
   const anyBit = definition.order === 'strict' ? refs.push({ event: undefined }) - 1 : -1;
   const rows = markRows(data, refs, range.from, range.to + windowMs + 1, definition.breakdown?.property);
-  const { start, order } = rowsByPerson(rows.person, data.persons.length);
+  // Each person's rows, in time order.
+  const { start, rows: order } = groupRows(rows.person, data.persons.length);
   const counted: Array<{ attempt: Attempt; value: string }> = [];
   for (let p = 0; p < data.persons.length; p++) {
     if ((p & 0xfff) === 0) data.checkTime();

@@ -206,14 +206,3 @@ export function markRows(data: ReportData, refs: readonly EventRef[], from: numb
   }
   return { time: time.subarray(0, n), person: person.subarray(0, n), mask: masks.subarray(0, n), label: label.subarray(0, Math.min(n, label.length)), labels: labelCoder?.labels ?? [] };
 }
-
-/** Row numbers grouped by person, each person's in time order: rows of person p are order[start[p]] … order[start[p + 1] - 1]. */
-export function rowsByPerson(person: Int32Array, personCount: number): { start: Int32Array; order: Int32Array } {
-  const start = new Int32Array(personCount + 1);
-  for (const p of person) start[p + 1]!++;
-  for (let p = 0; p < personCount; p++) start[p + 1]! += start[p]!;
-  const next = start.slice(0, personCount);
-  const order = new Int32Array(person.length);
-  for (let i = 0; i < person.length; i++) order[next[person[i]!]!++] = i;
-  return { start, order };
-}

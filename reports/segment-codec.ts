@@ -12,7 +12,7 @@
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { GRANULARITY_MS } from '../model/time-buckets.js';
-import { indexByEvent, segmentBytes, type Column, type DaySegment } from './day-segment.js';
+import { groupRows, segmentBytes, type Column, type DaySegment } from './day-segment.js';
 
 /** Bumped when the layout changes: a stored segment of another version is built again. */
 export const SEGMENT_FORMAT = 1;
@@ -146,7 +146,7 @@ export function decodeDaySegment(stored: Uint8Array): DaySegment {
     anonymous,
     actorFirst,
     columns,
-    byEvent: indexByEvent(event, header.names.length),
+    byEvent: groupRows(event, header.names.length),
   };
   return { ...segment, bytes: segmentBytes(segment) };
 }

@@ -8,6 +8,7 @@ import { evaluateFormula, parseFormula } from '../model/report-formula.js';
 import { seriesName, type ReportDefinition, type ReportRange } from '../model/report-definition.js';
 import { localDate, localMidnight, nextIntervalStart, type ReportInterval } from '../model/report-time.js';
 import { GRANULARITY_MS } from '../model/time-buckets.js';
+import { groupRows } from './day-segment.js';
 import { OTHER_LABEL, selectRows, type ReportData, type SelectedRows } from './report-data.js';
 
 type TrendsDefinition = Extract<ReportDefinition, { kind: 'trends' }>;
@@ -140,14 +141,10 @@ function aggregate(math: Math, rows: SelectedRows, subset: Int32Array | undefine
   return { values: numbers.map((v) => statistic(math, v)), total: statistic(math, numbers.flat()) };
 }
 
-/** Per label code, the indexes of the rows with that label, in time order (a counting sort). */
+/** Per label code, the indexes of the rows with that label, in time order. */
 function rowsByLabel(rows: SelectedRows): Int32Array[] {
-  const counts = new Int32Array(rows.labels.length);
-  for (const code of rows.label) counts[code]!++;
-  const lists = Array.from(counts, (n) => new Int32Array(n));
-  counts.fill(0);
-  for (let i = 0; i < rows.label.length; i++) lists[rows.label[i]!]![counts[rows.label[i]!]!++] = i;
-  return lists;
+  const { start, rows: order } = groupRows(rows.label, rows.labels.length);
+  return rows.labels.map((_, code) => order.subarray(start[code]!, start[code + 1]!));
 }
 
 /** A series' label: its event and math. */

@@ -195,28 +195,28 @@ export class AnalyticsStore {
     const rawDays = this.collection<RawDayDoc & { through?: number }>(COLLECTIONS.rawDays);
     // The last day whose retention ended a day before now.
     const last = dayNumber(now.getTime() - GRANULARITY_MS.day) - 1 - expiryDays;
-    const state = await rawDays.findOne({ _id: SWEPT_THROUGH });
+    const through = (await rawDays.findOne({ _id: SWEPT_THROUGH }))?.through;
     let deleted = 0;
-    if (state?.through === undefined) deleted += await this.recordRawDays(now, expiryDays);
-    const from = state?.through === undefined ? last + 1 : Math.min(state.through + 1, last - RECHECK_DAYS + 1);
+    if (through === undefined) deleted += await this.recordRawDays(now, expiryDays);
+    const from = through === undefined ? last + 1 : Math.min(through + 1, last - RECHECK_DAYS + 1);
     for (let day = from; day <= last; day++) {
       for (const { _id, projectId } of await rawDays.find(idPrefixRange(`${day}|`)).toArray()) {
         deleted += await this.deleteBuckets(dayIdRange(projectId, day));
         await rawDays.deleteOne({ _id });
       }
     }
-    if (state?.through === undefined || last > state.through) await rawDays.updateOne({ _id: SWEPT_THROUGH }, { $set: { through: last } }, { upsert: true });
+    if (through === undefined || last > through) await rawDays.updateOne({ _id: SWEPT_THROUGH }, { $set: { through: last } }, { upsert: true });
     return deleted;
   }
 
   /** One pass over every raw bucket: records the project days that have some, and deletes the expired (a store from before raw_days). */
   private async recordRawDays(now: Date, expiryDays: number): Promise<number> {
-    const days = new Map<string, RawDayDoc>();
+    const days: RawDayDoc[] = [];
     for await (const bucket of this.collection<RawBucketDoc>(COLLECTIONS.rawEvents).find({}, { projection: { projectId: 1, day: 1 } })) {
       const day = dayNumber(bucket.day.getTime());
-      if (!rawDayExpired(day, expiryDays, now.getTime())) days.set(`${day}|${bucket.projectId}`, rawDayDoc(bucket.projectId, day));
+      if (!rawDayExpired(day, expiryDays, now.getTime())) days.push(rawDayDoc(bucket.projectId, day));
     }
-    if (days.size > 0) await insertSkippingDuplicates(this.collection<RawDayDoc>(COLLECTIONS.rawDays), [...days.values()]);
+    await this.recordDays(days);
     return this.deleteBuckets({ expireAt: { $lt: now } });
   }
 
@@ -248,7 +248,10 @@ export class AnalyticsStore {
    */
   async insertEvents(given: readonly BatchEvents[], expiryDays: number): Promise<StampedEvent[][]> {
     // Events past their raw retention when written are not stored (nor counted: their rollups are past theirs too).
-    const batches = given.map((b) => (b.events.some((e) => rawDayExpired(dayNumber(e.timestamp), expiryDays, b.asOf)) ? { ...b, events: b.events.filter((e) => !rawDayExpired(dayNumber(e.timestamp), expiryDays, b.asOf)) } : b));
+    const batches = given.map((b) => {
+      const kept = b.events.filter((e) => !rawDayExpired(dayNumber(e.timestamp), expiryDays, b.asOf));
+      return kept.length === b.events.length ? b : { ...b, events: kept };
+    });
     // Per batch, the key of each event that needs deduplication, by position (undefined: a server-made id).
     const keys = batches.map((b) => b.events.map((e) => (needsDeduplication(e) ? eventIdKey(e.projectId, e.eventId) : undefined)));
     const retries = batches.map(() => new Set<string>());
@@ -278,18 +281,15 @@ export class AnalyticsStore {
     const fresh = batches.map((b, i) => (retries[i]!.size === 0 ? [...b.events] : b.events.filter((_, j) => keys[i]![j] === undefined || !retries[i]!.has(keys[i]![j]!))));
     // A replay writes the same buckets: the duplicates are the first attempt's.
     const buckets = batches.flatMap((b, i) => bucketDocs(fresh[i]!, b.part, b.seq, expiryDays));
-    await this.recordDaysOf(buckets);
+    await this.recordDays(buckets.map((b) => rawDayDoc(b.projectId, dayNumber(b.day.getTime()))));
     if (buckets.length > 0) await insertSkippingDuplicates(this.collection<RawBucketDoc>(COLLECTIONS.rawEvents), buckets);
     return fresh;
   }
 
-  /** Records in raw_days the project days of these buckets that this process has not recorded yet, before the buckets are written. */
-  private async recordDaysOf(buckets: readonly RawBucketDoc[]): Promise<void> {
+  /** Records in raw_days the project days given that this process has not recorded yet (before their buckets are written). */
+  private async recordDays(docs: readonly RawDayDoc[]): Promise<void> {
     const days = new Map<string, RawDayDoc>();
-    for (const b of buckets) {
-      const doc = rawDayDoc(b.projectId, dayNumber(b.day.getTime()));
-      if (!this.rawDaysRecorded.has(doc._id)) days.set(doc._id, doc);
-    }
+    for (const doc of docs) if (!this.rawDaysRecorded.has(doc._id)) days.set(doc._id, doc);
     if (days.size === 0) return;
     await insertSkippingDuplicates(this.collection<RawDayDoc>(COLLECTIONS.rawDays), [...days.values()]);
     if (this.rawDaysRecorded.size + days.size > RAW_DAYS_REMEMBERED) this.rawDaysRecorded.clear();

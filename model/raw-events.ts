@@ -65,9 +65,14 @@ export function rawDayDoc(projectId: string, day: number): RawDayDoc {
   return { _id: `${day}|${projectId}`, projectId, day: dayToDate(day) };
 }
 
-/** Whether the raw events of a UTC day are past their retention at `at`: kept `expiryDays` after their day ends. */
+/** When the raw events of a UTC day expire: `expiryDays` after their day ends. */
+export function rawDayExpiry(day: number, expiryDays: number): number {
+  return (day + 1 + expiryDays) * GRANULARITY_MS.day;
+}
+
+/** Whether the raw events of a UTC day are past their retention at `at`. */
 export function rawDayExpired(day: number, expiryDays: number, at: number): boolean {
-  return (day + 1 + expiryDays) * GRANULARITY_MS.day <= at;
+  return rawDayExpiry(day, expiryDays) <= at;
 }
 
 export function eventIdKey(projectId: string, eventId: string): string {
@@ -120,8 +125,7 @@ export function bucketDocs(events: readonly StampedEvent[], part: number, seq: n
         seq,
         n: chunk.length,
         events: encodeJsonEvents(chunk),
-        // Every event is kept at least expiryDays after its day ends.
-        expireAt: new Date((day + 1 + expiryDays) * GRANULARITY_MS.day),
+        expireAt: new Date(rawDayExpiry(day, expiryDays)),
       });
       chunk = [];
       chars = 0;

@@ -13,8 +13,8 @@
  */
 import { Binary, type Db } from 'mongodb';
 import { COLLECTIONS } from '../model/collections.js';
-import { dayIdRange } from '../model/raw-events.js';
-import { dayToDate, GRANULARITY_MS } from '../model/time-buckets.js';
+import { dayIdRange, rawDayExpiry } from '../model/raw-events.js';
+import { dayToDate } from '../model/time-buckets.js';
 import type { DaySegment } from './day-segment.js';
 import { decodeDaySegment, encodeDaySegment, SEGMENT_FORMAT } from './segment-codec.js';
 
@@ -61,7 +61,7 @@ export class SegmentArchive {
   async write(projectId: string, day: number, stamp: string, segment: DaySegment): Promise<void> {
     const encoded = encodeDaySegment(segment);
     const chunks = Math.max(1, Math.ceil(encoded.length / CHUNK_BYTES));
-    const expireAt = new Date((day + 1 + this.expiryDays) * GRANULARITY_MS.day);
+    const expireAt = new Date(rawDayExpiry(day, this.expiryDays));
     for (let chunk = 0; chunk < chunks; chunk++) {
       const _id = `${projectId}|${day}|${chunk}`;
       const data = new Binary(encoded.subarray(chunk * CHUNK_BYTES, (chunk + 1) * CHUNK_BYTES));
